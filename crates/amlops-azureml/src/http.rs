@@ -1,0 +1,875 @@
+//! The shared HTTP client and retry policy. Every HTTP call of amlops (ARM, data plane, blob storage, token
+//! requests, webhooks) goes through a client built by [`build_client`] and, where it can be retried, through
+//! [`RetryPolicy`].
+//!
+//! This API is stable: the events crate (webhook delivery) and the local workspace build on it.
+//!
+//! - [`build_client`]: proxy (with credentials and bypass rules), system roots plus the `SSL_CERT_FILE` bundle,
+//!   `User-Agent: amlops/<version>`, connect/read timeouts.
+//! - [`check_url`]: `https` everywhere; `http` only for loopback hosts (127.0.0.0/8, ::1, localhost).
+//! - [`RetryPolicy`]: 408/429/500/502/503/504 and connection errors, `Retry-After` (seconds or HTTP date) and
+//!   `x-ms-retry-after-ms`, exponential backoff with jitter, bounded attempts and total time, cancellable. Waits use
+//!   `tokio::time` (tests run with paused time) or an injected [`Sleeper`].
+//! - [`redact_url`]: a URL safe to show (query values other than a few harmless keys are replaced).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use amlops_agent::{Canceled, CancellationToken, NetworkSettings};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("amlops/", env!("CARGO_PKG_VERSION"));
+
+/// A callback that is given every secret (token, key, SAS) the moment it is obtained, before anything can log it.
+/// Tasks pass `move |s| output.register_secret(s)`.
+pub type SecretSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A sink that ignores secrets (tests, the local workspace).
+pub fn ignore_secrets() -> SecretSink {
+    Arc::new(|_| {})
+}
+
+/// Errors building the client or using a URL.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpSetupError {
+    /// The CA bundle named by `SSL_CERT_FILE` cannot be read or parsed.
+    #[error("the CA bundle '{path}' (SSL_CERT_FILE) cannot be used: {problem}")]
+    CaBundle {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The proxy URL is invalid.
+    #[error("the proxy URL '{url}' is invalid: {problem}")]
+    Proxy {
+        /// The proxy URL (credentials removed).
+        url: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A bypass regular expression is invalid.
+    #[error("the proxy bypass pattern '{pattern}' (AGENT_PROXYBYPASSLIST) is not a valid regular expression: {problem}")]
+    BypassPattern {
+        /// The pattern.
+        pattern: String,
+        /// The parser's message.
+        problem: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("the HTTP client could not be built: {0}")]
+    Client(String),
+    /// A URL that is not allowed.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+}
+
+/// A URL that amlops refuses to call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// `http://` to a host that is not loopback.
+    #[error(
+        "refusing to call '{url}' over plain http: only https is allowed, except for loopback addresses \
+         (127.0.0.0/8, ::1, localhost)"
+    )]
+    InsecureHttp {
+        /// The URL (redacted).
+        url: String,
+    },
+    /// Neither http nor https.
+    #[error("the URL '{url}' has the unsupported scheme '{scheme}'; use https")]
+    UnsupportedScheme {
+        /// The URL (redacted).
+        url: String,
+        /// The scheme.
+        scheme: String,
+    },
+    /// Not a URL at all.
+    #[error("'{value}' is not a valid URL: {problem}")]
+    Invalid {
+        /// The text (query removed).
+        value: String,
+        /// The parser's message.
+        problem: String,
+    },
+}
+
+/// Whether a URL's host is loopback: 127.0.0.0/8, ::1, `localhost` or a `*.localhost` name.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+/// Refuse anything but `https`, except `http` to loopback.
+pub fn check_url(url: &Url) -> Result<(), UrlError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(UrlError::InsecureHttp { url: redact_url(url) }),
+        other => Err(UrlError::UnsupportedScheme { url: redact_url(url), scheme: other.to_string() }),
+    }
+}
+
+/// Parse a URL and [`check_url`] it.
+pub fn parse_checked_url(value: &str) -> Result<Url, UrlError> {
+    let url = Url::parse(value.trim()).map_err(|e| UrlError::Invalid {
+        value: value.split('?').next().unwrap_or_default().to_string(),
+        problem: e.to_string(),
+    })?;
+    check_url(&url)?;
+    Ok(url)
+}
+
+/// Query keys whose values are shown as they are; every other value is replaced by `REDACTED`.
+const SAFE_QUERY_KEYS: &[&str] = &[
+    "api-version",
+    "jobtype",
+    "tag",
+    "hash",
+    "hashversion",
+    "isdefault",
+    "run_id",
+    "metric_key",
+    "comp",
+    "restype",
+    "blockid",
+    "listviewtype",
+    "orderby",
+    "top",
+    "$top",
+    "$skip",
+    "serviceconnectionid",
+    "resource",
+    "client_id",
+];
+
+/// The URL with credentials removed: user info dropped, query values other than [`SAFE_QUERY_KEYS`] replaced by
+/// `REDACTED` (SAS signatures, skip tokens, codes). Safe to put in errors and logs.
+pub fn redact_url(url: &Url) -> String {
+    let mut out = url.clone();
+    let _ = out.set_username("");
+    let _ = out.set_password(None);
+    if out.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let safe = SAFE_QUERY_KEYS.iter().any(|s| s.eq_ignore_ascii_case(&k));
+                (k.into_owned(), if safe { v.into_owned() } else { "REDACTED".to_string() })
+            })
+            .collect();
+        if pairs.is_empty() {
+            out.set_query(None);
+        } else {
+            out.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+    }
+    out.set_fragment(None);
+    out.to_string()
+}
+
+/// [`redact_url`] for text that may not parse: everything after `?` is dropped.
+pub fn redact_url_str(value: &str) -> String {
+    match Url::parse(value) {
+        Ok(u) => redact_url(&u),
+        Err(_) => value.split('?').next().unwrap_or_default().to_string(),
+    }
+}
+
+/// Options of [`build_client_with`] beyond the network settings.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Time to establish a connection. Default 30 s.
+    pub connect_timeout: Duration,
+    /// Longest wait for any read (headers or a body chunk). Default 300 s.
+    pub read_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self { connect_timeout: Duration::from_secs(30), read_timeout: Duration::from_secs(300) }
+    }
+}
+
+/// Build the shared client from the agent's network settings with [`ClientOptions::default`].
+pub fn build_client(settings: &NetworkSettings) -> Result<reqwest::Client, HttpSetupError> {
+    build_client_with(settings, &ClientOptions::default())
+}
+
+/// Build the shared client.
+///
+/// - Proxy: `proxy_url` (with `proxy_username`/`proxy_password` as Basic proxy credentials, or credentials in the
+///   URL) for every request except loopback and link-local hosts, URLs matching a `proxy_bypass_regexes` pattern
+///   (matched case-insensitively against the whole URL, as the agent does) and hosts matching `no_proxy`
+///   (`*`, `host`, `.domain`/`domain` suffixes, IP addresses). The process environment is not read.
+/// - TLS: the system's CA store plus every certificate of the PEM bundle `ca_bundle` (`SSL_CERT_FILE`).
+/// - `User-Agent: amlops/<version>`; redirects are followed (at most 10).
+pub fn build_client_with(
+    settings: &NetworkSettings,
+    options: &ClientOptions,
+) -> Result<reqwest::Client, HttpSetupError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(options.connect_timeout)
+        .read_timeout(options.read_timeout)
+        .tls_built_in_native_certs(true);
+    if let Some(path) = &settings.ca_bundle {
+        let shown = path.display().to_string();
+        let pem = std::fs::read(path)
+            .map_err(|e| HttpSetupError::CaBundle { path: shown.clone(), problem: e.to_string() })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| HttpSetupError::CaBundle { path: shown.clone(), problem: e.to_string() })?;
+        if certs.is_empty() {
+            return Err(HttpSetupError::CaBundle { path: shown, problem: "it holds no PEM certificate".into() });
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    match settings.proxy_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => {
+            let proxy_url = Url::parse(raw).map_err(|e| HttpSetupError::Proxy {
+                url: redact_url_str(raw).split('@').next_back().unwrap_or_default().to_string(),
+                problem: e.to_string(),
+            })?;
+            let rules = BypassRules::new(&settings.proxy_bypass_regexes, settings.no_proxy.as_deref())?;
+            let mut target = proxy_url.clone();
+            let _ = target.set_username("");
+            let _ = target.set_password(None);
+            let url_user = (!proxy_url.username().is_empty()).then(|| {
+                (
+                    percent_decode(proxy_url.username()),
+                    proxy_url.password().map(percent_decode).unwrap_or_default(),
+                )
+            });
+            let fixed = target.clone();
+            let mut proxy = reqwest::Proxy::custom(move |url| (!rules.bypass(url)).then(|| fixed.clone()));
+            let user = settings.proxy_username.as_deref().filter(|u| !u.is_empty());
+            if let Some(user) = user {
+                proxy = proxy.basic_auth(user, settings.proxy_password.as_deref().unwrap_or(""));
+            } else if let Some((user, pass)) = url_user {
+                proxy = proxy.basic_auth(&user, &pass);
+            }
+            tracing::debug!(proxy = %target, "using a proxy");
+            builder = builder.proxy(proxy);
+        }
+        None => builder = builder.no_proxy(),
+    }
+    builder.build().map_err(|e| HttpSetupError::Client(e.to_string()))
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// Which URLs skip the proxy.
+#[derive(Debug, Clone)]
+struct BypassRules {
+    regexes: Vec<regex::Regex>,
+    no_proxy: Vec<String>,
+    all: bool,
+}
+
+impl BypassRules {
+    fn new(patterns: &[String], no_proxy: Option<&str>) -> Result<Self, HttpSetupError> {
+        let regexes = patterns
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                regex::RegexBuilder::new(p.trim()).case_insensitive(true).build().map_err(|e| {
+                    HttpSetupError::BypassPattern { pattern: p.clone(), problem: e.to_string() }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let entries: Vec<String> = no_proxy
+            .unwrap_or_default()
+            .split([',', ' '])
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let all = entries.iter().any(|e| e == "*");
+        Ok(Self { regexes, no_proxy: entries, all })
+    }
+
+    fn bypass(&self, url: &Url) -> bool {
+        if self.all || is_loopback(url) {
+            return true;
+        }
+        let host = match url.host() {
+            Some(url::Host::Ipv4(ip)) => {
+                if ip.is_link_local() {
+                    return true; // the instance metadata service
+                }
+                ip.to_string()
+            }
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            Some(url::Host::Domain(d)) => d.trim_end_matches('.').to_ascii_lowercase(),
+            None => return false,
+        };
+        if self.regexes.iter().any(|r| r.is_match(url.as_str())) {
+            return true;
+        }
+        self.no_proxy.iter().any(|entry| {
+            // Entries may carry a port (`host:8080`); compare the host part.
+            let entry = entry.trim_start_matches("*.");
+            let entry_host = if entry.parse::<IpAddr>().is_ok() {
+                entry
+            } else {
+                entry.rsplit_once(':').map_or(entry, |(h, _)| h)
+            };
+            let domain = entry_host.trim_start_matches('.');
+            host == domain || host.ends_with(&format!(".{domain}"))
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Retry policy
+// ---------------------------------------------------------------------------------------------------------------
+
+/// How waits are performed. The default uses `tokio::time::sleep`, so tests can run with paused time.
+pub type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Whether a request may be repeated after it may have reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// GET, PUT, DELETE, and POSTs that only read or are safe to repeat (listKeys, listSecrets, getLogs, cancel,
+    /// startPendingUpload): retried on 408/429/5xx and on any connection error.
+    Idempotent,
+    /// A POST that may take effect twice (scoring, webhooks without a delivery id): retried only when the request
+    /// cannot have been processed: connection not established, 429, or 503 with `Retry-After`.
+    NonIdempotent,
+}
+
+/// The retry policy. All waits honour the cancellation token.
+///
+/// Defaults: 6 attempts, backoff 1 s doubling to at most 30 s with ±20 % jitter, a server's `Retry-After` honoured
+/// up to 120 s, at most 5 minutes from the first attempt to the start of the last.
+#[derive(Clone)]
+pub struct RetryPolicy {
+    /// Attempts including the first (at least 1). Default 6.
+    pub max_attempts: u32,
+    /// The first backoff. Default 1 s.
+    pub initial_backoff: Duration,
+    /// The largest backoff. Default 30 s.
+    pub max_backoff: Duration,
+    /// The longest server-requested wait (`Retry-After`, `x-ms-retry-after-ms`) honoured; a longer one ends the
+    /// retries. Default 120 s.
+    pub max_retry_after: Duration,
+    /// No retry starts later than this after the first attempt. Default 300 s.
+    pub max_total: Duration,
+    /// Jitter as a fraction of the backoff (0.2 = ±20 %). Not applied to server-requested waits. Default 0.2.
+    pub jitter: f64,
+    sleeper: Option<Sleeper>,
+}
+
+impl fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("max_attempts", &self.max_attempts)
+            .field("initial_backoff", &self.initial_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("max_retry_after", &self.max_retry_after)
+            .field("max_total", &self.max_total)
+            .field("jitter", &self.jitter)
+            .field("custom_sleeper", &self.sleeper.is_some())
+            .finish()
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(120),
+            max_total: Duration::from_secs(300),
+            jitter: 0.2,
+            sleeper: None,
+        }
+    }
+}
+
+/// A response read to the end.
+#[derive(Debug, Clone)]
+pub struct BufferedResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+    /// Attempts made (1 = no retry).
+    pub attempts: u32,
+}
+
+impl BufferedResponse {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Why a request could not produce a response.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Connection, TLS, timeout or body errors, after the retries.
+    #[error("{method} {url} failed after {attempts} attempt(s): {source}")]
+    Transport {
+        /// The method.
+        method: Method,
+        /// The URL (redacted).
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error (its URL removed).
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The cancellation token fired.
+    #[error("{method} {url} was cancelled")]
+    Canceled {
+        /// The method.
+        method: Method,
+        /// The URL (redacted).
+        url: String,
+        /// The marker the tasks look for.
+        #[source]
+        source: Canceled,
+    },
+    /// The request could not be built (bad header value, body...).
+    #[error("the request {method} {url} could not be built: {problem}")]
+    Build {
+        /// The method.
+        method: Method,
+        /// The URL (redacted).
+        url: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The URL is refused by [`check_url`].
+    #[error(transparent)]
+    Url(#[from] UrlError),
+}
+
+impl RetryPolicy {
+    /// No retries (one attempt).
+    pub fn none() -> Self {
+        Self { max_attempts: 1, ..Self::default() }
+    }
+
+    /// Use `sleeper` for waits instead of `tokio::time::sleep`.
+    pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = Some(sleeper);
+        self
+    }
+
+    /// Whether `status` is worth another attempt.
+    pub fn is_retryable_status(status: StatusCode, headers: &HeaderMap, idempotency: Idempotency) -> bool {
+        match idempotency {
+            Idempotency::Idempotent => matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504),
+            Idempotency::NonIdempotent => {
+                status.as_u16() == 429 || (status.as_u16() == 503 && server_delay(headers).is_some())
+            }
+        }
+    }
+
+    /// Whether a transport error is worth another attempt.
+    pub fn is_retryable_error(err: &reqwest::Error, idempotency: Idempotency) -> bool {
+        match idempotency {
+            Idempotency::Idempotent => {
+                err.is_connect() || err.is_timeout() || err.is_request() || err.is_body() || err.is_decode()
+            }
+            Idempotency::NonIdempotent => err.is_connect(),
+        }
+    }
+
+    /// The backoff before attempt `attempt + 1` (`attempt` counts from 1), with jitter, ignoring headers.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let base = exp.min(self.max_backoff);
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        if jitter == 0.0 {
+            return base;
+        }
+        let factor = 1.0 + rand::random_range(-jitter..=jitter);
+        base.mul_f64(factor).min(self.max_backoff)
+    }
+
+    /// The wait before the next attempt: the server's `x-ms-retry-after-ms` or `Retry-After` if present, else
+    /// [`RetryPolicy::backoff`].
+    pub fn delay(&self, attempt: u32, headers: Option<&HeaderMap>) -> Duration {
+        headers.and_then(server_delay).unwrap_or_else(|| self.backoff(attempt))
+    }
+
+    /// Wait `d`, or return `Err(Canceled)` if `cancel` fires first.
+    pub async fn sleep(&self, d: Duration, cancel: &CancellationToken) -> Result<(), Canceled> {
+        let fut: BoxFuture<'static, ()> = match &self.sleeper {
+            Some(s) => s(d),
+            None => Box::pin(tokio::time::sleep(d)),
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Err(Canceled),
+            _ = fut => Ok(()),
+        }
+    }
+
+    /// Send a request, retrying per the policy, and return the response (headers read, body not). A retryable
+    /// status on the last attempt is returned as a response: the caller turns statuses into errors.
+    ///
+    /// `build` is called once per attempt and must produce the same request each time.
+    pub async fn send<F>(
+        &self,
+        cancel: &CancellationToken,
+        idempotency: Idempotency,
+        build: F,
+    ) -> Result<reqwest::Response, SendError>
+    where
+        F: FnMut() -> reqwest::RequestBuilder,
+    {
+        self.run(cancel, idempotency, build, |resp| async move { Ok(resp) }).await.map(|(r, _)| r)
+    }
+
+    /// Like [`RetryPolicy::send`], but reads the body within the attempt, so a connection reset while reading it is
+    /// retried too.
+    pub async fn execute<F>(
+        &self,
+        cancel: &CancellationToken,
+        idempotency: Idempotency,
+        build: F,
+    ) -> Result<BufferedResponse, SendError>
+    where
+        F: FnMut() -> reqwest::RequestBuilder,
+    {
+        let (resp, attempts) = self
+            .run(cancel, idempotency, build, |resp| async move {
+                let status = resp.status();
+                let headers = resp.headers().clone();
+                let body = resp.bytes().await?;
+                Ok(BufferedResponse { status, headers, body, attempts: 0 })
+            })
+            .await?;
+        Ok(BufferedResponse { attempts, ..resp })
+    }
+
+    async fn run<F, R, Fut, Fin>(
+        &self,
+        cancel: &CancellationToken,
+        idempotency: Idempotency,
+        mut build: F,
+        finish: Fin,
+    ) -> Result<(R, u32), SendError>
+    where
+        F: FnMut() -> reqwest::RequestBuilder,
+        Fin: Fn(reqwest::Response) -> Fut,
+        Fut: std::future::Future<Output = Result<R, reqwest::Error>>,
+        R: HasStatus,
+    {
+        let start = tokio::time::Instant::now();
+        let max_attempts = self.max_attempts.max(1);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let request = build().build();
+            let request = match request {
+                Ok(r) => r,
+                Err(e) => {
+                    return Err(SendError::Build {
+                        method: Method::GET,
+                        url: e.url().map(redact_url).unwrap_or_default(),
+                        problem: e.without_url().to_string(),
+                    });
+                }
+            };
+            let method = request.method().clone();
+            let url = request.url().clone();
+            check_url(&url)?;
+            let shown = redact_url(&url);
+            let client = build_client_for(&mut build);
+            let outcome = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => {
+                    return Err(SendError::Canceled { method, url: shown, source: Canceled });
+                }
+                r = async {
+                    let resp = client.execute(request).await?;
+                    finish(resp).await
+                } => r,
+            };
+            let last = attempt >= max_attempts;
+            let (headers, reason) = match outcome {
+                Ok(r) => {
+                    let status = r.status();
+                    if last || !Self::is_retryable_status(status, r.headers(), idempotency) {
+                        return Ok((r, attempt));
+                    }
+                    let wait = server_delay(r.headers());
+                    if wait.is_some_and(|w| w > self.max_retry_after) {
+                        tracing::debug!(%method, url = %shown, ?wait, "the server asks for a longer wait than allowed");
+                        return Ok((r, attempt));
+                    }
+                    (Some(r.headers().clone()), format!("HTTP {}", status.as_u16()))
+                }
+                Err(e) => {
+                    if last || !Self::is_retryable_error(&e, idempotency) {
+                        return Err(SendError::Transport { method, url: shown, attempts: attempt, source: e.without_url() });
+                    }
+                    (None, error_summary(&e))
+                }
+            };
+            let delay = self.delay(attempt, headers.as_ref());
+            if start.elapsed() + delay > self.max_total {
+                // Out of time: one more attempt would start after the budget. Report what we have.
+                tracing::debug!(%method, url = %shown, "retry budget exhausted");
+                // Re-run without retries to surface the last result is wasteful; instead stop here.
+                return self.final_attempt(cancel, &client, &mut build, &finish, method, shown, attempt + 1).await;
+            }
+            tracing::info!(
+                %method, url = %shown, attempt, reason = %reason, delay_ms = delay.as_millis() as u64,
+                "retrying"
+            );
+            self.sleep(delay, cancel)
+                .await
+                .map_err(|source| SendError::Canceled { method: method.clone(), url: shown.clone(), source })?;
+        }
+    }
+
+    // The total budget is exhausted: the result of the previous attempt is gone (its body was consumed), so make a
+    // last attempt right away without waiting and return whatever it gives.
+    #[allow(clippy::too_many_arguments)]
+    async fn final_attempt<F, R, Fut, Fin>(
+        &self,
+        cancel: &CancellationToken,
+        client: &reqwest::Client,
+        build: &mut F,
+        finish: &Fin,
+        method: Method,
+        shown: String,
+        attempt: u32,
+    ) -> Result<(R, u32), SendError>
+    where
+        F: FnMut() -> reqwest::RequestBuilder,
+        Fin: Fn(reqwest::Response) -> Fut,
+        Fut: std::future::Future<Output = Result<R, reqwest::Error>>,
+    {
+        let request = build().build().map_err(|e| SendError::Build {
+            method: method.clone(),
+            url: shown.clone(),
+            problem: e.without_url().to_string(),
+        })?;
+        let outcome = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(SendError::Canceled { method, url: shown, source: Canceled }),
+            r = async { finish(client.execute(request).await?).await } => r,
+        };
+        outcome
+            .map(|r| (r, attempt))
+            .map_err(|e| SendError::Transport { method, url: shown, attempts: attempt, source: e.without_url() })
+    }
+}
+
+// `RequestBuilder` does not expose its client; build a throwaway request to get one. reqwest clients are cheap
+// handles (an Arc), so this costs nothing.
+fn build_client_for<F: FnMut() -> reqwest::RequestBuilder>(build: &mut F) -> reqwest::Client {
+    let (client, _) = build().build_split();
+    client
+}
+
+trait HasStatus {
+    fn status(&self) -> StatusCode;
+    fn headers(&self) -> &HeaderMap;
+}
+
+impl HasStatus for reqwest::Response {
+    fn status(&self) -> StatusCode {
+        reqwest::Response::status(self)
+    }
+    fn headers(&self) -> &HeaderMap {
+        reqwest::Response::headers(self)
+    }
+}
+
+impl HasStatus for BufferedResponse {
+    fn status(&self) -> StatusCode {
+        self.status
+    }
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+/// A short description of a transport error, without URL.
+pub fn error_summary(e: &reqwest::Error) -> String {
+    let kind = if e.is_connect() {
+        "connection failed"
+    } else if e.is_timeout() {
+        "timed out"
+    } else if e.is_body() || e.is_decode() {
+        "body read failed"
+    } else {
+        "request failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() { kind.to_string() } else { format!("{kind}: {detail}") }
+}
+
+/// The wait a response asks for: `x-ms-retry-after-ms` (milliseconds), `retry-after-ms`, or `Retry-After` (seconds
+/// or an HTTP date; a date in the past means no wait).
+pub fn server_delay(headers: &HeaderMap) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::trim);
+    for name in ["x-ms-retry-after-ms", "retry-after-ms"] {
+        if let Some(ms) = text(name).and_then(|v| v.parse::<f64>().ok())
+            && ms.is_finite()
+            && ms >= 0.0
+        {
+            return Some(Duration::from_secs_f64(ms / 1000.0));
+        }
+    }
+    let value = text("retry-after")?;
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = parse_http_date(value)?;
+    let now = time::OffsetDateTime::now_utc();
+    let diff = when - now;
+    Some(if diff.is_positive() { Duration::try_from(diff).unwrap_or_default() } else { Duration::ZERO })
+}
+
+/// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) or RFC 2822 date.
+pub fn parse_http_date(value: &str) -> Option<time::OffsetDateTime> {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    if let Ok(dt) = time::PrimitiveDateTime::parse(value.trim(), &fmt) {
+        return Some(dt.assume_utc());
+    }
+    time::OffsetDateTime::parse(value.trim(), &time::format_description::well_known::Rfc2822).ok()
+}
+
+/// Format an HTTP date (for tests and the local workspace).
+pub fn format_http_date(when: time::OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    when.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn loopback_rules() {
+        assert!(check_url(&url("http://127.0.0.1:8080/x")).is_ok());
+        assert!(check_url(&url("http://127.5.0.1/x")).is_ok());
+        assert!(check_url(&url("http://[::1]:80/x")).is_ok());
+        assert!(check_url(&url("http://localhost/x")).is_ok());
+        assert!(check_url(&url("https://management.azure.com/")).is_ok());
+        let err = check_url(&url("http://example.org/x?sig=abc")).unwrap_err();
+        assert!(matches!(err, UrlError::InsecureHttp { .. }));
+        assert!(!err.to_string().contains("abc"));
+        assert!(matches!(check_url(&url("ftp://localhost/")), Err(UrlError::UnsupportedScheme { .. })));
+        assert!(check_url(&url("http://128.0.0.1/")).is_err());
+    }
+
+    #[test]
+    fn redaction_keeps_safe_keys_only() {
+        let u = url("https://u:p@acct.blob.core.windows.net/c/b?sv=2020&sig=SECRET%2B&api-version=2026-07-01&comp=block");
+        let r = redact_url(&u);
+        assert!(!r.contains("SECRET"));
+        assert!(!r.contains("u:p"));
+        assert!(r.contains("api-version=2026-07-01"));
+        assert!(r.contains("comp=block"));
+        assert!(r.contains("sig=REDACTED"));
+        assert_eq!(redact_url_str("not a url?sig=x"), "not a url");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(server_delay(&h), Some(Duration::from_secs(7)));
+        h.insert("x-ms-retry-after-ms", HeaderValue::from_static("1500"));
+        assert_eq!(server_delay(&h), Some(Duration::from_millis(1500)));
+        let mut h = HeaderMap::new();
+        let future = time::OffsetDateTime::now_utc() + time::Duration::seconds(30);
+        h.insert("retry-after", HeaderValue::from_str(&format_http_date(future)).unwrap());
+        let d = server_delay(&h).unwrap();
+        assert!(d > Duration::from_secs(27) && d <= Duration::from_secs(30), "{d:?}");
+        h.insert("retry-after", HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
+        assert_eq!(server_delay(&h), Some(Duration::ZERO));
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(server_delay(&h), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        let p = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
+        assert_eq!(p.backoff(1), Duration::from_secs(1));
+        assert_eq!(p.backoff(2), Duration::from_secs(2));
+        assert_eq!(p.backoff(3), Duration::from_secs(4));
+        assert_eq!(p.backoff(10), Duration::from_secs(30));
+        let p = RetryPolicy::default();
+        for _ in 0..50 {
+            let d = p.backoff(2);
+            assert!(d >= Duration::from_millis(1600) && d <= Duration::from_millis(2400), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        let h = HeaderMap::new();
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(RetryPolicy::is_retryable_status(StatusCode::from_u16(s).unwrap(), &h, Idempotency::Idempotent));
+        }
+        for s in [400, 401, 403, 404, 409, 501] {
+            assert!(!RetryPolicy::is_retryable_status(StatusCode::from_u16(s).unwrap(), &h, Idempotency::Idempotent));
+        }
+        assert!(RetryPolicy::is_retryable_status(StatusCode::TOO_MANY_REQUESTS, &h, Idempotency::NonIdempotent));
+        assert!(!RetryPolicy::is_retryable_status(StatusCode::BAD_GATEWAY, &h, Idempotency::NonIdempotent));
+        assert!(!RetryPolicy::is_retryable_status(StatusCode::SERVICE_UNAVAILABLE, &h, Idempotency::NonIdempotent));
+    }
+
+    #[test]
+    fn bypass_rules() {
+        let rules = BypassRules::new(
+            &["^https?://.*\\.internal\\.corp".to_string()],
+            Some("example.com, .contoso.net,10.1.2.3"),
+        )
+        .unwrap();
+        assert!(rules.bypass(&url("http://localhost:1/")));
+        assert!(rules.bypass(&url("http://169.254.169.254/metadata")));
+        assert!(rules.bypass(&url("https://svc.internal.corp/x")));
+        assert!(rules.bypass(&url("https://example.com/x")));
+        assert!(rules.bypass(&url("https://a.example.com/x")));
+        assert!(rules.bypass(&url("https://b.contoso.net/x")));
+        assert!(rules.bypass(&url("https://10.1.2.3/x")));
+        assert!(!rules.bypass(&url("https://management.azure.com/")));
+        assert!(!rules.bypass(&url("https://notexample.com/")));
+        assert!(BypassRules::new(&["(".to_string()], None).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! The AzureML task binary amlops-gate.

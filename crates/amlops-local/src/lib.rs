@@ -1,0 +1,1 @@
+//! The embedded local workspace: a loopback emulator of the Azure ML REST surface that runs jobs as local processes.

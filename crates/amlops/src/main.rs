@@ -1,0 +1,5 @@
+//! The `amlops` command-line tool.
+
+fn main() -> std::process::ExitCode {
+    amlops::run()
+}
