@@ -125,7 +125,7 @@ function main() {
     process.on(sig, () => {
       if (posix && child.exitCode === null && child.signalCode === null) {
         try {
-          void sig;
+          child.kill(sig);
         } catch (_) {
           // The child is already gone; its exit event follows.
         }

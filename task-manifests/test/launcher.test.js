@@ -1,5 +1,5 @@
 // Tests of launcher.js with fake task binaries (POSIX shell scripts written at test time).
-// Run: node --test task-manifests/test/
+// Run: node --test task-manifests/test/*.test.js (or `cargo xtask test`, which runs everything)
 'use strict';
 
 const test = require('node:test');

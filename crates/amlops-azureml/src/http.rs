@@ -56,7 +56,9 @@ pub enum HttpSetupError {
         problem: String,
     },
     /// A bypass regular expression is invalid.
-    #[error("the proxy bypass pattern '{pattern}' (AGENT_PROXYBYPASSLIST) is not a valid regular expression: {problem}")]
+    #[error(
+        "the proxy bypass pattern '{pattern}' (AGENT_PROXYBYPASSLIST) is not a valid regular expression: {problem}"
+    )]
     BypassPattern {
         /// The pattern.
         pattern: String,
@@ -120,7 +122,10 @@ pub fn check_url(url: &Url) -> Result<(), UrlError> {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
         "http" => Err(UrlError::InsecureHttp { url: redact_url(url) }),
-        other => Err(UrlError::UnsupportedScheme { url: redact_url(url), scheme: other.to_string() }),
+        other => Err(UrlError::UnsupportedScheme {
+            url: redact_url(url),
+            scheme: other.to_string(),
+        }),
     }
 }
 
@@ -168,7 +173,14 @@ pub fn redact_url(url: &Url) -> String {
             .query_pairs()
             .map(|(k, v)| {
                 let safe = SAFE_QUERY_KEYS.iter().any(|s| s.eq_ignore_ascii_case(&k));
-                (k.into_owned(), if safe { v.into_owned() } else { "REDACTED".to_string() })
+                (
+                    k.into_owned(),
+                    if safe {
+                        v.into_owned()
+                    } else {
+                        "REDACTED".to_string()
+                    },
+                )
             })
             .collect();
         if pairs.is_empty() {
@@ -200,7 +212,10 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        Self { connect_timeout: Duration::from_secs(30), read_timeout: Duration::from_secs(300) }
+        Self {
+            connect_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(300),
+        }
     }
 }
 
@@ -216,7 +231,7 @@ pub fn build_client(settings: &NetworkSettings) -> Result<reqwest::Client, HttpS
 ///   (matched case-insensitively against the whole URL, as the agent does) and hosts matching `no_proxy`
 ///   (`*`, `host`, `.domain`/`domain` suffixes, IP addresses). The process environment is not read.
 /// - TLS: the system's CA store plus every certificate of the PEM bundle `ca_bundle` (`SSL_CERT_FILE`).
-/// - `User-Agent: amlops/<version>`; redirects are followed (at most 10).
+/// - `User-Agent: amlops/<version>`; redirects are followed (at most 10), never to a URL [`check_url`] refuses.
 pub fn build_client_with(
     settings: &NetworkSettings,
     options: &ClientOptions,
@@ -225,24 +240,49 @@ pub fn build_client_with(
         .user_agent(USER_AGENT)
         .connect_timeout(options.connect_timeout)
         .read_timeout(options.read_timeout)
-        .tls_built_in_native_certs(true);
+        .tls_built_in_native_certs(true)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 10 {
+                attempt.error("more than 10 redirects")
+            } else if let Err(e) = check_url(attempt.url()) {
+                attempt.error(e)
+            } else {
+                attempt.follow()
+            }
+        }));
     if let Some(path) = &settings.ca_bundle {
         let shown = path.display().to_string();
-        let pem = std::fs::read(path)
-            .map_err(|e| HttpSetupError::CaBundle { path: shown.clone(), problem: e.to_string() })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| HttpSetupError::CaBundle { path: shown.clone(), problem: e.to_string() })?;
+        let pem = std::fs::read(path).map_err(|e| HttpSetupError::CaBundle {
+            path: shown.clone(),
+            problem: e.to_string(),
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| HttpSetupError::CaBundle {
+            path: shown.clone(),
+            problem: e.to_string(),
+        })?;
         if certs.is_empty() {
-            return Err(HttpSetupError::CaBundle { path: shown, problem: "it holds no PEM certificate".into() });
+            return Err(HttpSetupError::CaBundle {
+                path: shown,
+                problem: "it holds no PEM certificate".into(),
+            });
         }
         for cert in certs {
             builder = builder.add_root_certificate(cert);
         }
     }
-    match settings.proxy_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    match settings
+        .proxy_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(raw) => {
             let proxy_url = Url::parse(raw).map_err(|e| HttpSetupError::Proxy {
-                url: redact_url_str(raw).split('@').next_back().unwrap_or_default().to_string(),
+                url: redact_url_str(raw)
+                    .split('@')
+                    .next_back()
+                    .unwrap_or_default()
+                    .to_string(),
                 problem: e.to_string(),
             })?;
             let rules = BypassRules::new(&settings.proxy_bypass_regexes, settings.no_proxy.as_deref())?;
@@ -272,7 +312,9 @@ pub fn build_client_with(
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Which URLs skip the proxy.
@@ -289,9 +331,13 @@ impl BypassRules {
             .iter()
             .filter(|p| !p.trim().is_empty())
             .map(|p| {
-                regex::RegexBuilder::new(p.trim()).case_insensitive(true).build().map_err(|e| {
-                    HttpSetupError::BypassPattern { pattern: p.clone(), problem: e.to_string() }
-                })
+                regex::RegexBuilder::new(p.trim())
+                    .case_insensitive(true)
+                    .build()
+                    .map_err(|e| HttpSetupError::BypassPattern {
+                        pattern: p.clone(),
+                        problem: e.to_string(),
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let entries: Vec<String> = no_proxy
@@ -301,7 +347,11 @@ impl BypassRules {
             .filter(|s| !s.is_empty())
             .collect();
         let all = entries.iter().any(|e| e == "*");
-        Ok(Self { regexes, no_proxy: entries, all })
+        Ok(Self {
+            regexes,
+            no_proxy: entries,
+            all,
+        })
     }
 
     fn bypass(&self, url: &Url) -> bool {
@@ -469,7 +519,10 @@ pub enum SendError {
 impl RetryPolicy {
     /// No retries (one attempt).
     pub fn none() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// Use `sleeper` for waits instead of `tokio::time::sleep`.
@@ -500,7 +553,9 @@ impl RetryPolicy {
 
     /// The backoff before attempt `attempt + 1` (`attempt` counts from 1), with jitter, ignoring headers.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.initial_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let exp = self
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
         let base = exp.min(self.max_backoff);
         let jitter = self.jitter.clamp(0.0, 1.0);
         if jitter == 0.0 {
@@ -513,7 +568,9 @@ impl RetryPolicy {
     /// The wait before the next attempt: the server's `x-ms-retry-after-ms` or `Retry-After` if present, else
     /// [`RetryPolicy::backoff`].
     pub fn delay(&self, attempt: u32, headers: Option<&HeaderMap>) -> Duration {
-        headers.and_then(server_delay).unwrap_or_else(|| self.backoff(attempt))
+        headers
+            .and_then(server_delay)
+            .unwrap_or_else(|| self.backoff(attempt))
     }
 
     /// Wait `d`, or return `Err(Canceled)` if `cancel` fires first.
@@ -542,7 +599,9 @@ impl RetryPolicy {
     where
         F: FnMut() -> reqwest::RequestBuilder,
     {
-        self.run(cancel, idempotency, build, |resp| async move { Ok(resp) }).await.map(|(r, _)| r)
+        self.run(cancel, idempotency, build, |resp| async move { Ok(resp) })
+            .await
+            .map(|(r, _)| r)
     }
 
     /// Like [`RetryPolicy::send`], but reads the body within the attempt, so a connection reset while reading it is
@@ -561,7 +620,12 @@ impl RetryPolicy {
                 let status = resp.status();
                 let headers = resp.headers().clone();
                 let body = resp.bytes().await?;
-                Ok(BufferedResponse { status, headers, body, attempts: 0 })
+                Ok(BufferedResponse {
+                    status,
+                    headers,
+                    body,
+                    attempts: 0,
+                })
             })
             .await?;
         Ok(BufferedResponse { attempts, ..resp })
@@ -585,7 +649,7 @@ impl RetryPolicy {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let request = build().build();
+            let (client, request) = build().build_split();
             let request = match request {
                 Ok(r) => r,
                 Err(e) => {
@@ -600,7 +664,6 @@ impl RetryPolicy {
             let url = request.url().clone();
             check_url(&url)?;
             let shown = redact_url(&url);
-            let client = build_client_for(&mut build);
             let outcome = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => {
@@ -612,82 +675,52 @@ impl RetryPolicy {
                 } => r,
             };
             let last = attempt >= max_attempts;
-            let (headers, reason) = match outcome {
+            let (delay, reason) = match outcome {
                 Ok(r) => {
                     let status = r.status();
                     if last || !Self::is_retryable_status(status, r.headers(), idempotency) {
                         return Ok((r, attempt));
                     }
-                    let wait = server_delay(r.headers());
-                    if wait.is_some_and(|w| w > self.max_retry_after) {
-                        tracing::debug!(%method, url = %shown, ?wait, "the server asks for a longer wait than allowed");
+                    if server_delay(r.headers()).is_some_and(|w| w > self.max_retry_after) {
+                        tracing::debug!(%method, url = %shown, "the server asks for a longer wait than allowed");
                         return Ok((r, attempt));
                     }
-                    (Some(r.headers().clone()), format!("HTTP {}", status.as_u16()))
+                    let delay = self.delay(attempt, Some(r.headers()));
+                    if start.elapsed() + delay > self.max_total {
+                        tracing::debug!(%method, url = %shown, "retry time budget exhausted");
+                        return Ok((r, attempt));
+                    }
+                    (delay, format!("HTTP {}", status.as_u16()))
                 }
                 Err(e) => {
-                    if last || !Self::is_retryable_error(&e, idempotency) {
-                        return Err(SendError::Transport { method, url: shown, attempts: attempt, source: e.without_url() });
+                    let delay = self.delay(attempt, None);
+                    if last
+                        || !Self::is_retryable_error(&e, idempotency)
+                        || start.elapsed() + delay > self.max_total
+                    {
+                        return Err(SendError::Transport {
+                            method,
+                            url: shown,
+                            attempts: attempt,
+                            source: e.without_url(),
+                        });
                     }
-                    (None, error_summary(&e))
+                    (delay, error_summary(&e))
                 }
             };
-            let delay = self.delay(attempt, headers.as_ref());
-            if start.elapsed() + delay > self.max_total {
-                // Out of time: one more attempt would start after the budget. Report what we have.
-                tracing::debug!(%method, url = %shown, "retry budget exhausted");
-                // Re-run without retries to surface the last result is wasteful; instead stop here.
-                return self.final_attempt(cancel, &client, &mut build, &finish, method, shown, attempt + 1).await;
-            }
             tracing::info!(
                 %method, url = %shown, attempt, reason = %reason, delay_ms = delay.as_millis() as u64,
                 "retrying"
             );
             self.sleep(delay, cancel)
                 .await
-                .map_err(|source| SendError::Canceled { method: method.clone(), url: shown.clone(), source })?;
+                .map_err(|source| SendError::Canceled {
+                    method: method.clone(),
+                    url: shown.clone(),
+                    source,
+                })?;
         }
     }
-
-    // The total budget is exhausted: the result of the previous attempt is gone (its body was consumed), so make a
-    // last attempt right away without waiting and return whatever it gives.
-    #[allow(clippy::too_many_arguments)]
-    async fn final_attempt<F, R, Fut, Fin>(
-        &self,
-        cancel: &CancellationToken,
-        client: &reqwest::Client,
-        build: &mut F,
-        finish: &Fin,
-        method: Method,
-        shown: String,
-        attempt: u32,
-    ) -> Result<(R, u32), SendError>
-    where
-        F: FnMut() -> reqwest::RequestBuilder,
-        Fin: Fn(reqwest::Response) -> Fut,
-        Fut: std::future::Future<Output = Result<R, reqwest::Error>>,
-    {
-        let request = build().build().map_err(|e| SendError::Build {
-            method: method.clone(),
-            url: shown.clone(),
-            problem: e.without_url().to_string(),
-        })?;
-        let outcome = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => return Err(SendError::Canceled { method, url: shown, source: Canceled }),
-            r = async { finish(client.execute(request).await?).await } => r,
-        };
-        outcome
-            .map(|r| (r, attempt))
-            .map_err(|e| SendError::Transport { method, url: shown, attempts: attempt, source: e.without_url() })
-    }
-}
-
-// `RequestBuilder` does not expose its client; build a throwaway request to get one. reqwest clients are cheap
-// handles (an Arc), so this costs nothing.
-fn build_client_for<F: FnMut() -> reqwest::RequestBuilder>(build: &mut F) -> reqwest::Client {
-    let (client, _) = build().build_split();
-    client
 }
 
 trait HasStatus {
@@ -730,13 +763,22 @@ pub fn error_summary(e: &reqwest::Error) -> String {
         detail = s.to_string();
         source = s.source();
     }
-    if detail.is_empty() { kind.to_string() } else { format!("{kind}: {detail}") }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
 }
 
 /// The wait a response asks for: `x-ms-retry-after-ms` (milliseconds), `retry-after-ms`, or `Retry-After` (seconds
 /// or an HTTP date; a date in the past means no wait).
 pub fn server_delay(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::trim);
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::trim)
+    };
     for name in ["x-ms-retry-after-ms", "retry-after-ms"] {
         if let Some(ms) = text(name).and_then(|v| v.parse::<f64>().ok())
             && ms.is_finite()
@@ -752,7 +794,11 @@ pub fn server_delay(headers: &HeaderMap) -> Option<Duration> {
     let when = parse_http_date(value)?;
     let now = time::OffsetDateTime::now_utc();
     let diff = when - now;
-    Some(if diff.is_positive() { Duration::try_from(diff).unwrap_or_default() } else { Duration::ZERO })
+    Some(if diff.is_positive() {
+        Duration::try_from(diff).unwrap_or_default()
+    } else {
+        Duration::ZERO
+    })
 }
 
 /// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) or RFC 2822 date.
@@ -771,7 +817,9 @@ pub fn format_http_date(when: time::OffsetDateTime) -> String {
     let fmt = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );
-    when.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
+    when.to_offset(time::UtcOffset::UTC)
+        .format(&fmt)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -792,13 +840,18 @@ mod tests {
         let err = check_url(&url("http://example.org/x?sig=abc")).unwrap_err();
         assert!(matches!(err, UrlError::InsecureHttp { .. }));
         assert!(!err.to_string().contains("abc"));
-        assert!(matches!(check_url(&url("ftp://localhost/")), Err(UrlError::UnsupportedScheme { .. })));
+        assert!(matches!(
+            check_url(&url("ftp://localhost/")),
+            Err(UrlError::UnsupportedScheme { .. })
+        ));
         assert!(check_url(&url("http://128.0.0.1/")).is_err());
     }
 
     #[test]
     fn redaction_keeps_safe_keys_only() {
-        let u = url("https://u:p@acct.blob.core.windows.net/c/b?sv=2020&sig=SECRET%2B&api-version=2026-07-01&comp=block");
+        let u = url(
+            "https://u:p@acct.blob.core.windows.net/c/b?sv=2020&sig=SECRET%2B&api-version=2026-07-01&comp=block",
+        );
         let r = redact_url(&u);
         assert!(!r.contains("SECRET"));
         assert!(!r.contains("u:p"));
@@ -817,10 +870,19 @@ mod tests {
         assert_eq!(server_delay(&h), Some(Duration::from_millis(1500)));
         let mut h = HeaderMap::new();
         let future = time::OffsetDateTime::now_utc() + time::Duration::seconds(30);
-        h.insert("retry-after", HeaderValue::from_str(&format_http_date(future)).unwrap());
+        h.insert(
+            "retry-after",
+            HeaderValue::from_str(&format_http_date(future)).unwrap(),
+        );
         let d = server_delay(&h).unwrap();
-        assert!(d > Duration::from_secs(27) && d <= Duration::from_secs(30), "{d:?}");
-        h.insert("retry-after", HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
+        assert!(
+            d > Duration::from_secs(27) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
         assert_eq!(server_delay(&h), Some(Duration::ZERO));
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(server_delay(&h), None);
@@ -828,7 +890,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_bounded() {
-        let p = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
         assert_eq!(p.backoff(1), Duration::from_secs(1));
         assert_eq!(p.backoff(2), Duration::from_secs(2));
         assert_eq!(p.backoff(3), Duration::from_secs(4));
@@ -836,7 +901,10 @@ mod tests {
         let p = RetryPolicy::default();
         for _ in 0..50 {
             let d = p.backoff(2);
-            assert!(d >= Duration::from_millis(1600) && d <= Duration::from_millis(2400), "{d:?}");
+            assert!(
+                d >= Duration::from_millis(1600) && d <= Duration::from_millis(2400),
+                "{d:?}"
+            );
         }
     }
 
@@ -844,14 +912,34 @@ mod tests {
     fn retryable_statuses() {
         let h = HeaderMap::new();
         for s in [408, 429, 500, 502, 503, 504] {
-            assert!(RetryPolicy::is_retryable_status(StatusCode::from_u16(s).unwrap(), &h, Idempotency::Idempotent));
+            assert!(RetryPolicy::is_retryable_status(
+                StatusCode::from_u16(s).unwrap(),
+                &h,
+                Idempotency::Idempotent
+            ));
         }
         for s in [400, 401, 403, 404, 409, 501] {
-            assert!(!RetryPolicy::is_retryable_status(StatusCode::from_u16(s).unwrap(), &h, Idempotency::Idempotent));
+            assert!(!RetryPolicy::is_retryable_status(
+                StatusCode::from_u16(s).unwrap(),
+                &h,
+                Idempotency::Idempotent
+            ));
         }
-        assert!(RetryPolicy::is_retryable_status(StatusCode::TOO_MANY_REQUESTS, &h, Idempotency::NonIdempotent));
-        assert!(!RetryPolicy::is_retryable_status(StatusCode::BAD_GATEWAY, &h, Idempotency::NonIdempotent));
-        assert!(!RetryPolicy::is_retryable_status(StatusCode::SERVICE_UNAVAILABLE, &h, Idempotency::NonIdempotent));
+        assert!(RetryPolicy::is_retryable_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            &h,
+            Idempotency::NonIdempotent
+        ));
+        assert!(!RetryPolicy::is_retryable_status(
+            StatusCode::BAD_GATEWAY,
+            &h,
+            Idempotency::NonIdempotent
+        ));
+        assert!(!RetryPolicy::is_retryable_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &h,
+            Idempotency::NonIdempotent
+        ));
     }
 
     #[test]

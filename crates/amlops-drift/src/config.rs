@@ -87,19 +87,25 @@ impl Metric {
     /// `js`, `psi`, `nwd`, `ks` and `chi2`.
     pub fn parse(name: &str) -> Option<Metric> {
         let n = name.trim().to_ascii_lowercase();
-        Metric::ALL.into_iter().find(|m| m.as_str() == n).or(match n.as_str() {
-            "js" => Some(Metric::JensenShannonDistance),
-            "psi" => Some(Metric::PopulationStabilityIndex),
-            "nwd" => Some(Metric::NormalizedWassersteinDistance),
-            "ks" => Some(Metric::TwoSampleKolmogorovSmirnovTest),
-            "chi2" => Some(Metric::PearsonsChiSquaredTest),
-            _ => None,
-        })
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.as_str() == n)
+            .or(match n.as_str() {
+                "js" => Some(Metric::JensenShannonDistance),
+                "psi" => Some(Metric::PopulationStabilityIndex),
+                "nwd" => Some(Metric::NormalizedWassersteinDistance),
+                "ks" => Some(Metric::TwoSampleKolmogorovSmirnovTest),
+                "chi2" => Some(Metric::PearsonsChiSquaredTest),
+                _ => None,
+            })
     }
 
     /// True for the statistical tests, whose value is a p-value (drift when below threshold).
     pub fn is_p_value(self) -> bool {
-        matches!(self, Metric::TwoSampleKolmogorovSmirnovTest | Metric::PearsonsChiSquaredTest)
+        matches!(
+            self,
+            Metric::TwoSampleKolmogorovSmirnovTest | Metric::PearsonsChiSquaredTest
+        )
     }
 
     /// Whether this metric is computed for a column kind.
@@ -112,7 +118,11 @@ impl Metric {
         if value.is_nan() {
             return None;
         }
-        Some(if self.is_p_value() { value < threshold } else { value > threshold })
+        Some(if self.is_p_value() {
+            value < threshold
+        } else {
+            value > threshold
+        })
     }
 }
 
@@ -172,11 +182,20 @@ impl Thresholds {
 
     /// The threshold that applies to a column of a kind for a metric.
     pub fn lookup(&self, column: &str, kind: ColumnKind, metric: Metric) -> Option<f64> {
-        let specific = self.rules.iter().rev().find(|r| r.metric == metric && r.column.as_deref() == Some(column));
+        let specific = self
+            .rules
+            .iter()
+            .rev()
+            .find(|r| r.metric == metric && r.column.as_deref() == Some(column));
         if let Some(r) = specific {
             return r.value;
         }
-        if let Some(r) = self.rules.iter().rev().find(|r| r.metric == metric && r.column.is_none()) {
+        if let Some(r) = self
+            .rules
+            .iter()
+            .rev()
+            .find(|r| r.metric == metric && r.column.is_none())
+        {
             return r.value;
         }
         default_threshold(kind, metric)
@@ -184,7 +203,11 @@ impl Thresholds {
 }
 
 fn parse_rule(item: &str, line: usize) -> Result<ThresholdRule, DriftError> {
-    let err = |message: String| DriftError::Threshold { line, text: item.to_string(), message };
+    let err = |message: String| DriftError::Threshold {
+        line,
+        text: item.to_string(),
+        message,
+    };
     let (lhs, rhs) = item
         .split_once('=')
         .ok_or_else(|| err("expected `metric=value` or `column:metric=value`".into()))?;
@@ -200,22 +223,34 @@ fn parse_rule(item: &str, line: usize) -> Result<ThresholdRule, DriftError> {
     };
     let metric = Metric::parse(metric_name).ok_or_else(|| {
         let names: Vec<&str> = Metric::ALL.iter().map(|m| m.as_str()).collect();
-        err(format!("unknown metric `{}` (known: {})", metric_name.trim(), names.join(", ")))
+        err(format!(
+            "unknown metric `{}` (known: {})",
+            metric_name.trim(),
+            names.join(", ")
+        ))
     })?;
     let rhs = rhs.trim();
     let value = if rhs.eq_ignore_ascii_case("none") || rhs.eq_ignore_ascii_case("off") {
         None
     } else {
-        let v: f64 = rhs.parse().map_err(|_| err(format!("`{rhs}` is not a number (or `none`)")))?;
+        let v: f64 = rhs
+            .parse()
+            .map_err(|_| err(format!("`{rhs}` is not a number (or `none`)")))?;
         if !v.is_finite() || v < 0.0 {
             return Err(err(format!("threshold {rhs} must be a finite number >= 0")));
         }
         if metric.is_p_value() && v > 1.0 {
-            return Err(err(format!("{metric} is a p-value: its threshold must be between 0 and 1")));
+            return Err(err(format!(
+                "{metric} is a p-value: its threshold must be between 0 and 1"
+            )));
         }
         Some(v)
     };
-    Ok(ThresholdRule { column, metric, value })
+    Ok(ThresholdRule {
+        column,
+        metric,
+        value,
+    })
 }
 
 /// What to compare and how.
@@ -241,27 +276,71 @@ mod tests {
 
     #[test]
     fn parses_global_and_column_rules() {
-        let t = Thresholds::parse("js=0.2\nn00:nwd=0.05, c1:pearsons_chi_squared_test=0.01\n# comment\n\nks=none").unwrap();
+        let t = Thresholds::parse(
+            "js=0.2\nn00:nwd=0.05, c1:pearsons_chi_squared_test=0.01\n# comment\n\nks=none",
+        )
+        .unwrap();
         assert_eq!(t.rules.len(), 4);
-        assert_eq!(t.lookup("n00", ColumnKind::Numerical, Metric::NormalizedWassersteinDistance), Some(0.05));
-        assert_eq!(t.lookup("n01", ColumnKind::Numerical, Metric::NormalizedWassersteinDistance), Some(0.1));
-        assert_eq!(t.lookup("n01", ColumnKind::Numerical, Metric::JensenShannonDistance), Some(0.2));
-        assert_eq!(t.lookup("c1", ColumnKind::Categorical, Metric::PearsonsChiSquaredTest), Some(0.01));
-        assert_eq!(t.lookup("c0", ColumnKind::Categorical, Metric::PearsonsChiSquaredTest), None);
-        assert_eq!(t.lookup("n01", ColumnKind::Numerical, Metric::TwoSampleKolmogorovSmirnovTest), None);
+        assert_eq!(
+            t.lookup(
+                "n00",
+                ColumnKind::Numerical,
+                Metric::NormalizedWassersteinDistance
+            ),
+            Some(0.05)
+        );
+        assert_eq!(
+            t.lookup(
+                "n01",
+                ColumnKind::Numerical,
+                Metric::NormalizedWassersteinDistance
+            ),
+            Some(0.1)
+        );
+        assert_eq!(
+            t.lookup("n01", ColumnKind::Numerical, Metric::JensenShannonDistance),
+            Some(0.2)
+        );
+        assert_eq!(
+            t.lookup("c1", ColumnKind::Categorical, Metric::PearsonsChiSquaredTest),
+            Some(0.01)
+        );
+        assert_eq!(
+            t.lookup("c0", ColumnKind::Categorical, Metric::PearsonsChiSquaredTest),
+            None
+        );
+        assert_eq!(
+            t.lookup(
+                "n01",
+                ColumnKind::Numerical,
+                Metric::TwoSampleKolmogorovSmirnovTest
+            ),
+            None
+        );
     }
 
     #[test]
     fn none_switches_a_default_off() {
         let t = Thresholds::parse("normalized_wasserstein_distance=none").unwrap();
-        assert_eq!(t.lookup("x", ColumnKind::Numerical, Metric::NormalizedWassersteinDistance), None);
-        assert_eq!(t.lookup("c", ColumnKind::Categorical, Metric::JensenShannonDistance), Some(0.1));
+        assert_eq!(
+            t.lookup("x", ColumnKind::Numerical, Metric::NormalizedWassersteinDistance),
+            None
+        );
+        assert_eq!(
+            t.lookup("c", ColumnKind::Categorical, Metric::JensenShannonDistance),
+            Some(0.1)
+        );
     }
 
     #[test]
     fn bad_rules_name_the_line() {
-        let e = Thresholds::parse("js=0.1\nwasserstein=0.2").unwrap_err().to_string();
-        assert!(e.contains("line 2") && e.contains("unknown metric `wasserstein`"), "{e}");
+        let e = Thresholds::parse("js=0.1\nwasserstein=0.2")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("unknown metric `wasserstein`"),
+            "{e}"
+        );
         let e = Thresholds::parse("js=abc").unwrap_err().to_string();
         assert!(e.contains("not a number"), "{e}");
         let e = Thresholds::parse("ks=5").unwrap_err().to_string();
@@ -276,6 +355,9 @@ mod tests {
         assert_eq!(Metric::JensenShannonDistance.breached(0.1, 0.1), Some(false));
         assert_eq!(Metric::PearsonsChiSquaredTest.breached(0.01, 0.05), Some(true));
         assert_eq!(Metric::PearsonsChiSquaredTest.breached(0.05, 0.05), Some(false));
-        assert_eq!(Metric::TwoSampleKolmogorovSmirnovTest.breached(f64::NAN, 0.05), None);
+        assert_eq!(
+            Metric::TwoSampleKolmogorovSmirnovTest.breached(f64::NAN, 0.05),
+            None
+        );
     }
 }

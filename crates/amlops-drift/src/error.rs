@@ -106,6 +106,9 @@ pub enum DriftError {
 
 impl DriftError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        DriftError::Io { path: path.into(), source }
+        DriftError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -1,1 +1,38 @@
 //! Data drift metrics as Azure ML model monitoring defines them, streamed over CSV and Parquet.
+//!
+//! ```no_run
+//! use amlops_drift::{DataSource, DriftConfig, Thresholds, compute_drift};
+//! let baseline = DataSource::from_path("train.parquet")?;
+//! let target = DataSource::from_path("inference/")?;
+//! let config = DriftConfig { thresholds: Thresholds::parse("js=0.1\nage:nwd=0.2")?, ..Default::default() };
+//! let report = compute_drift(&baseline, &target, &config)?;
+//! println!("{}", report.to_json());
+//! # Ok::<(), amlops_drift::DriftError>(())
+//! ```
+//!
+//! Definitions (see `docs/performance.md` and the benchmark README): rows with a null in any
+//! compared column are dropped on each side; numerical JS and PSI use k = ceil(log2(min(N_b, N_t)) + 1)
+//! equal-width bins over the pooled range with Spark's histogram rules; PSI adds one to every
+//! count; the normalized Wasserstein distance divides W1 by max(baseline sample sd, 0.001);
+//! KS and chi-squared p-values follow scipy's `ks_2samp` (auto mode) and `chisquare`.
+//!
+//! Memory: categorical columns are counted while streaming; a numerical column is held (both
+//! sides, 8 bytes a value) only while its metric job runs, because exact KS and Wasserstein
+//! need sorted samples. CSV inputs are read once and spill numeric columns to a temp folder.
+
+mod config;
+mod csv_side;
+mod engine;
+mod error;
+pub mod metrics;
+mod parquet_side;
+mod report;
+mod sort;
+mod source;
+pub mod special;
+
+pub use config::{ColumnKind, DriftConfig, Metric, ThresholdRule, Thresholds, default_threshold};
+pub use engine::{INT_CATEGORICAL_RATIO, compute_drift};
+pub use error::DriftError;
+pub use report::{ColumnReport, DriftReport, MetricResult};
+pub use source::{DataFormat, DataSource};

@@ -56,7 +56,11 @@ pub struct DriftReport {
 impl DriftReport {
     /// Names of the drifted columns, in column order.
     pub fn drifted(&self) -> Vec<String> {
-        self.columns.iter().filter(|c| c.drifted()).map(|c| c.name.clone()).collect()
+        self.columns
+            .iter()
+            .filter(|c| c.drifted())
+            .map(|c| c.name.clone())
+            .collect()
     }
 
     /// The report of one column.
@@ -119,7 +123,10 @@ impl Serialize for DriftReport {
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("columns", &ColumnsMap(&self.columns))?;
         m.serialize_entry("drifted", &self.drifted())?;
-        m.serialize_entry("rows", &serde_json::json!({"baseline": self.rows_baseline, "target": self.rows_target}))?;
+        m.serialize_entry(
+            "rows",
+            &serde_json::json!({"baseline": self.rows_baseline, "target": self.rows_target}),
+        )?;
         m.end()
     }
 }

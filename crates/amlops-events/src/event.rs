@@ -170,15 +170,28 @@ impl EventOutcome {
         }
     }
 
-    /// Whether this is bad news (drives the colour of cards and the summary icon).
-    pub fn is_bad(&self) -> bool {
-        matches!(self, EventOutcome::Failed | EventOutcome::RolledBack | EventOutcome::Detected)
+    /// How good or bad the news is (drives card colours and summary icons).
+    pub fn severity(&self) -> Severity {
+        match self {
+            EventOutcome::Failed => Severity::Bad,
+            EventOutcome::RolledBack
+            | EventOutcome::Detected
+            | EventOutcome::Canceled
+            | EventOutcome::Warned => Severity::Warning,
+            EventOutcome::Succeeded | EventOutcome::Passed | EventOutcome::Other(_) => Severity::Good,
+        }
     }
+}
 
-    /// Whether this is a warning rather than success or failure.
-    pub fn is_warning(&self) -> bool {
-        matches!(self, EventOutcome::Canceled | EventOutcome::Warned)
-    }
+/// How an outcome is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Success.
+    Good,
+    /// Needs attention but is not a failure.
+    Warning,
+    /// A failure.
+    Bad,
 }
 
 impl fmt::Display for EventOutcome {
@@ -277,7 +290,12 @@ pub struct AssetRef {
 impl AssetRef {
     /// An asset without version or id.
     pub fn new(kind: AssetKind, name: impl Into<String>) -> Self {
-        Self { kind, name: name.into(), version: None, id: None }
+        Self {
+            kind,
+            name: name.into(),
+            version: None,
+            id: None,
+        }
     }
 
     /// A model `name:version`.
@@ -334,7 +352,10 @@ pub struct WorkspaceInfo {
 impl WorkspaceInfo {
     /// A workspace known by name only.
     pub fn named(name: impl Into<String>) -> Self {
-        Self { name: name.into(), ..Self::default() }
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -405,7 +426,9 @@ impl Event {
 
     /// `deployment.rolledBack`, with why.
     pub fn deployment_rolled_back(deployment: AssetRef, reason: impl Into<String>) -> Self {
-        Self::new(EventType::DeploymentRolledBack).asset(deployment).message(reason)
+        Self::new(EventType::DeploymentRolledBack)
+            .asset(deployment)
+            .message(reason)
     }
 
     /// `drift.detected` on `asset` (the monitored data or model), with a summary.
@@ -516,14 +539,25 @@ mod tests {
             assert_eq!(t.cloud_event_type().parse::<EventType>().unwrap(), t);
             assert_eq!(t.as_str().to_uppercase().parse::<EventType>().unwrap(), t);
         }
-        assert_eq!(EventType::DeploymentRolledBack.cloud_event_type(), "com.amlops.deployment.rolledBack");
-        assert_eq!("model.trained".parse::<EventType>(), Err(UnknownEventType("model.trained".into())));
+        assert_eq!(
+            EventType::DeploymentRolledBack.cloud_event_type(),
+            "com.amlops.deployment.rolledBack"
+        );
+        assert_eq!(
+            "model.trained".parse::<EventType>(),
+            Err(UnknownEventType("model.trained".into()))
+        );
     }
 
     #[test]
     fn subject_and_title_default_from_the_first_asset() {
-        let e = Event::model_registered(AssetRef::model("credit", "3").with_id("azureml://x/models/credit/versions/3"));
-        assert_eq!(e.effective_subject().as_deref(), Some("azureml://x/models/credit/versions/3"));
+        let e = Event::model_registered(
+            AssetRef::model("credit", "3").with_id("azureml://x/models/credit/versions/3"),
+        );
+        assert_eq!(
+            e.effective_subject().as_deref(),
+            Some("azureml://x/models/credit/versions/3")
+        );
         assert_eq!(e.effective_title(), "Model registered: credit:3");
         assert_eq!(e.outcome, EventOutcome::Succeeded);
 
@@ -533,8 +567,14 @@ mod tests {
         assert_eq!(g.outcome, EventOutcome::Failed);
         assert_eq!(g.metrics.get("auc"), Some(&0.7));
 
-        let n = Event::new(EventType::DriftDetected).metric("psi", f64::NAN).subject("s").title("t");
+        let n = Event::new(EventType::DriftDetected)
+            .metric("psi", f64::NAN)
+            .subject("s")
+            .title("t");
         assert!(n.metrics.is_empty());
-        assert_eq!((n.effective_subject().as_deref(), n.effective_title().as_str()), (Some("s"), "t"));
+        assert_eq!(
+            (n.effective_subject().as_deref(), n.effective_title().as_str()),
+            (Some("s"), "t")
+        );
     }
 }

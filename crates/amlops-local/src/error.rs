@@ -39,7 +39,10 @@ pub enum LocalError {
 
 impl LocalError {
     pub(crate) fn state(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::State { path: path.into(), source }
+        Self::State {
+            path: path.into(),
+            source,
+        }
     }
 }
 
@@ -53,10 +56,18 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, code: code.to_owned(), message: message.into() }
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
     pub fn not_found(what: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("{what} was not found."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!("{what} was not found."),
+        )
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "UserError", message)

@@ -1,1 +1,190 @@
-//! The AzureML task binary amlops-register.
+//! AzureMLRegister@1: register a model (or an environment, component or data asset from an `az ml` YAML) in
+//! Azure Machine Learning with a governance record, idempotently.
+//!
+//! - [`inputs`]: the inputs (names as in task.json), validated before anything touches the workspace
+//!   ([`inputs::RegisterInputs`], [`inputs::parse_model_path`], the mlflow_model check).
+//! - [`governance`]: the record written as version properties (stable `amlops.*` keys) and the idempotency key.
+//! - [`api`]: the operations the flow needs ([`api::RegisterApi`]); [`client_api`] implements them with the
+//!   client crate.
+//! - [`flow`]: the flow ([`flow::Register`]): idempotency check, version choice, uploads, metrics, PUT.
+//! - [`summary`]: the build summary.
+//!
+//! Outputs: `assetName`, `assetVersion`, `assetId` (ARM id), and for models `modelName`, `modelVersion`,
+//! `modelId` (ARM id) and `modelUri` (`azureml:<name>:<version>`).
+//!
+//! Against a loopback ARM URL (the local workspace, tests) blobs are addressed path-style on the same server:
+//! `{arm}/{account}/{container}/{blob}`.
+
+pub mod api;
+pub mod client_api;
+pub mod error;
+pub mod flow;
+pub mod governance;
+pub mod inputs;
+pub mod summary;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use amlops_agent::{AzureRmConnection, Outcome, TaskContext, TaskError};
+use amlops_azureml::credential::{PipelineIdentity, credential_for_connection};
+use amlops_azureml::http::{SecretSink, build_client, is_loopback, parse_checked_url};
+use amlops_azureml::ClientConfig;
+use amlops_events::{AssetKind, AssetRef, Emitter, Event, WorkspaceInfo};
+use amlops_spec::{AssetType, Scope};
+use time::OffsetDateTime;
+
+pub use crate::error::RegisterError;
+use crate::client_api::ClientRegisterApi;
+use crate::flow::{Register, Registered};
+use crate::inputs::RegisterInputs;
+
+/// The event asset kind of an asset type.
+pub fn asset_kind(asset: AssetType) -> AssetKind {
+    match asset {
+        AssetType::Model => AssetKind::Model,
+        AssetType::Environment => AssetKind::Environment,
+        AssetType::Component => AssetKind::Component,
+        AssetType::Data => AssetKind::Data,
+        AssetType::Code => AssetKind::Unknown("code".into()),
+    }
+}
+
+/// Set the output variables of a registration.
+pub fn set_outputs(output: &amlops_agent::Output, r: &Registered) {
+    output.set_output("assetName", &r.name);
+    output.set_output("assetVersion", &r.version);
+    output.set_output("assetId", &r.id);
+    if r.asset == AssetType::Model {
+        output.set_output("modelName", &r.name);
+        output.set_output("modelVersion", &r.version);
+        output.set_output("modelId", &r.id);
+        output.set_output("modelUri", &format!("azureml:{}:{}", r.name, r.version));
+    }
+}
+
+fn write_summary(ctx: &TaskContext, r: &Registered) -> Result<PathBuf, RegisterError> {
+    let stamp = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let dir = ctx
+        .pipeline
+        .temp_dir()
+        .join(format!("amlops-register-{}-{stamp}", std::process::id()));
+    let path = dir.join("Azure ML registration.md");
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&path, summary::markdown(r)))
+        .map_err(|source| RegisterError::Summary {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(path)
+}
+
+async fn register(
+    ctx: &TaskContext,
+    conn: &AzureRmConnection,
+    inputs: &RegisterInputs,
+    subscription: &str,
+) -> Result<Registered, RegisterError> {
+    let http = build_client(&ctx.network).map_err(|e| RegisterError::Setup(e.to_string()))?;
+    let mut config = ClientConfig::new(
+        &conn.resource_manager_url,
+        subscription,
+        &inputs.resource_group,
+        &inputs.workspace,
+    );
+    config.token_resource = conn.resource_id.clone();
+    if let Ok(url) = parse_checked_url(&conn.resource_manager_url)
+        && is_loopback(&url)
+    {
+        config.blob_endpoint_override = Some(conn.resource_manager_url.trim_end_matches('/').to_string());
+    }
+    let out = ctx.output.clone();
+    let secrets: SecretSink = Arc::new(move |s: &str| out.register_secret(s));
+    let identity = PipelineIdentity {
+        oidc_request_uri: ctx.pipeline.oidc_request_uri.clone(),
+        system_access_token: amlops_agent::system_access_token(&ctx.env),
+    };
+    let credential = credential_for_connection(conn, &identity, &http, &config.retry, secrets.clone())
+        .map_err(|e| RegisterError::Setup(e.to_string()))?;
+    let api = ClientRegisterApi::new(http, config, credential, secrets, ctx.cancel.clone())
+        .map_err(|e| RegisterError::Setup(e.to_string()))?;
+    Register {
+        output: &ctx.output,
+        pipeline: &ctx.pipeline,
+        inputs,
+        api: &api,
+        scope: Scope {
+            subscription: subscription.to_string(),
+            resource_group: inputs.resource_group.clone(),
+            workspace: inputs.workspace.clone(),
+            location: String::new(),
+        },
+        now: OffsetDateTime::now_utc(),
+    }
+    .run()
+    .await
+}
+
+/// Run the task.
+pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
+    // The connection first: its secrets are registered before anything else could print them.
+    let conn = ctx.azure_rm_connection("azureSubscription")?;
+    let subscription = inputs::subscription(&conn)?;
+    let inputs = RegisterInputs::read(&ctx)?;
+    let events = Emitter::from_task(
+        &ctx,
+        WorkspaceInfo {
+            name: inputs.workspace.clone(),
+            resource_group: Some(inputs.resource_group.clone()),
+            subscription_id: Some(subscription.clone()),
+            location: None,
+            id: Some(format!(
+                "/subscriptions/{subscription}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/\
+                 workspaces/{}",
+                inputs.resource_group, inputs.workspace
+            )),
+        },
+    )
+    .map_err(RegisterError::Events)?;
+    let result = register(&ctx, &conn, &inputs, &subscription).await;
+    let registered = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = events.finish().await;
+            return Err(e.into());
+        }
+    };
+    set_outputs(&ctx.output, &registered);
+    let summary = write_summary(&ctx, &registered)?;
+    ctx.output.upload_summary(&summary);
+    let event = Event::model_registered(
+        AssetRef::new(asset_kind(registered.asset), &registered.name)
+            .with_version(&registered.version)
+            .with_id(&registered.id),
+    )
+    .metrics(registered.metrics.clone())
+    .detail("reused", registered.reused)
+    .detail("reason", registered.record.reason.clone());
+    let event = match &registered.source_job {
+        Some(job) => event.asset(AssetRef::job(job)),
+        None => event,
+    };
+    events.emit(event).await;
+    events.finish().await.map_err(RegisterError::Events)?;
+    let what = format!(
+        "{} '{}' version '{}'",
+        registered.asset.collection(),
+        registered.name,
+        registered.version
+    );
+    let message = if registered.reused {
+        format!("{what} was already registered by this step; reused it")
+    } else {
+        format!("registered {what}")
+    };
+    Ok(if registered.warnings.is_empty() {
+        Outcome::succeeded(message)
+    } else {
+        Outcome::with_issues(message)
+    })
+}

@@ -71,7 +71,9 @@ pub enum SpecError {
         field: String,
     },
     /// The kind could not be determined (no usable `$schema`, no hint).
-    #[error("{file}: cannot tell the kind of this YAML file: {message}; pass a kind (job, component, model, environment, data, online-endpoint, online-deployment, batch-endpoint, batch-deployment)")]
+    #[error(
+        "{file}: cannot tell the kind of this YAML file: {message}; pass a kind (job, component, model, environment, data, online-endpoint, online-deployment, batch-endpoint, batch-deployment)"
+    )]
     UnknownKind {
         /// The file.
         file: PathBuf,

@@ -69,7 +69,9 @@ impl Kind {
     /// The kind named by a `$schema` URL (`.../commandJob.schema.json` → job), if recognised.
     pub fn from_schema_url(url: &str) -> Option<Kind> {
         let file = url.rsplit('/').next()?.to_ascii_lowercase();
-        let stem = file.strip_suffix(".schema.json").or_else(|| file.strip_suffix(".json"))?;
+        let stem = file
+            .strip_suffix(".schema.json")
+            .or_else(|| file.strip_suffix(".json"))?;
         Some(match stem {
             s if s.ends_with("job") => Kind::Job,
             s if s.ends_with("component") => Kind::Component,
@@ -94,15 +96,12 @@ impl fmt::Display for Kind {
 impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown kind `{s}` (expected one of: {})",
-                    Kind::ALL.map(Kind::as_str).join(", ")
-                )
-            })
+        Kind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            format!(
+                "unknown kind `{s}` (expected one of: {})",
+                Kind::ALL.map(Kind::as_str).join(", ")
+            )
+        })
     }
 }
 
@@ -274,13 +273,16 @@ pub fn plan_str(text: &str, path: &Path, options: PlanOptions) -> Result<Plan> {
         .get("$schema")
         .and_then(Value::as_str)
         .and_then(Kind::from_schema_url);
-    let kind = options.kind.or(schema_kind).ok_or_else(|| SpecError::UnknownKind {
-        file: path.to_path_buf(),
-        message: match doc.get("$schema") {
-            Some(s) => format!("`$schema` {s} is not a known Azure ML schema"),
-            None => "no `$schema`".into(),
-        },
-    })?;
+    let kind = options
+        .kind
+        .or(schema_kind)
+        .ok_or_else(|| SpecError::UnknownKind {
+            file: path.to_path_buf(),
+            message: match doc.get("$schema") {
+                Some(s) => format!("`$schema` {s} is not a known Azure ML schema"),
+                None => "no `$schema`".into(),
+            },
+        })?;
     let mut plan = Plan {
         kind,
         file: path.to_path_buf(),
@@ -290,7 +292,7 @@ pub fn plan_str(text: &str, path: &Path, options: PlanOptions) -> Result<Plan> {
         uploads: Vec::new(),
         lookups: Vec::new(),
     };
-    let mut recorder = Recorder::default();
+    let mut recorder = Recorder;
     let (_, uploads, lookups) = plan.run(&mut recorder)?;
     plan.uploads = uploads;
     plan.lookups = lookups;
@@ -340,7 +342,6 @@ impl Plan {
 }
 
 /// Phase-1 resolver: records nothing itself (the context records uploads), answers placeholders.
-#[derive(Default)]
 struct Recorder;
 
 impl Resolver for Recorder {

@@ -238,7 +238,8 @@ fn parse_arm(id: &str) -> Option<AssetRef> {
     })
 }
 
-static JOB_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9][\w-]{0,255}$").expect("valid regex"));
+static JOB_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,255}$").expect("valid regex"));
 static ENDPOINT_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$").expect("valid regex"));
 static WORKSPACE_NAME: LazyLock<Regex> =
@@ -251,7 +252,7 @@ static ASSET_NAME: LazyLock<Regex> =
 /// What a name names, for [`validate_name`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameKind {
-    /// Job (run id): `^[a-zA-Z0-9][\w-]{0,255}$`.
+    /// Job (run id): `^[a-zA-Z0-9][a-zA-Z0-9_-]{0,255}$`.
     Job,
     /// Online or batch endpoint: 3–32 chars, `^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`.
     Endpoint,
@@ -282,7 +283,11 @@ pub fn validate_name(kind: NameKind, name: &str) -> Result<()> {
         NameKind::Endpoint | NameKind::Deployment
             if !(3..=32).contains(&name.len()) || !ENDPOINT_NAME.is_match(name) =>
         {
-            let what = if kind == NameKind::Endpoint { "endpoint" } else { "deployment" };
+            let what = if kind == NameKind::Endpoint {
+                "endpoint"
+            } else {
+                "deployment"
+            };
             fail(
                 what,
                 "must be 3-32 characters, start with a letter, contain only letters, digits and '-', and not end with '-'",
@@ -312,16 +317,38 @@ mod tests {
     fn parses_reference_forms() {
         assert_eq!(
             AssetRef::parse("azureml:my-model:2").unwrap(),
-            AssetRef::Versioned { name: "my-model".into(), version: "2".into() }
+            AssetRef::Versioned {
+                name: "my-model".into(),
+                version: "2".into()
+            }
         );
         assert_eq!(
             AssetRef::parse("azureml:env@latest").unwrap(),
-            AssetRef::Labelled { name: "env".into(), label: "latest".into() }
+            AssetRef::Labelled {
+                name: "env".into(),
+                label: "latest".into()
+            }
         );
-        assert_eq!(AssetRef::parse("azureml:cpu-cluster").unwrap(), AssetRef::Named { name: "cpu-cluster".into() });
-        match AssetRef::parse("azureml://registries/azureml/environments/sklearn-1.5/labels/latest").unwrap() {
-            AssetRef::Registry { registry, collection, name, label, version, .. } => {
-                assert_eq!((registry.as_str(), collection.as_str(), name.as_str()), ("azureml", "environments", "sklearn-1.5"));
+        assert_eq!(
+            AssetRef::parse("azureml:cpu-cluster").unwrap(),
+            AssetRef::Named {
+                name: "cpu-cluster".into()
+            }
+        );
+        match AssetRef::parse("azureml://registries/azureml/environments/sklearn-1.5/labels/latest").unwrap()
+        {
+            AssetRef::Registry {
+                registry,
+                collection,
+                name,
+                label,
+                version,
+                ..
+            } => {
+                assert_eq!(
+                    (registry.as_str(), collection.as_str(), name.as_str()),
+                    ("azureml", "environments", "sklearn-1.5")
+                );
                 assert_eq!(label.as_deref(), Some("latest"));
                 assert_eq!(version, None);
             }

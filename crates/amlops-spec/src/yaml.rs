@@ -19,7 +19,88 @@ pub fn parse_yaml(text: &str, file: &Path) -> Result<Value> {
         }),
         message: e.to_string(),
     })?;
-    Ok(yaml_to_json(doc))
+    if let Some(path) = complex_key(&doc, &mut Vec::new()) {
+        return Err(SpecError::Syntax {
+            file: file.to_path_buf(),
+            location: locate(text, &path.iter().map(String::as_str).collect::<Vec<_>>()),
+            message: format!(
+                "found unhashable key (a mapping or list used as a key) under `{}`; template placeholders like `{{{{NAME}}}}` must be rendered or quoted",
+                if path.is_empty() {
+                    "(document)".to_string()
+                } else {
+                    path.join(".")
+                }
+            ),
+        });
+    }
+    let mut v = yaml_to_json(doc);
+    let tokens = yaml11_string_floats(text);
+    if !tokens.is_empty() {
+        restore_yaml11_strings(&mut v, &tokens);
+    }
+    Ok(v)
+}
+
+/// Plain scalars that YAML 1.2 (this parser) reads as floats but YAML 1.1 (PyYAML, the SDK's
+/// loader) reads as strings: exponent forms without a dot or without an exponent sign (`2e-5`,
+/// `1e5`, `1.0e5`). Returns (value, original text).
+fn yaml11_string_floats(text: &str) -> Vec<(f64, String)> {
+    static TOKEN: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?m)(?:^|[:\-\[,{]\s*)\s*([-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+)\s*(?:#.*)?[,\]}]?\s*$").ok()
+    });
+    static PY_FLOAT: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9.]*(?:[eE][-+][0-9]+)?$").ok()
+    });
+    let (Some(token), Some(py)) = (TOKEN.as_ref(), PY_FLOAT.as_ref()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for c in token.captures_iter(text) {
+        let t = &c[1];
+        if !py.is_match(t)
+            && let Ok(f) = t.replace('_', "").parse::<f64>()
+        {
+            out.push((f, t.to_string()));
+        }
+    }
+    out
+}
+
+fn restore_yaml11_strings(v: &mut Value, tokens: &[(f64, String)]) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if let Some((_, t)) = tokens.iter().find(|(x, _)| *x == f) {
+                *v = Value::String(t.clone());
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| restore_yaml11_strings(x, tokens)),
+        Value::Object(m) => m.values_mut().for_each(|x| restore_yaml11_strings(x, tokens)),
+        _ => {}
+    }
+}
+
+/// Finds a mapping key that is itself a mapping or list (PyYAML rejects these as unhashable).
+fn complex_key(v: &serde_yaml::Value, path: &mut Vec<String>) -> Option<Vec<String>> {
+    match v {
+        serde_yaml::Value::Mapping(m) => {
+            for (k, val) in m {
+                if matches!(k, serde_yaml::Value::Mapping(_) | serde_yaml::Value::Sequence(_)) {
+                    return Some(path.clone());
+                }
+                path.push(k.as_str().unwrap_or("?").to_string());
+                let r = complex_key(val, path);
+                path.pop();
+                if r.is_some() {
+                    return r;
+                }
+            }
+            None
+        }
+        serde_yaml::Value::Sequence(s) => s.iter().find_map(|x| complex_key(x, path)),
+        serde_yaml::Value::Tagged(t) => complex_key(&t.value, path),
+        _ => None,
+    }
 }
 
 /// Converts a `serde_yaml` value to JSON.
@@ -28,7 +109,12 @@ pub fn yaml_to_json(v: serde_yaml::Value) -> Value {
         serde_yaml::Value::Null => Value::Null,
         serde_yaml::Value::Bool(b) => Value::Bool(b),
         serde_yaml::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
+            if n.is_f64() {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .unwrap_or_else(|| Value::String(n.to_string()))
+            } else if let Some(i) = n.as_i64() {
                 Value::from(i)
             } else if let Some(u) = n.as_u64() {
                 Value::from(u)
@@ -259,9 +345,7 @@ fn plain_ok(s: &str) -> bool {
     if "!&*[]{}|>'\"%@`#,".contains(first) {
         return false;
     }
-    if (first == '-' || first == '?' || first == ':')
-        && s.chars().nth(1).is_none_or(|c| c == ' ')
-    {
+    if (first == '-' || first == '?' || first == ':') && s.chars().nth(1).is_none_or(|c| c == ' ') {
         return false;
     }
     if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains('\n') {
@@ -271,7 +355,7 @@ fn plain_ok(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
+        "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~"
     ) {
         return false;
     }
@@ -451,8 +535,14 @@ mod tests {
     #[test]
     fn locate_finds_nested_keys() {
         let text = "a: 1\ninputs:\n  x:\n    type: foo\n  y: 2\n";
-        assert_eq!(locate(text, &["inputs", "x", "type"]), Some(Location { line: 4, column: 5 }));
-        assert_eq!(locate(text, &["inputs", "y"]), Some(Location { line: 5, column: 3 }));
+        assert_eq!(
+            locate(text, &["inputs", "x", "type"]),
+            Some(Location { line: 4, column: 5 })
+        );
+        assert_eq!(
+            locate(text, &["inputs", "y"]),
+            Some(Location { line: 5, column: 3 })
+        );
         assert_eq!(locate(text, &["nope"]), None);
     }
 
@@ -461,5 +551,19 @@ mod tests {
         let e = parse_yaml("a: [1, 2\nb: c", Path::new("f.yml")).unwrap_err();
         assert!(e.location().is_some(), "{e}");
         assert!(e.to_string().starts_with("f.yml:"), "{e}");
+    }
+}
+#[cfg(test)]
+mod float_tests {
+    #[test]
+    fn floats_stay_floats() {
+        let v = super::parse_yaml("a: 1.0\nb: 0.0\nc: 2e-5\n", std::path::Path::new("x")).unwrap();
+        assert_eq!(super::scalar_to_py_str(&v["a"]), "1.0");
+        assert_eq!(super::scalar_to_py_str(&v["b"]), "0.0");
+        // PyYAML (YAML 1.1) reads `2e-5` as a string
+        assert_eq!(v["c"], serde_json::json!("2e-5"));
+        let v = super::parse_yaml("a: 1.5e-3\nb:\n- 1e5\n- 2.5\n", std::path::Path::new("x")).unwrap();
+        assert_eq!(v["a"], serde_json::json!(0.0015));
+        assert_eq!(v["b"], serde_json::json!(["1e5", 2.5]));
     }
 }

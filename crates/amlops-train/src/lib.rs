@@ -1,11 +1,45 @@
 //! AzureMLTrain@1: submit an `az ml` job YAML to Azure Machine Learning, stream its logs, wait, cancel on
 //! cancellation, re-attach on re-runs, and publish its metrics.
 //!
-//! This build validates the inputs and the service connection; submission arrives with the train issue.
+//! - [`TrainInputs`]: the inputs (names as in task.json).
+//! - [`naming`]: the deterministic default job name and the resubmission chain.
+//! - [`status`]: job statuses and the re-attach decision.
+//! - [`logs`]: the incremental log streamer.
+//! - [`poll`]: adaptive poll intervals.
+//! - [`report`]: metric output names, governance tags, the studio link and the build summary.
+//! - [`api`]: the operations the flow needs ([`api::JobApi`]); [`client_api`] implements them with the client
+//!   crate.
+//! - [`flow`]: the flow itself ([`flow::Train`]).
+//!
+//! `AMLOPS_POLL_INTERVAL_MS` (tests only): a fixed poll interval in milliseconds instead of the adaptive one.
+
+pub mod api;
+pub mod client_api;
+pub mod flow;
+pub mod logs;
+pub mod naming;
+pub mod poll;
+pub mod report;
+pub mod status;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use amlops_agent::{AzureRmConnection, Outcome, TaskContext, TaskError};
+use amlops_agent::{
+    AzureAuth, AzureRmConnection, Canceled, CancellationToken, Outcome, TaskContext, TaskEnv, TaskError,
+};
+use amlops_azureml::credential::{PipelineIdentity, credential_for_connection};
+use amlops_azureml::http::{SecretSink, build_client, is_loopback, parse_checked_url};
+use amlops_azureml::{AzureMlError, ClientConfig};
+use amlops_events::{Emitter, WorkspaceInfo};
+
+use crate::client_api::ClientJobApi;
+use crate::flow::{Train, TrainSettings, WorkspaceRef};
+use crate::poll::PollConfig;
+
+/// The environment variable that fixes the poll interval (tests only).
+pub const POLL_INTERVAL_VAR: &str = "AMLOPS_POLL_INTERVAL_MS";
 
 /// The task's inputs, validated.
 #[derive(Debug, Clone)]
@@ -43,11 +77,79 @@ pub enum TrainError {
     /// The job file does not exist.
     #[error("the job file '{0}' (input 'jobFile') does not exist; give the path of an az ml job YAML file")]
     JobFileMissing(PathBuf),
-    /// Not available in this build.
+    /// The job YAML (or an override) is invalid.
+    #[error("the job YAML cannot be used: {0}")]
+    Spec(#[source] amlops_spec::SpecError),
+    /// The HTTP client or credential could not be set up.
+    #[error("{0}")]
+    Setup(String),
+    /// An Azure ML call failed.
+    #[error("{context}: {source}")]
+    Api {
+        /// What the task was doing.
+        context: String,
+        /// The client's error.
+        #[source]
+        source: Box<AzureMlError>,
+    },
+    /// The job ended other than Completed.
+    #[error("the Azure ML job '{job}' ended {status}: {message}. See it in Azure ML studio: {studio_url}")]
+    JobFailed {
+        /// The job.
+        job: String,
+        /// Its status.
+        status: String,
+        /// The job's error message.
+        message: String,
+        /// Its studio page.
+        studio_url: String,
+    },
+    /// The wait reached `timeoutMinutes`.
     #[error(
-        "job submission is not available in this build of amlops-train (inputs and connection are valid)"
+        "the Azure ML job '{job}' did not finish within {minutes} minute(s) (input 'timeoutMinutes'); {action}. \
+         See it in Azure ML studio: {studio_url}"
     )]
-    NotAvailable,
+    TimedOut {
+        /// The job.
+        job: String,
+        /// The timeout.
+        minutes: u32,
+        /// What was done about it.
+        action: String,
+        /// Its studio page.
+        studio_url: String,
+    },
+    /// The pipeline cancelled the task; the job's cancellation was requested.
+    #[error("the Azure ML job '{job}' was cancelled with the pipeline (last status {status})")]
+    Canceled {
+        /// The job.
+        job: String,
+        /// Its last known status.
+        status: String,
+        /// The marker the agent crate maps to Canceled.
+        #[source]
+        source: Canceled,
+    },
+    /// The job disappeared while being watched.
+    #[error("the Azure ML job '{job}' no longer exists (deleted while the task was waiting for it)")]
+    JobVanished {
+        /// The job.
+        job: String,
+    },
+    /// Every name of the resubmission chain holds a failed job.
+    #[error(
+        "the job '{base}' failed {max} times in earlier attempts of this stage; give a new name with the input \
+         'jobName'"
+    )]
+    TooManyResubmissions {
+        /// The base name.
+        base: String,
+        /// The chain's length.
+        max: u32,
+    },
+    /// The lifecycle events could not be set up or delivered (with `failOnNotifyError`).
+    #[error(transparent)]
+    Events(#[from] amlops_events::EventsError),
 }
 
 impl TrainInputs {
@@ -63,13 +165,27 @@ impl TrainInputs {
         }
         let overrides = i.key_values("overrides")?;
         let timeout_minutes = i.int_or("timeoutMinutes", 0, 0, 60 * 24 * 30)? as u32;
+        let job_name = i.string("jobName");
+        if let Some(n) = &job_name
+            && !naming::is_valid_job_name(n)
+        {
+            return Err(amlops_agent::AgentError::InvalidInput {
+                name: "jobName".into(),
+                value: n.clone(),
+                expected:
+                    "a job name must start with a letter or digit and hold at most 256 letters, digits, \
+                           '_' or '-'"
+                        .into(),
+            }
+            .into());
+        }
         Ok(Self {
             connection,
             resource_group,
             workspace,
             job_file,
             overrides,
-            job_name: i.string("jobName"),
+            job_name,
             experiment_name: i.string("experimentName"),
             wait: i.bool_or("wait", true),
             timeout_minutes,
@@ -79,14 +195,116 @@ impl TrainInputs {
     }
 }
 
+/// The flow's timing: defaults, or a fixed poll interval from [`POLL_INTERVAL_VAR`] (tests).
+pub fn settings_from_env(env: &TaskEnv) -> TrainSettings {
+    let mut settings = TrainSettings::default();
+    if let Some(ms) = env
+        .get_nonempty(POLL_INTERVAL_VAR)
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        settings.poll = PollConfig::fixed(Duration::from_millis(ms.max(1)));
+    }
+    settings
+}
+
+fn tenant(conn: &AzureRmConnection) -> Option<String> {
+    match &conn.auth {
+        AzureAuth::WorkloadIdentityFederation { tenant_id, .. }
+        | AzureAuth::ServicePrincipalSecret { tenant_id, .. }
+        | AzureAuth::ServicePrincipalCertificate { tenant_id, .. } => Some(tenant_id.clone()),
+        _ => None,
+    }
+}
+
 /// Run the task.
 pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
     let inputs = TrainInputs::read(&ctx)?;
+    let settings = settings_from_env(&ctx.env);
+    let conn = &inputs.connection;
+    let subscription = conn.subscription_id.clone().ok_or_else(|| {
+        TrainError::Setup(format!(
+            "the service connection '{}' (input 'azureSubscription') is not scoped to a subscription",
+            conn.id
+        ))
+    })?;
     ctx.output.line(&format!(
         "Job file {} for workspace {}/{}",
         inputs.job_file.display(),
         inputs.resource_group,
         inputs.workspace
     ));
-    Err(TrainError::NotAvailable.into())
+    let http = build_client(&ctx.network).map_err(|e| TrainError::Setup(e.to_string()))?;
+    let mut config = ClientConfig::new(
+        &conn.resource_manager_url,
+        &subscription,
+        &inputs.resource_group,
+        &inputs.workspace,
+    );
+    config.token_resource = conn.resource_id.clone();
+    // The local workspace serves blobs path-style under its own URL.
+    if let Ok(url) = parse_checked_url(&conn.resource_manager_url)
+        && is_loopback(&url)
+    {
+        config.blob_endpoint_override = Some(conn.resource_manager_url.trim_end_matches('/').to_string());
+    }
+    let out = ctx.output.clone();
+    let secrets: SecretSink = Arc::new(move |s: &str| out.register_secret(s));
+    let identity = PipelineIdentity {
+        oidc_request_uri: ctx.pipeline.oidc_request_uri.clone(),
+        system_access_token: amlops_agent::system_access_token(&ctx.env),
+    };
+    let credential = credential_for_connection(conn, &identity, &http, &config.retry, secrets.clone())
+        .map_err(|e| TrainError::Setup(e.to_string()))?;
+    let client = |cancel: CancellationToken| {
+        ClientJobApi::new(
+            http.clone(),
+            config.clone(),
+            credential.clone(),
+            secrets.clone(),
+            conn.environment.clone(),
+            cancel,
+        )
+        .map_err(|e| TrainError::Setup(e.to_string()))
+    };
+    let api = client(ctx.cancel.clone())?;
+    let cleanup = client(CancellationToken::new())?;
+    let workspace = WorkspaceRef {
+        environment: conn.environment.clone(),
+        subscription: subscription.clone(),
+        resource_group: inputs.resource_group.clone(),
+        workspace: inputs.workspace.clone(),
+        tenant: tenant(conn),
+    };
+    let events = Emitter::from_task(
+        &ctx,
+        WorkspaceInfo {
+            name: inputs.workspace.clone(),
+            resource_group: Some(inputs.resource_group.clone()),
+            subscription_id: Some(subscription.clone()),
+            location: None,
+            id: Some(format!(
+                "/subscriptions/{subscription}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/\
+                 workspaces/{}",
+                inputs.resource_group, inputs.workspace
+            )),
+        },
+    )
+    .map_err(TrainError::Events)?;
+    let result = Train {
+        ctx: &ctx,
+        inputs: &inputs,
+        api: &api,
+        cleanup: &cleanup,
+        settings: &settings,
+        workspace: &workspace,
+        events: Some(&events),
+    }
+    .run()
+    .await;
+    let delivered = events.finish().await;
+    match (result, delivered) {
+        (Err(e), _) => Err(e.into()),
+        (Ok(_), Err(e)) => Err(TrainError::Events(e).into()),
+        (Ok(outcome), Ok(_)) => Ok(outcome),
+    }
 }

@@ -1,13 +1,185 @@
-//! `amlops render` (placeholder until its issue fills it in).
+//! `amlops render`: the REST calls the tasks would make for an `az ml` YAML file, offline.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use amlops_spec::{Kind, OfflineResolver, PlanOptions, Scope, SetOverride, UploadOutcome, plan_file};
+use serde_json::{Value, json};
 
 /// Arguments of `amlops render`.
 #[derive(Debug, clap::Args)]
-pub struct RenderArgs {}
+pub struct RenderArgs {
+    /// The az ml YAML file.
+    pub file: PathBuf,
+    /// Kind of the file (default: from `$schema`): job, component, model, environment, data,
+    /// online-endpoint, online-deployment, batch-endpoint, batch-deployment.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Override a field, like `az ml ... --set a.b[0].c=value` (repeatable).
+    #[arg(long = "set")]
+    pub set: Vec<String>,
+    /// Resource name (like `az ml ... --name`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Endpoint of a deployment (like `--endpoint-name`).
+    #[arg(long = "endpoint-name")]
+    pub endpoint_name: Option<String>,
+    /// Name of a job whose YAML has none.
+    #[arg(long = "job-name")]
+    pub job_name: Option<String>,
+    /// Subscription id (placeholder when absent).
+    #[arg(long)]
+    pub subscription: Option<String>,
+    /// Resource group (placeholder when absent).
+    #[arg(long = "resource-group")]
+    pub resource_group: Option<String>,
+    /// Workspace (placeholder when absent).
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Workspace region (placeholder when absent).
+    #[arg(long)]
+    pub location: Option<String>,
+}
 
-/// Run `amlops render`.
-pub fn run(_args: RenderArgs) -> ExitCode {
-    eprintln!("amlops render: not available in this build");
-    ExitCode::FAILURE
+fn render(args: &RenderArgs) -> Result<Value, String> {
+    let kind = match &args.kind {
+        Some(k) => Some(k.parse::<Kind>()?),
+        None => None,
+    };
+    let overrides = args
+        .set
+        .iter()
+        .map(|s| SetOverride::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut scope = Scope::placeholder();
+    if let Some(v) = &args.subscription {
+        scope.subscription = v.clone();
+    }
+    if let Some(v) = &args.resource_group {
+        scope.resource_group = v.clone();
+    }
+    if let Some(v) = &args.workspace {
+        scope.workspace = v.clone();
+    }
+    if let Some(v) = &args.location {
+        scope.location = v.clone();
+    }
+    let options = PlanOptions {
+        kind,
+        overrides,
+        scope,
+        job_name: Some(
+            args.job_name
+                .clone()
+                .unwrap_or_else(|| "generated-job-name".into()),
+        ),
+        name: args.name.clone(),
+        endpoint_name: args.endpoint_name.clone(),
+        ..PlanOptions::default()
+    };
+    let plan = plan_file(&args.file, options).map_err(|e| e.to_string())?;
+    let mut resolver = OfflineResolver::default();
+    let requests = plan.render(&mut resolver).map_err(|e| e.to_string())?;
+    // the resolver is deterministic: asking again gives the same destinations
+    let mut uploads = Vec::new();
+    for up in plan.uploads() {
+        let dest = match amlops_spec::Resolver::upload(&mut resolver, up).map_err(|e| e.to_string())? {
+            UploadOutcome::Code {
+                code_uri,
+                name,
+                version,
+                ..
+            } => {
+                json!({"code_asset": format!("{name}:{version}"), "blob": code_uri})
+            }
+            UploadOutcome::Blob {
+                account,
+                container,
+                path,
+                datastore,
+                ..
+            } => json!({
+                "datastore_uri": format!("azureml://datastores/{datastore}/paths/{path}"),
+                "blob": format!("https://{account}.blob.core.windows.net/{container}/{path}"),
+            }),
+        };
+        uploads.push(json!({
+            "local_path": up.local_path,
+            "role": up.role,
+            "destination": dest,
+        }));
+    }
+    let requests: Vec<Value> = requests
+        .into_iter()
+        .map(|r| json!({"method": r.method, "path": r.path, "api_version": r.api_version, "body": r.body}))
+        .collect();
+    Ok(json!({"kind": plan.kind(), "requests": requests, "uploads": uploads}))
+}
+
+/// Run `amlops render`: prints `{"requests": [...], "uploads": [...]}`; exits 1 on invalid input.
+pub fn run(args: RenderArgs) -> ExitCode {
+    match render(&args) {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("amlops render: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(file: PathBuf) -> RenderArgs {
+        RenderArgs {
+            file,
+            kind: None,
+            set: vec!["display_name=from-set".into()],
+            name: None,
+            endpoint_name: None,
+            job_name: Some("j1".into()),
+            subscription: Some("sub".into()),
+            resource_group: Some("rg".into()),
+            workspace: Some("ws".into()),
+            location: None,
+        }
+    }
+
+    #[test]
+    fn renders_requests_and_uploads() {
+        let dir = std::env::temp_dir().join(format!("amlops-render-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/a.py"), "print(1)").unwrap();
+        let file = dir.join("job.yml");
+        std::fs::write(
+            &file,
+            "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n\
+             command: python a.py\ncode: src\nenvironment: azureml:env:1\n",
+        )
+        .unwrap();
+        let out = render(&args(file.clone())).unwrap();
+        let reqs = out["requests"].as_array().unwrap();
+        assert_eq!(reqs.len(), 2);
+        assert!(reqs[0]["path"].as_str().unwrap().contains("/workspaces/ws/codes/"));
+        let main = &reqs[1];
+        assert_eq!(main["method"], "PUT");
+        assert_eq!(
+            main["path"],
+            "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/jobs/j1"
+        );
+        assert_eq!(main["body"]["properties"]["displayName"], "from-set");
+        let ups = out["uploads"].as_array().unwrap();
+        assert_eq!(ups.len(), 1);
+        assert_eq!(ups[0]["role"], "code");
+
+        std::fs::write(&file, "command: [unclosed\n").unwrap();
+        let err = render(&args(file)).unwrap_err();
+        assert!(err.contains("job.yml:"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Drift benchmark: `amlops drift` against the shared numpy/scipy baseline, side by side.
+#
+#   bench/drift.sh [SIZES...] [-- FORMATS...]     default: S M -- parquet csv
+#   e.g. bench/drift.sh S M L -- parquet
+#
+# Data, the Python venv and results live in bench-data/ (git-ignored). For every size and
+# format it runs both tools under /usr/bin/time -v (page cache warmed first), checks that every
+# value agrees to 1e-6 relative and every verdict is equal (bench/drift_compare.py), and writes
+# a table with wall time, peak RSS and the speed ratio to bench-data/drift-results.md.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SHARED="${DRIFT_SHARED:-$ROOT/../shared/bench/drift}"
+DATA="$ROOT/bench-data"
+VENV="$DATA/.venv"
+THRESHOLDS="js=0.1,psi=0.1,nwd=0.1,ks=0.05,chi2=0.05" # the numpy baseline's thresholds
+
+sizes=(); formats=()
+while [[ $# -gt 0 && "$1" != "--" ]]; do sizes+=("$1"); shift; done
+[[ $# -gt 0 ]] && shift
+formats=("$@")
+[[ ${#sizes[@]} -eq 0 ]] && sizes=(S M)
+[[ ${#formats[@]} -eq 0 ]] && formats=(parquet csv)
+
+mkdir -p "$DATA"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q numpy==2.4.6 scipy==1.17.1 pyarrow==26.0.1
+fi
+for s in "${sizes[@]}"; do
+  [[ -f "$DATA/$s/target.csv" ]] || "$VENV/bin/python" "$ROOT/bench/drift_gen.py" "$SHARED" "$DATA" "$s"
+done
+(cd "$ROOT" && cargo build --release -p amlops --quiet)
+AMLOPS="$ROOT/target/release/amlops"
+
+measure() { # label outfile cmd... -> prints "wall_s rss_mib"
+  local log; log="$(mktemp)"
+  /usr/bin/time -v "${@:2}" > "$1" 2> "$log" || { cat "$log" >&2; rm -f "$log"; return 1; }
+  awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,p,":"); s=0; for(i=1;i<=n;i++) s=s*60+p[i]; w=s}
+              /Maximum resident set size/{r=$2/1024} END{printf "%.2f %.0f\n", w, r}' "$log"
+  rm -f "$log"
+}
+
+RES="$DATA/drift-results.md"
+{
+  echo "| size | format | amlops s | amlops MiB | numpy s | numpy MiB | speed-up | values/verdicts |"
+  echo "|---|---|---|---|---|---|---|---|"
+} > "$RES"
+status=0
+for s in "${sizes[@]}"; do
+  for f in "${formats[@]}"; do
+    b="$DATA/$s/baseline.$f"; t="$DATA/$s/target.$f"
+    cat "$b" "$t" > /dev/null
+    read -r aw ar < <(measure "$DATA/$s-amlops-$f.json" "$AMLOPS" drift --baseline "$b" --target "$t" \
+      --thresholds "$THRESHOLDS" --temp-dir "$DATA")
+    read -r nw nr < <(cd "$SHARED" && measure "$DATA/$s-numpy-$f.json" "$VENV/bin/python" baseline_numpy.py \
+      --size "$s" --format "$f" --data-dir "$DATA/$s")
+    if python3 "$ROOT/bench/drift_compare.py" "$DATA/$s-amlops-$f.json" "$DATA/$s-numpy-$f.json" \
+         > "$DATA/$s-compare-$f.txt"; then check="equal"; else check="DIFFER (see $s-compare-$f.txt)"; status=1; fi
+    ratio=$(awk -v a="$aw" -v n="$nw" 'BEGIN{printf "%.1fx", n/a}')
+    echo "| $s | $f | $aw | $ar | $nw | $nr | $ratio | $check |" | tee -a "$RES"
+  done
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); results in $RES"
+exit $status

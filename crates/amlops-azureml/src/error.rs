@@ -1,0 +1,348 @@
+//! The one error type of the crate. It never contains a token, key or SAS: URLs are redacted
+//! ([`crate::http::redact_url`]) and body excerpts pass through [`redact_body`].
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde::{Deserialize, Serialize};
+
+use crate::http::{SendError, UrlError};
+
+/// An ARM error (`ErrorResponse.error`, common-types v3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArmError {
+    /// The error code (`ResourceNotFound`, `UserError`...).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Nested errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<ArmError>,
+    /// Additional info (`{type, info}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_info: Vec<serde_json::Value>,
+}
+
+impl ArmError {
+    /// Parse `{"error": {...}}` (or a bare error object) from a body.
+    pub fn from_body(body: &[u8]) -> Option<Self> {
+        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let obj = value.get("error").unwrap_or(&value);
+        let err: ArmError = serde_json::from_value(obj.clone()).ok()?;
+        (err.code.is_some() || err.message.is_some()).then_some(err)
+    }
+}
+
+impl fmt::Display for ArmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.code, &self.message) {
+            (Some(c), Some(m)) => write!(f, "{c}: {m}")?,
+            (Some(c), None) => write!(f, "{c}")?,
+            (None, Some(m)) => write!(f, "{m}")?,
+            (None, None) => write!(f, "unknown error")?,
+        }
+        for d in &self.details {
+            write!(f, " [{d}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// What kind of failure an [`AzureMlError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The service answered with an error status (after retries).
+    Status,
+    /// Connection, TLS or timeout errors (after retries).
+    Transport,
+    /// The cancellation token fired. The source chain holds [`amlops_agent::Canceled`].
+    Canceled,
+    /// A long-running operation or wait did not finish in time.
+    Timeout,
+    /// The response body could not be understood.
+    Decode,
+    /// A long-running operation ended Failed or Canceled.
+    OperationFailed,
+    /// No token could be obtained.
+    Authentication,
+    /// Bad input from the caller (names, paths, URLs).
+    InvalidInput,
+    /// Local file system errors (uploads).
+    Io,
+    /// The HTTP client could not be set up.
+    Setup,
+}
+
+/// An error of an Azure ML operation, with everything a user needs to act on it. The details are boxed (the
+/// error stays one pointer wide) and reachable as fields through `Deref` (`err.status`, `err.arm`...).
+#[derive(Debug)]
+pub struct AzureMlError(Box<ErrorDetails>);
+
+/// The fields of an [`AzureMlError`].
+#[derive(Debug)]
+pub struct ErrorDetails {
+    /// The kind.
+    pub kind: ErrorKind,
+    /// The operation (`jobs.get`, `onlineEndpoints.createOrUpdate`, `upload`...).
+    pub operation: String,
+    /// The HTTP method, if a request was involved.
+    pub method: Option<Method>,
+    /// The URL, redacted.
+    pub url: Option<String>,
+    /// The HTTP status.
+    pub status: Option<u16>,
+    /// The ARM error from the body.
+    pub arm: Option<ArmError>,
+    /// `x-ms-request-id`.
+    pub request_id: Option<String>,
+    /// `x-ms-correlation-request-id`.
+    pub correlation_id: Option<String>,
+    /// The start of the body, secrets redacted.
+    pub body_excerpt: Option<String>,
+    /// A description when there is no ARM error.
+    pub message: String,
+    /// Attempts made.
+    pub attempts: Option<u32>,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl std::ops::Deref for AzureMlError {
+    type Target = ErrorDetails;
+    fn deref(&self) -> &ErrorDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AzureMlError {
+    fn deref_mut(&mut self) -> &mut ErrorDetails {
+        &mut self.0
+    }
+}
+
+impl AzureMlError {
+    /// A new error of `kind` for `operation`.
+    pub fn new(kind: ErrorKind, operation: impl Into<String>, message: impl Into<String>) -> Self {
+        Self(Box::new(ErrorDetails {
+            kind,
+            operation: operation.into(),
+            method: None,
+            url: None,
+            status: None,
+            arm: None,
+            request_id: None,
+            correlation_id: None,
+            body_excerpt: None,
+            message: message.into(),
+            attempts: None,
+            source: None,
+        }))
+    }
+
+    /// Bad input.
+    pub fn invalid_input(operation: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, operation, message)
+    }
+
+    /// The operation was cancelled.
+    pub fn canceled(operation: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Canceled, operation, "cancelled").with_source(amlops_agent::Canceled)
+    }
+
+    /// Attach the request.
+    pub fn with_request(mut self, method: &Method, url: impl Into<String>) -> Self {
+        self.method = Some(method.clone());
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Attach a source error.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Attach the response's status, ids, ARM error and excerpt. `secret_body` suppresses the excerpt.
+    pub fn with_response(mut self, status: u16, headers: &HeaderMap, body: &[u8], secret_body: bool) -> Self {
+        self.status = Some(status);
+        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        self.request_id = h("x-ms-request-id").or_else(|| h("x-request-id"));
+        self.correlation_id = h("x-ms-correlation-request-id");
+        self.arm = ArmError::from_body(body);
+        if !secret_body && !body.is_empty() {
+            self.body_excerpt = Some(excerpt(body));
+        }
+        self
+    }
+
+    /// Whether this error (or its chain) is a cancellation.
+    pub fn is_canceled(&self) -> bool {
+        self.kind == ErrorKind::Canceled
+    }
+
+    /// Whether the service said 404.
+    pub fn is_not_found(&self) -> bool {
+        self.status == Some(404)
+    }
+
+    /// Build from a [`SendError`].
+    pub fn from_send(operation: &str, err: SendError) -> Self {
+        match err {
+            SendError::Canceled { method, url, .. } => Self::canceled(operation).with_request(&method, url),
+            SendError::Transport {
+                ref method,
+                ref url,
+                attempts,
+                ..
+            } => {
+                let (method, url) = (method.clone(), url.clone());
+                let mut e = Self::new(ErrorKind::Transport, operation, "the request failed")
+                    .with_request(&method, url);
+                e.attempts = Some(attempts);
+                e.with_source(err)
+            }
+            SendError::Build {
+                ref method,
+                ref url,
+                ref problem,
+            } => {
+                let (method, url, problem) = (method.clone(), url.clone(), problem.clone());
+                Self::invalid_input(operation, problem).with_request(&method, url)
+            }
+            SendError::Url(u) => Self::from_url(operation, u),
+        }
+    }
+
+    /// Build from a refused URL.
+    pub fn from_url(operation: &str, err: UrlError) -> Self {
+        Self::new(ErrorKind::InvalidInput, operation, err.to_string())
+    }
+}
+
+impl fmt::Display for AzureMlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.operation)?;
+        match (&self.arm, self.kind) {
+            (Some(arm), _) => write!(f, " failed: {arm}")?,
+            (None, ErrorKind::Canceled) => write!(f, " was cancelled")?,
+            (None, _) => write!(f, " failed: {}", self.message)?,
+        }
+        let mut extra = Vec::new();
+        if let (Some(m), Some(u)) = (&self.method, &self.url) {
+            extra.push(format!("{m} {u}"));
+        }
+        if let Some(s) = self.status {
+            extra.push(format!("HTTP {s}"));
+        }
+        if let Some(a) = self.attempts.filter(|a| *a > 1) {
+            extra.push(format!("{a} attempts"));
+        }
+        if let Some(r) = &self.request_id {
+            extra.push(format!("x-ms-request-id {r}"));
+        }
+        if let Some(c) = &self.correlation_id {
+            extra.push(format!("x-ms-correlation-request-id {c}"));
+        }
+        if self.arm.is_none()
+            && let Some(b) = &self.body_excerpt
+        {
+            extra.push(format!("body: {b}"));
+        }
+        if !extra.is_empty() {
+            write!(f, " ({})", extra.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AzureMlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The longest body excerpt kept in errors.
+pub const EXCERPT_LEN: usize = 400;
+
+/// The first [`EXCERPT_LEN`] characters of a body, secrets redacted, on one line.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = redact_body(&text);
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > EXCERPT_LEN {
+        let cut: String = one_line.chars().take(EXCERPT_LEN).collect();
+        format!("{cut}…")
+    } else {
+        one_line
+    }
+}
+
+static SECRET_JSON: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r#"(?i)("[A-Za-z_]*(?:key|token|secret|password|sas[A-Za-z]*|sasUri|credential|assertion|connectionString)"\s*:\s*)"(?:[^"\\]|\\.)*""#,
+    )
+    .expect("a valid regular expression")
+});
+static SECRET_QUERY: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b(sig|signature|code|access_token|client_secret|client_assertion)=[^&\s\x22']+")
+        .expect("a valid regular expression")
+});
+static BEARER: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+").expect("a valid regular expression")
+});
+
+/// Replace the values of secret-looking JSON keys (`*key`, `*token`, `*secret`, `sas*`...), SAS signatures and
+/// bearer tokens with `REDACTED`. Used for body logging and error excerpts.
+pub fn redact_body(text: &str) -> String {
+    let t = SECRET_JSON.replace_all(text, r#"${1}"REDACTED""#);
+    let t = SECRET_QUERY.replace_all(&t, "${1}=REDACTED");
+    BEARER.replace_all(&t, "Bearer REDACTED").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_secrets_in_bodies() {
+        let body = r#"{"primaryKey":"abc","secondaryKey":"def","sasUri":"https://a/b?sv=1&sig=XYZ","name":"n","accessToken":"tok","x":"Bearer eyJ.a.b"}"#;
+        let r = redact_body(body);
+        for s in ["abc", "def", "XYZ", "tok", "eyJ"] {
+            assert!(!r.contains(s), "{s} in {r}");
+        }
+        assert!(r.contains(r#""name":"n""#));
+        assert_eq!(
+            redact_body("url?sv=1&sig=abc%2F&x=1"),
+            "url?sv=1&sig=REDACTED&x=1"
+        );
+    }
+
+    #[test]
+    fn arm_error_parses() {
+        let e = ArmError::from_body(
+            br#"{"error":{"code":"UserError","message":"bad","details":[{"code":"Inner","message":"m"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.code.as_deref(), Some("UserError"));
+        assert_eq!(e.details.len(), 1);
+        assert_eq!(e.to_string(), "UserError: bad [Inner: m]");
+        assert!(ArmError::from_body(b"not json").is_none());
+    }
+
+    #[test]
+    fn canceled_is_in_the_chain() {
+        let e = AzureMlError::canceled("jobs.get");
+        let src = std::error::Error::source(&e).unwrap();
+        assert!(src.downcast_ref::<amlops_agent::Canceled>().is_some());
+    }
+}

@@ -1,0 +1,360 @@
+//! CSV input: type inference from the first rows, then one streaming pass per data set that
+//! counts categories and spills numeric columns to temporary files (one column read back at a time).
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::DriftError;
+use crate::source::ValueType;
+
+/// Rows used to infer column types from the start of each file.
+const INFER_ROWS: usize = 10_000;
+/// An integer column with more distinct values than this is numerical.
+pub(crate) const MAX_INT_CATEGORIES: usize = 1_000_000;
+
+/// Texts read as null in non-string columns (pyarrow's CSV defaults).
+const NULL_TEXTS: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "N/A", "NA",
+    "NULL", "NaN", "n/a", "nan", "null",
+];
+
+fn is_null_text(s: &[u8]) -> bool {
+    s.is_empty() || (s.len() <= 8 && NULL_TEXTS.iter().any(|n| n.as_bytes() == s))
+}
+
+fn parse_bool(s: &[u8]) -> Option<bool> {
+    match s {
+        b"true" | b"True" | b"TRUE" => Some(true),
+        b"false" | b"False" | b"FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_f64(s: &[u8]) -> Option<f64> {
+    std::str::from_utf8(s)
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+fn parse_i64(s: &[u8]) -> Option<i64> {
+    std::str::from_utf8(s).ok()?.trim().parse::<i64>().ok()
+}
+
+fn reader(path: &Path) -> Result<csv::Reader<File>, DriftError> {
+    let f = File::open(path).map_err(|e| DriftError::io(path, e))?;
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .buffer_capacity(1 << 20)
+        .from_reader(f))
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> DriftError {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    DriftError::Csv {
+        path: path.to_path_buf(),
+        line,
+        message: e.to_string(),
+    }
+}
+
+fn headers(path: &Path, r: &mut csv::Reader<File>) -> Result<Vec<String>, DriftError> {
+    let h = r.headers().map_err(|e| csv_err(path, e))?;
+    if h.is_empty() {
+        return Err(DriftError::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(h.iter()
+        .map(|s| s.trim_start_matches('\u{feff}').to_string())
+        .collect())
+}
+
+/// Column names and inferred types of a CSV data set (types widened across files).
+pub(crate) fn schema(files: &[PathBuf]) -> Result<Vec<(String, ValueType)>, DriftError> {
+    let mut out: Vec<(String, ValueType)> = Vec::new();
+    for path in files {
+        let mut r = reader(path)?;
+        let names = headers(path, &mut r)?;
+        let n = names.len();
+        let (mut all_int, mut all_float, mut all_bool, mut any) =
+            (vec![true; n], vec![true; n], vec![true; n], vec![false; n]);
+        let mut rec = csv::ByteRecord::new();
+        let mut rows = 0;
+        while rows < INFER_ROWS && r.read_byte_record(&mut rec).map_err(|e| csv_err(path, e))? {
+            rows += 1;
+            for (i, f) in rec.iter().enumerate().take(n) {
+                if is_null_text(f) {
+                    continue;
+                }
+                any[i] = true;
+                all_int[i] &= parse_i64(f).is_some();
+                all_float[i] &= parse_f64(f).is_some();
+                all_bool[i] &= parse_bool(f).is_some();
+            }
+        }
+        if rows == 0 {
+            return Err(DriftError::EmptyFile { path: path.clone() });
+        }
+        for (i, name) in names.into_iter().enumerate() {
+            let vt = if !any[i] {
+                ValueType::Null
+            } else if all_int[i] {
+                ValueType::Int
+            } else if all_bool[i] {
+                ValueType::Bool
+            } else if all_float[i] {
+                ValueType::Float
+            } else {
+                ValueType::Str
+            };
+            match out.iter_mut().find(|(c, _)| *c == name) {
+                Some((_, t)) => {
+                    *t = t.unify(vt).ok_or_else(|| DriftError::WrongType {
+                        path: path.clone(),
+                        line: None,
+                        column: name.clone(),
+                        message: format!(
+                            "holds {} here but {} in {}",
+                            vt.describe(),
+                            t.describe(),
+                            files[0].display()
+                        ),
+                    })?;
+                }
+                None if path == &files[0] => out.push((name, vt)),
+                None => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How the scan treats one column.
+#[derive(Debug, Clone)]
+pub(crate) struct ScanColumn {
+    pub name: String,
+    pub vt: ValueType,
+    /// Spill parsed numbers (numerical or not yet decided).
+    pub spill: bool,
+    /// Count categories (categorical, or an integer column not yet decided).
+    pub count: bool,
+}
+
+/// What one pass over a CSV data set produced.
+#[derive(Debug)]
+pub(crate) struct CsvScan {
+    pub rows_total: u64,
+    pub rows_valid: u64,
+    /// Spill file and value count per spilled column.
+    pub spills: HashMap<String, PathBuf>,
+    /// Category counts (rows without nulls only); `None` when an integer column exceeded the cap.
+    pub counts: HashMap<String, Option<HashMap<String, u64>>>,
+    /// Distinct non-null values of integer columns over all rows; `None` above the cap.
+    pub int_distinct: HashMap<String, Option<usize>>,
+}
+
+enum Counter {
+    Text(HashMap<Vec<u8>, u64>),
+    Int(Option<HashMap<i64, u64>>),
+}
+
+struct ColState {
+    idx: usize,
+    spill: Option<BufWriter<File>>,
+    counter: Option<Counter>,
+    distinct: Option<HashSet<i64>>,
+    distinct_overflow: bool,
+}
+
+/// Stream every file once.
+pub(crate) fn scan(
+    files: &[PathBuf],
+    cols: &[ScanColumn],
+    spill_dir: &Path,
+    side: &str,
+) -> Result<CsvScan, DriftError> {
+    let mut spills = HashMap::new();
+    let mut states: Vec<ColState> = Vec::with_capacity(cols.len());
+    for (k, c) in cols.iter().enumerate() {
+        let spill = if c.spill {
+            let p = spill_dir.join(format!("{side}-{k}.f64"));
+            let f = File::create(&p).map_err(|e| DriftError::io(&p, e))?;
+            spills.insert(c.name.clone(), p);
+            Some(BufWriter::with_capacity(1 << 20, f))
+        } else {
+            None
+        };
+        let counter = match (c.count, c.vt) {
+            (false, _) => None,
+            (true, ValueType::Int) => Some(Counter::Int(Some(HashMap::new()))),
+            (true, _) => Some(Counter::Text(HashMap::new())),
+        };
+        let distinct = (c.vt == ValueType::Int && c.count).then(HashSet::new);
+        states.push(ColState {
+            idx: 0,
+            spill,
+            counter,
+            distinct,
+            distinct_overflow: false,
+        });
+    }
+    let (mut rows_total, mut rows_valid) = (0u64, 0u64);
+    for path in files {
+        let mut r = reader(path)?;
+        let names = headers(path, &mut r)?;
+        for (c, st) in cols.iter().zip(states.iter_mut()) {
+            st.idx = names
+                .iter()
+                .position(|n| *n == c.name)
+                .ok_or_else(|| DriftError::MissingColumn {
+                    path: path.clone(),
+                    column: c.name.clone(),
+                    available: names.join(", "),
+                })?;
+        }
+        let mut rec = csv::ByteRecord::new();
+        let mut file_rows = 0u64;
+        while r.read_byte_record(&mut rec).map_err(|e| csv_err(path, e))? {
+            file_rows += 1;
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let mut valid = true;
+            for (c, st) in cols.iter().zip(states.iter_mut()) {
+                let f = rec.get(st.idx).unwrap_or(b"");
+                let null = c.vt != ValueType::Str && is_null_text(f);
+                if null {
+                    valid = false;
+                } else if let Some(set) = st.distinct.as_mut() {
+                    // Distinct ratio counts every non-null value, as the baseline does.
+                    if let Some(v) = parse_i64(f) {
+                        set.insert(v);
+                        if set.len() > MAX_INT_CATEGORIES {
+                            st.distinct = None;
+                            st.distinct_overflow = true;
+                        }
+                    }
+                }
+            }
+            if !valid {
+                continue;
+            }
+            rows_valid += 1;
+            for (c, st) in cols.iter().zip(states.iter_mut()) {
+                let f = rec.get(st.idx).unwrap_or(b"");
+                let wrong = |what: &str| DriftError::WrongType {
+                    path: path.clone(),
+                    line: Some(line),
+                    column: c.name.clone(),
+                    message: format!(
+                        "`{}` is not {what} (the column holds {} in its first rows)",
+                        String::from_utf8_lossy(f),
+                        c.vt.describe()
+                    ),
+                };
+                if let Some(w) = st.spill.as_mut() {
+                    let v = parse_f64(f).ok_or_else(|| wrong("a number"))?;
+                    w.write_all(&v.to_le_bytes())
+                        .map_err(|e| DriftError::io(spill_dir, e))?;
+                }
+                match st.counter.as_mut() {
+                    None => {}
+                    Some(Counter::Int(map)) => {
+                        let v = parse_i64(f).ok_or_else(|| wrong("an integer"))?;
+                        if let Some(m) = map.as_mut() {
+                            *m.entry(v).or_insert(0) += 1;
+                            if m.len() > MAX_INT_CATEGORIES {
+                                *map = None;
+                            }
+                        }
+                    }
+                    Some(Counter::Text(m)) => {
+                        let key: &[u8] = match c.vt {
+                            ValueType::Bool => match parse_bool(f) {
+                                Some(true) => b"true",
+                                Some(false) => b"false",
+                                None => return Err(wrong("a boolean")),
+                            },
+                            _ => f,
+                        };
+                        match m.get_mut(key) {
+                            Some(n) => *n += 1,
+                            None => {
+                                m.insert(key.to_vec(), 1);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if file_rows == 0 {
+            return Err(DriftError::EmptyFile { path: path.clone() });
+        }
+        rows_total += file_rows;
+    }
+    let mut counts = HashMap::new();
+    let mut int_distinct = HashMap::new();
+    for (c, st) in cols.iter().zip(states) {
+        if let Some(mut w) = st.spill {
+            w.flush().map_err(|e| DriftError::io(spill_dir, e))?;
+        }
+        if st.distinct.is_some() || st.distinct_overflow {
+            int_distinct.insert(c.name.clone(), st.distinct.map(|s| s.len()));
+        }
+        match st.counter {
+            None => {}
+            Some(Counter::Int(m)) => {
+                counts.insert(
+                    c.name.clone(),
+                    m.map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+                );
+            }
+            Some(Counter::Text(m)) => {
+                counts.insert(
+                    c.name.clone(),
+                    Some(
+                        m.into_iter()
+                            .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v))
+                            .collect(),
+                    ),
+                );
+            }
+        }
+    }
+    Ok(CsvScan {
+        rows_total,
+        rows_valid,
+        spills,
+        counts,
+        int_distinct,
+    })
+}
+
+/// Read a spilled column back.
+pub(crate) fn read_spill(path: &Path, out: &mut Vec<f64>) -> Result<(), DriftError> {
+    let mut f = File::open(path).map_err(|e| DriftError::io(path, e))?;
+    let len = f.metadata().map_err(|e| DriftError::io(path, e))?.len() as usize;
+    out.reserve(len / 8);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry = 0usize;
+    loop {
+        let n = f.read(&mut buf[carry..]).map_err(|e| DriftError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        let avail = carry + n;
+        let whole = avail / 8 * 8;
+        out.extend(
+            buf[..whole]
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])),
+        );
+        buf.copy_within(whole..avail, 0);
+        carry = avail - whole;
+    }
+    Ok(())
+}

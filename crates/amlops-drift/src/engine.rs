@@ -1,0 +1,413 @@
+//! Orchestration: schemas, column selection and kinds, one pass or projected reads per data
+//! set, then the metric jobs spread over worker threads.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::DriftError;
+use crate::config::{ColumnKind, DriftConfig, Metric};
+use crate::csv_side::{self, CsvScan, ScanColumn};
+use crate::metrics;
+use crate::parquet_side::{self, ParquetSide};
+use crate::report::{ColumnReport, DriftReport, MetricResult};
+use crate::source::{DataFormat, DataSource, ValueType};
+
+/// Integer columns are categorical when distinct/rows on the baseline is below this.
+pub const INT_CATEGORICAL_RATIO: f64 = 0.05;
+
+enum Side {
+    Csv(CsvScan),
+    Parquet(ParquetSide),
+}
+
+impl Side {
+    fn rows_valid(&self) -> u64 {
+        match self {
+            Side::Csv(s) => s.rows_valid,
+            Side::Parquet(p) => p.rows_valid,
+        }
+    }
+
+    fn rows_total(&self) -> u64 {
+        match self {
+            Side::Csv(s) => s.rows_total,
+            Side::Parquet(p) => p.rows_total,
+        }
+    }
+
+    fn numeric(&self, column: &str, out: &mut Vec<f64>) -> Result<(), DriftError> {
+        out.clear();
+        match self {
+            Side::Csv(s) => match s.spills.get(column) {
+                Some(p) => csv_side::read_spill(p, out),
+                None => Err(DriftError::Config(format!(
+                    "column `{column}` was not read as numbers"
+                ))),
+            },
+            Side::Parquet(p) => p.numeric(column, out),
+        }
+    }
+
+    fn counts(&self, column: &str) -> Result<HashMap<String, u64>, DriftError> {
+        match self {
+            Side::Csv(s) => match s.counts.get(column) {
+                Some(Some(m)) => Ok(m.clone()),
+                _ => Err(DriftError::Config(format!(
+                    "column `{column}` has more than {} distinct values to count as categories",
+                    csv_side::MAX_INT_CATEGORIES
+                ))),
+            },
+            Side::Parquet(p) => p.counts(column),
+        }
+    }
+
+    fn int_distinct(&self, column: &str) -> Result<Option<usize>, DriftError> {
+        match self {
+            Side::Csv(s) => Ok(s.int_distinct.get(column).copied().flatten()),
+            Side::Parquet(p) => p.int_distinct(column),
+        }
+    }
+}
+
+fn schema(src: &DataSource) -> Result<Vec<(String, ValueType)>, DriftError> {
+    match src.format() {
+        DataFormat::Csv => csv_side::schema(src.files()),
+        DataFormat::Parquet => parquet_side::schema(src.files()),
+    }
+}
+
+/// A column to compare, with its kind (`None`: integer, decided by the distinct ratio).
+struct Planned {
+    name: String,
+    baseline_type: ValueType,
+    kind: Option<ColumnKind>,
+}
+
+fn plan(
+    baseline: &DataSource,
+    target: &DataSource,
+    sb: &[(String, ValueType)],
+    st: &[(String, ValueType)],
+    config: &DriftConfig,
+) -> Result<Vec<Planned>, DriftError> {
+    let names: Vec<String> = match &config.columns {
+        Some(cols) if !cols.is_empty() => cols.clone(),
+        _ => sb
+            .iter()
+            .filter(|(n, _)| st.iter().any(|(m, _)| m == n))
+            .map(|(n, _)| n.clone())
+            .collect(),
+    };
+    if names.is_empty() {
+        return Err(DriftError::NoColumns(format!(
+            "{} and {} share no column names",
+            baseline.root().display(),
+            target.root().display()
+        )));
+    }
+    if let Some(cats) = &config.categorical_columns
+        && let Some(c) = cats.iter().find(|c| !names.contains(c))
+    {
+        return Err(DriftError::Config(format!(
+            "categorical column `{c}` is not among the compared columns"
+        )));
+    }
+    let missing = |src: &DataSource, s: &[(String, ValueType)], c: &str| DriftError::MissingColumn {
+        path: src.files()[0].clone(),
+        column: c.to_string(),
+        available: s.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+    };
+    let mut out = Vec::new();
+    for name in names {
+        let tb = sb
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|x| x.1)
+            .ok_or_else(|| missing(baseline, sb, &name))?;
+        let tt = st
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|x| x.1)
+            .ok_or_else(|| missing(target, st, &name))?;
+        // A side whose sampled rows hold only nulls takes the other side's type.
+        let (tb, tt) = match (tb, tt) {
+            (ValueType::Null, ValueType::Null) => (ValueType::Str, ValueType::Str),
+            (ValueType::Null, x) => (x, x),
+            (x, ValueType::Null) => (x, x),
+            other => other,
+        };
+        let forced_cat = config.categorical_columns.as_ref().map(|c| c.contains(&name));
+        let kind = match forced_cat {
+            Some(true) => Some(ColumnKind::Categorical),
+            Some(false) => Some(ColumnKind::Numerical),
+            None => match tb {
+                ValueType::Float => Some(ColumnKind::Numerical),
+                ValueType::Int => None,
+                _ => Some(ColumnKind::Categorical),
+            },
+        };
+        let wrong = |src: &DataSource, vt: ValueType, msg: String| DriftError::WrongType {
+            path: src.files()[0].clone(),
+            line: None,
+            column: name.clone(),
+            message: format!("holds {}: {msg}", vt.describe()),
+        };
+        if kind != Some(ColumnKind::Categorical) {
+            if !tb.is_numeric() {
+                return Err(wrong(
+                    baseline,
+                    tb,
+                    "a numerical column needs numbers (or list it in categoricalColumns)".into(),
+                ));
+            }
+            if !tt.is_numeric() {
+                return Err(wrong(target, tt, format!("the baseline holds {}", tb.describe())));
+            }
+        } else if tb.is_numeric() != tt.is_numeric() || (!tb.is_numeric() && tb != tt) {
+            return Err(wrong(target, tt, format!("the baseline holds {}", tb.describe())));
+        }
+        out.push(Planned {
+            name,
+            baseline_type: tb,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+fn open_side(
+    src: &DataSource,
+    planned: &[Planned],
+    config: &DriftConfig,
+    side: &str,
+    spill: &std::path::Path,
+) -> Result<Side, DriftError> {
+    let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
+    match src.format() {
+        DataFormat::Parquet => Ok(Side::Parquet(ParquetSide::open(src.files(), &names)?)),
+        DataFormat::Csv => {
+            let _ = config;
+            let types = csv_side::schema(src.files())?;
+            let cols: Vec<ScanColumn> = planned
+                .iter()
+                .map(|p| {
+                    let vt = types
+                        .iter()
+                        .find(|(n, _)| *n == p.name)
+                        .map_or(p.baseline_type, |x| x.1);
+                    let vt = if vt == ValueType::Null {
+                        p.baseline_type
+                    } else {
+                        vt
+                    };
+                    ScanColumn {
+                        name: p.name.clone(),
+                        vt,
+                        spill: p.kind != Some(ColumnKind::Categorical),
+                        count: p.kind != Some(ColumnKind::Numerical),
+                    }
+                })
+                .collect();
+            Ok(Side::Csv(csv_side::scan(src.files(), &cols, spill, side)?))
+        }
+    }
+}
+
+fn threads(config: &DriftConfig) -> usize {
+    if config.threads > 0 {
+        config.threads
+    } else {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    }
+}
+
+/// Per-worker buffers, reused from one numerical column to the next.
+#[derive(Default)]
+struct Buffers {
+    baseline: Vec<f64>,
+    target: Vec<f64>,
+    scratch: Vec<f64>,
+}
+
+/// Run jobs over `n` workers, collecting results in job order.
+fn run_jobs<T: Send>(n_jobs: usize, workers: usize, job: impl Fn(usize, &mut Buffers) -> T + Sync) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..n_jobs).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..workers.min(n_jobs).max(1) {
+            s.spawn(|| {
+                let mut buffers = Buffers::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n_jobs {
+                        break;
+                    }
+                    let r = job(i, &mut buffers);
+                    if let Ok(mut g) = results.lock() {
+                        g[i] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Compute drift between a baseline and a target data set.
+pub fn compute_drift(
+    baseline: &DataSource,
+    target: &DataSource,
+    config: &DriftConfig,
+) -> Result<DriftReport, DriftError> {
+    let workers = threads(config);
+    let (sb, st) = std::thread::scope(|s| {
+        let h = s.spawn(|| schema(target));
+        let b = schema(baseline);
+        (
+            b,
+            h.join()
+                .unwrap_or_else(|_| Err(DriftError::Config("schema reader panicked".into()))),
+        )
+    });
+    let (sb, st) = (sb?, st?);
+    let mut planned = plan(baseline, target, &sb, &st, config)?;
+    for r in &config.thresholds.rules {
+        if let Some(c) = &r.column
+            && !planned.iter().any(|p| &p.name == c)
+        {
+            return Err(DriftError::Config(format!(
+                "threshold `{c}:{}` names a column that is not compared",
+                r.metric
+            )));
+        }
+    }
+    let spill_dir = match &config.temp_dir {
+        Some(d) => tempfile::Builder::new().prefix("amlops-drift-").tempdir_in(d),
+        None => tempfile::Builder::new().prefix("amlops-drift-").tempdir(),
+    }
+    .map_err(|e| DriftError::io(config.temp_dir.clone().unwrap_or_else(std::env::temp_dir), e))?;
+    let (b, t) = std::thread::scope(|s| {
+        let h = s.spawn(|| open_side(target, &planned, config, "target", spill_dir.path()));
+        let b = open_side(baseline, &planned, config, "baseline", spill_dir.path());
+        (
+            b,
+            h.join()
+                .unwrap_or_else(|_| Err(DriftError::Config("reader panicked".into()))),
+        )
+    });
+    let (b, t) = (b?, t?);
+    let (nb, nt) = (b.rows_valid(), t.rows_valid());
+    if nb == 0 {
+        return Err(DriftError::NoRowsLeft {
+            side: "baseline",
+            path: baseline.root().to_path_buf(),
+        });
+    }
+    if nt == 0 {
+        return Err(DriftError::NoRowsLeft {
+            side: "target",
+            path: target.root().to_path_buf(),
+        });
+    }
+    // Integer columns: categorical when distinct/rows < 0.05 on the baseline.
+    for p in planned.iter_mut().filter(|p| p.kind.is_none()) {
+        let distinct = b.int_distinct(&p.name)?;
+        let cat =
+            distinct.is_some_and(|d| (d as f64) / (b.rows_total().max(1) as f64) < INT_CATEGORICAL_RATIO);
+        p.kind = Some(if cat {
+            ColumnKind::Categorical
+        } else {
+            ColumnKind::Numerical
+        });
+        tracing::debug!(column = %p.name, ?distinct, categorical = cat, "integer column kind");
+    }
+    let bins = metrics::n_bins(nb, nt);
+    // Numerical jobs first: they are the long ones.
+    let mut order: Vec<usize> = (0..planned.len()).collect();
+    order.sort_by_key(|&i| planned[i].kind != Some(ColumnKind::Numerical));
+    let results = run_jobs(order.len(), workers, |j, buffers| {
+        let p = &planned[order[j]];
+        column_job(p, &b, &t, bins, config, buffers)
+    });
+    let mut columns: Vec<Option<ColumnReport>> = vec![None; planned.len()];
+    for (j, r) in results.into_iter().enumerate() {
+        columns[order[j]] = Some(r?);
+    }
+    drop(spill_dir);
+    Ok(DriftReport {
+        columns: columns.into_iter().flatten().collect(),
+        rows_baseline: nb,
+        rows_target: nt,
+    })
+}
+
+fn column_job(
+    p: &Planned,
+    b: &Side,
+    t: &Side,
+    bins: usize,
+    config: &DriftConfig,
+    buf: &mut Buffers,
+) -> Result<ColumnReport, DriftError> {
+    let kind = p.kind.unwrap_or(ColumnKind::Numerical);
+    let values: Vec<(Metric, f64)> = match kind {
+        ColumnKind::Numerical => {
+            b.numeric(&p.name, &mut buf.baseline)?;
+            t.numeric(&p.name, &mut buf.target)?;
+            let v = metrics::numerical(&mut buf.baseline, &mut buf.target, &mut buf.scratch, bins);
+            vec![
+                (Metric::JensenShannonDistance, v.jensen_shannon),
+                (Metric::PopulationStabilityIndex, v.psi),
+                (Metric::NormalizedWassersteinDistance, v.normalized_wasserstein),
+                (Metric::TwoSampleKolmogorovSmirnovTest, v.ks_pvalue),
+            ]
+        }
+        ColumnKind::Categorical => {
+            let cb = b.counts(&p.name)?;
+            let ct = t.counts(&p.name)?;
+            let mut keys: Vec<&String> = cb
+                .keys()
+                .chain(ct.keys().filter(|k| !cb.contains_key(*k)))
+                .collect();
+            keys.sort();
+            let vb: Vec<f64> = keys
+                .iter()
+                .map(|k| cb.get(*k).copied().unwrap_or(0) as f64)
+                .collect();
+            let vt: Vec<f64> = keys
+                .iter()
+                .map(|k| ct.get(*k).copied().unwrap_or(0) as f64)
+                .collect();
+            let v = metrics::categorical(&vb, &vt, b.rows_valid() as f64, t.rows_valid() as f64);
+            vec![
+                (Metric::JensenShannonDistance, v.jensen_shannon),
+                (Metric::PopulationStabilityIndex, v.psi),
+                (Metric::PearsonsChiSquaredTest, v.chi2_pvalue),
+            ]
+        }
+    };
+    let metrics = values
+        .into_iter()
+        .map(|(metric, value)| {
+            let threshold = config.thresholds.lookup(&p.name, kind, metric);
+            let drift = threshold.and_then(|th| metric.breached(value, th));
+            MetricResult {
+                metric,
+                value,
+                threshold,
+                drift,
+            }
+        })
+        .collect();
+    Ok(ColumnReport {
+        name: p.name.clone(),
+        kind,
+        metrics,
+    })
+}

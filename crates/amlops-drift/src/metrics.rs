@@ -1,0 +1,295 @@
+//! The metric formulas (Azure ML model monitoring definitions, see the crate docs).
+
+use crate::sort::sort_f64;
+use crate::special::{chi2_sf, ks_2samp_pvalue};
+
+/// Number of bins for numerical JS and PSI: ceil(log2(min(N_b, N_t)) + 1).
+pub fn n_bins(rows_baseline: u64, rows_target: u64) -> usize {
+    let n = rows_baseline.min(rows_target).max(1) as f64;
+    (n.log2() + 1.0).ceil() as usize
+}
+
+/// Bin edges over [lo, hi]: k equal-width bins, or one bin of ±0.5% around a constant.
+pub fn bin_edges(lo: f64, hi: f64, k: usize) -> Vec<f64> {
+    if lo == hi {
+        let delta = if lo == 0.0 { 0.005 } else { (lo * 0.005).abs() };
+        return vec![lo - delta, lo + delta];
+    }
+    let width = (hi - lo) / k as f64;
+    let mut e = Vec::with_capacity(k + 1);
+    e.push(lo);
+    for i in 1..=k {
+        e.push(lo + i as f64 * width);
+    }
+    e
+}
+
+/// Counts per bin with Spark `RDD.histogram` semantics: [e_i, e_i+1), the last bin closed,
+/// values outside [e_0, e_k] dropped; the evenly spaced fast path when widths agree to 1e-10.
+pub fn histogram(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
+    let k = edges.len() - 1;
+    let mut counts = vec![0u64; k];
+    let (e0, ek) = (edges[0], edges[k]);
+    let steps = edges.windows(2).map(|w| w[1] - w[0]);
+    let (mn, mx) = steps.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| {
+        (a.min(s), b.max(s))
+    });
+    if mx - mn < 1e-10 {
+        let inc = (ek - e0) / k as f64;
+        for &x in sorted {
+            if x >= e0 && x <= ek {
+                let idx = ((x - e0) / inc) as usize;
+                counts[idx.min(k - 1)] += 1;
+            }
+        }
+    } else {
+        for &x in sorted {
+            if x >= e0 && x <= ek {
+                let idx = edges.partition_point(|&e| e <= x) - 1;
+                counts[idx.min(k - 1)] += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// Jensen-Shannon distance (base 2) between two count vectors, each normalised to sum 1
+/// (scipy's `jensenshannon(p, q, base=2)`).
+pub fn jensen_shannon(cb: &[f64], ct: &[f64]) -> f64 {
+    let sb: f64 = cb.iter().sum();
+    let st: f64 = ct.iter().sum();
+    let mut js = 0.0;
+    for (&b, &t) in cb.iter().zip(ct) {
+        let p = b / sb;
+        let q = t / st;
+        let m = (p + q) / 2.0;
+        js += rel_entr(p, m) + rel_entr(q, m);
+    }
+    (js / std::f64::consts::LN_2 / 2.0).max(0.0).sqrt()
+}
+
+fn rel_entr(x: f64, y: f64) -> f64 {
+    if x > 0.0 && y > 0.0 {
+        x * (x / y).ln()
+    } else if x == 0.0 && y >= 0.0 {
+        0.0
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// Population stability index with add-one smoothing over k bins or categories.
+pub fn psi(cb: &[f64], ct: &[f64], nb: f64, nt: f64) -> f64 {
+    let k = cb.len() as f64;
+    cb.iter()
+        .zip(ct)
+        .map(|(&b, &t)| {
+            let pb = (b + 1.0) / (nb + k);
+            let pt = (t + 1.0) / (nt + k);
+            (pt - pb) * (pt / pb).ln()
+        })
+        .sum()
+}
+
+/// Pearson's chi-squared p-value: observed target counts against baseline proportions scaled
+/// to the target size; a category unseen in the baseline gives p = 0.
+pub fn chi_squared_pvalue(cb: &[f64], ct: &[f64], nb: f64, nt: f64) -> f64 {
+    let mut stat = 0.0;
+    for (&b, &t) in cb.iter().zip(ct) {
+        let e = b / nb * nt;
+        stat += (t - e) * (t - e) / e;
+    }
+    chi2_sf(stat, cb.len() as f64 - 1.0)
+}
+
+/// Values of the numerical metrics of one column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NumericalValues {
+    /// Jensen-Shannon distance over the shared bins.
+    pub jensen_shannon: f64,
+    /// PSI over the shared bins.
+    pub psi: f64,
+    /// Wasserstein-1 / max(sample sd of baseline, 0.001).
+    pub normalized_wasserstein: f64,
+    /// KS p-value.
+    pub ks_pvalue: f64,
+    /// KS statistic D.
+    pub ks_statistic: f64,
+    /// Unnormalised Wasserstein-1 distance.
+    pub wasserstein: f64,
+}
+
+/// Compute the numerical metrics of two samples. Sorts both in place (exact KS and Wasserstein
+/// need order); `scratch` is the sort's second buffer, kept by the caller for reuse.
+pub fn numerical(
+    b: &mut Vec<f64>,
+    t: &mut Vec<f64>,
+    scratch: &mut Vec<f64>,
+    n_bins: usize,
+) -> NumericalValues {
+    let (nb, nt) = (b.len(), t.len());
+    let mean = b.iter().sum::<f64>() / nb as f64;
+    let ss: f64 = b.iter().map(|x| (x - mean) * (x - mean)).sum();
+    let sd = if nb > 1 {
+        (ss / (nb - 1) as f64).sqrt()
+    } else {
+        f64::NAN
+    };
+    let norm = if sd.is_nan() { 0.001 } else { sd.max(0.001) };
+    sort_f64(b, scratch);
+    sort_f64(t, scratch);
+    let lo = b[0].min(t[0]);
+    let hi = b[nb - 1].max(t[nt - 1]);
+    let edges = bin_edges(lo, hi, n_bins);
+    let hb: Vec<f64> = histogram(b, &edges).into_iter().map(|c| c as f64).collect();
+    let ht: Vec<f64> = histogram(t, &edges).into_iter().map(|c| c as f64).collect();
+    let js = jensen_shannon(&hb, &ht);
+    let psi_v = psi(&hb, &ht, nb as f64, nt as f64);
+    let (d, w1) = ks_and_wasserstein(b, t);
+    NumericalValues {
+        jensen_shannon: js,
+        psi: psi_v,
+        normalized_wasserstein: w1 / norm,
+        ks_pvalue: ks_2samp_pvalue(d, nb as u64, nt as u64),
+        ks_statistic: d,
+        wasserstein: w1,
+    }
+}
+
+/// The KS statistic and the Wasserstein-1 distance of two sorted samples, by one merge:
+/// D = max |F_b - F_t| over the pooled values, W1 = integral of |F_b - F_t|.
+pub fn ks_and_wasserstein(b: &[f64], t: &[f64]) -> (f64, f64) {
+    let (nb, nt) = (b.len() as f64, t.len() as f64);
+    let (mut i, mut j) = (0usize, 0usize);
+    let (mut dmax, mut dmin) = (f64::NEG_INFINITY, f64::INFINITY);
+    let mut w1 = 0.0;
+    while i < b.len() || j < t.len() {
+        let v = match (b.get(i), t.get(j)) {
+            (Some(&x), Some(&y)) => x.min(y),
+            (Some(&x), None) => x,
+            (None, Some(&y)) => y,
+            (None, None) => break,
+        };
+        while i < b.len() && b[i] <= v {
+            i += 1;
+        }
+        while j < t.len() && t[j] <= v {
+            j += 1;
+        }
+        let cd = i as f64 / nb - j as f64 / nt;
+        dmax = dmax.max(cd);
+        dmin = dmin.min(cd);
+        let next = match (b.get(i), t.get(j)) {
+            (Some(&x), Some(&y)) => x.min(y),
+            (Some(&x), None) => x,
+            (None, Some(&y)) => y,
+            (None, None) => v,
+        };
+        w1 += cd.abs() * (next - v);
+    }
+    let d = dmax.max((-dmin).clamp(0.0, 1.0));
+    (d, w1)
+}
+
+/// Values of the categorical metrics of one column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CategoricalValues {
+    /// Jensen-Shannon distance over the union of categories.
+    pub jensen_shannon: f64,
+    /// PSI over the union of categories.
+    pub psi: f64,
+    /// Chi-squared p-value.
+    pub chi2_pvalue: f64,
+}
+
+/// Categorical metrics from counts over the union of observed categories (same order in both).
+pub fn categorical(cb: &[f64], ct: &[f64], nb: f64, nt: f64) -> CategoricalValues {
+    CategoricalValues {
+        jensen_shannon: jensen_shannon(cb, ct),
+        psi: psi(cb, ct, nb, nt),
+        chi2_pvalue: chi_squared_pvalue(cb, ct, nb, nt),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300)
+    }
+
+    // b = 1 2 3 4, t = 3 4 5 6. k = ceil(log2 4 + 1) = 3 bins over [1, 6] of width 5/3:
+    // b -> [2, 2, 0], t -> [0, 2, 2]. JS: p = (.5 .5 0), q = (0 .5 .5), m = (.25 .5 .25),
+    // KL(p|m) + KL(q|m) = ln 2, so JS = sqrt(1/2). PSI: pb = (3 3 1)/7, pt = (1 3 3)/7,
+    // PSI = (4/7) ln 3. ECDF differences at 1..6: .25 .5 .5 .5 .25 0 -> D = 1/2, W1 = 2;
+    // sample sd of b = sqrt(5/3) -> NWD = 2/sqrt(5/3). KS exact: 27/35.
+    #[test]
+    fn numerical_hand_computed() {
+        let mut b = vec![4.0, 2.0, 3.0, 1.0];
+        let mut t = vec![6.0, 5.0, 4.0, 3.0];
+        let k = n_bins(4, 4);
+        assert_eq!(k, 3);
+        let v = numerical(&mut b, &mut t, &mut Vec::new(), k);
+        assert!(close(v.jensen_shannon, 0.5f64.sqrt()), "{}", v.jensen_shannon);
+        assert!(close(v.psi, 4.0 / 7.0 * 3f64.ln()), "{}", v.psi);
+        assert!(close(v.ks_statistic, 0.5));
+        assert!(close(v.wasserstein, 2.0));
+        assert!(close(v.normalized_wasserstein, 2.0 / (5.0f64 / 3.0).sqrt()));
+        assert!(close(v.ks_pvalue, 27.0 / 35.0), "{}", v.ks_pvalue);
+    }
+
+    #[test]
+    fn constant_columns_use_one_bin_and_floor_the_sd() {
+        let mut b = vec![2.0; 10];
+        let mut t = vec![2.0; 8];
+        let v = numerical(&mut b, &mut t, &mut Vec::new(), n_bins(10, 8));
+        assert_eq!(bin_edges(2.0, 2.0, 4), vec![1.99, 2.01]);
+        assert_eq!(bin_edges(0.0, 0.0, 4), vec![-0.005, 0.005]);
+        assert_eq!(v.jensen_shannon, 0.0);
+        assert_eq!(v.psi, 0.0);
+        assert_eq!(v.normalized_wasserstein, 0.0);
+        assert_eq!(v.ks_pvalue, 1.0);
+        // A shifted constant: W1 = 1, sd 0 -> divided by 0.001.
+        let mut t2 = vec![3.0; 8];
+        let v = numerical(&mut b, &mut t2, &mut Vec::new(), 4);
+        assert!(close(v.normalized_wasserstein, 1000.0));
+    }
+
+    #[test]
+    fn histogram_closes_the_last_bin_and_drops_outside_values() {
+        let edges = bin_edges(0.0, 3.0, 3);
+        assert_eq!(
+            histogram(&[-1.0, 0.0, 0.5, 1.0, 2.999, 3.0, 3.5], &edges),
+            vec![2, 1, 2]
+        );
+        // Uneven edges use bisection.
+        assert_eq!(histogram(&[0.0, 0.5, 1.0, 10.0], &[0.0, 1.0, 10.0]), vec![2, 2]);
+    }
+
+    // Categorical, b = {a: 2, b: 2}, t = {b: 2, c: 2}: same JS and PSI as above; c is unseen
+    // in the baseline, so its expected count is 0 and the chi-squared p-value is 0.
+    // b = {a: 3, b: 1}, t = {a: 1, b: 3}: expected (3, 1), statistic 4/3 + 4 = 16/3, 1 dof,
+    // p = erfc(sqrt(8/3)).
+    #[test]
+    fn categorical_hand_computed() {
+        let v = categorical(&[2.0, 2.0, 0.0], &[0.0, 2.0, 2.0], 4.0, 4.0);
+        assert!(close(v.jensen_shannon, 0.5f64.sqrt()));
+        assert!(close(v.psi, 4.0 / 7.0 * 3f64.ln()));
+        assert_eq!(v.chi2_pvalue, 0.0);
+        let v = categorical(&[3.0, 1.0], &[1.0, 3.0], 4.0, 4.0);
+        assert!(
+            (v.chi2_pvalue - 0.020_921_335_337_794_028).abs() < 1e-14,
+            "{}",
+            v.chi2_pvalue
+        );
+        let pb: [f64; 2] = [4.0 / 6.0, 2.0 / 6.0];
+        let pt: [f64; 2] = [2.0 / 6.0, 4.0 / 6.0];
+        let want: f64 = pb.iter().zip(&pt).map(|(b, t)| (t - b) * (t / b).ln()).sum();
+        assert!(close(v.psi, want));
+        // Identical distributions: no distance, p = 1.
+        let v = categorical(&[5.0, 5.0], &[5.0, 5.0], 10.0, 10.0);
+        assert_eq!(v.jensen_shannon, 0.0);
+        assert!(close(v.chi2_pvalue, 1.0));
+    }
+}

@@ -1,0 +1,388 @@
+//! [`GateBackend`] over the Azure ML REST client (`amlops-azureml`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use amlops_agent::TaskContext;
+use amlops_azureml::upload::SasContainer;
+use amlops_azureml::{
+    AzureMlClient, AzureMlError, ClientConfig, PipelineIdentity, RetryPolicy, SecretSink, build_client,
+    credential_for_connection,
+};
+use async_trait::async_trait;
+
+use crate::backend::{BackendError, EndpointTraffic, GateBackend, ModelVersion};
+use crate::gate::GateError;
+use crate::inputs::WorkspaceInputs;
+
+/// The gate's Azure ML access through the REST client.
+#[derive(Debug, Clone)]
+pub struct AzureBackend {
+    client: AzureMlClient,
+}
+
+impl AzureBackend {
+    /// Use an existing client.
+    pub fn new(client: AzureMlClient) -> Self {
+        Self { client }
+    }
+
+    /// Build the client for the task's connection and workspace: the agent's proxy and CA settings, the
+    /// connection's credential (every token registered as a secret), the task's cancellation token.
+    pub fn connect(ctx: &TaskContext, workspace: &WorkspaceInputs) -> Result<Self, GateError> {
+        let conn = &workspace.connection;
+        let output = ctx.output.clone();
+        let secrets: SecretSink = Arc::new(move |s: &str| output.register_secret(s));
+        let setup = |e: String| GateError::Config(format!("cannot set up the Azure ML client: {e}"));
+        let http = build_client(&ctx.network).map_err(|e| setup(e.to_string()))?;
+        let pipeline = PipelineIdentity {
+            oidc_request_uri: ctx.pipeline.oidc_request_uri.clone(),
+            system_access_token: amlops_agent::system_access_token(&ctx.env),
+        };
+        let credential =
+            credential_for_connection(conn, &pipeline, &http, &RetryPolicy::default(), secrets.clone())
+                .map_err(|e| setup(e.to_string()))?;
+        let subscription = conn.subscription_id.clone().ok_or_else(|| {
+            GateError::Config(format!(
+                "service connection '{}' (input 'azureSubscription') is not scoped to a subscription; use a \
+                 subscription-scoped Azure Resource Manager connection",
+                conn.id
+            ))
+        })?;
+        let mut config = ClientConfig::new(
+            &conn.resource_manager_url,
+            &subscription,
+            &workspace.resource_group,
+            &workspace.workspace,
+        );
+        config.token_resource = conn.resource_id.clone();
+        let client = AzureMlClient::new(http, config, credential, secrets, ctx.cancel.clone())
+            .map_err(|e| setup(e.to_string()))?;
+        Ok(Self { client })
+    }
+}
+
+fn backend_error(operation: String, e: AzureMlError) -> BackendError {
+    BackendError::new(operation, e)
+}
+
+fn model_from(name: &str, version: &str, m: amlops_azureml::models::ModelVersion) -> ModelVersion {
+    ModelVersion {
+        name: name.to_string(),
+        version: m.name.clone().unwrap_or_else(|| version.to_string()),
+        id: m.id.clone(),
+        tags: m
+            .properties
+            .tags
+            .clone()
+            .or_else(|| m.tags.clone())
+            .unwrap_or_default(),
+        properties: m.properties.properties.clone().unwrap_or_default(),
+    }
+}
+
+#[async_trait]
+impl GateBackend for AzureBackend {
+    async fn job_metrics(&self, job: &str) -> Result<BTreeMap<String, f64>, BackendError> {
+        let run = self
+            .client
+            .mlflow_get_run(job)
+            .await
+            .map_err(|e| backend_error(format!("reading the MLflow metrics of job '{job}'"), e))?;
+        Ok(run
+            .data
+            .metrics
+            .iter()
+            .map(|m| (m.key.clone(), m.value))
+            .collect())
+    }
+
+    async fn model_version(&self, name: &str, version: &str) -> Result<Option<ModelVersion>, BackendError> {
+        match self.client.get_model_version(name, version).await {
+            Ok(m) => Ok(Some(model_from(name, version, m))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(backend_error(format!("reading the model {name}:{version}"), e)),
+        }
+    }
+
+    async fn model_versions(&self, name: &str) -> Result<Vec<ModelVersion>, BackendError> {
+        match self.client.list_model_versions(name).await {
+            Ok(list) => Ok(list.into_iter().map(|m| model_from(name, "", m)).collect()),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            Err(e) => Err(backend_error(
+                format!("listing the versions of model '{name}'"),
+                e,
+            )),
+        }
+    }
+
+    async fn endpoint_traffic(&self, endpoint: &str) -> Result<Option<EndpointTraffic>, BackendError> {
+        match self.client.get_online_endpoint(endpoint).await {
+            Ok(ep) => Ok(Some(EndpointTraffic {
+                traffic: ep
+                    .properties
+                    .traffic
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(d, t)| (d, t.clamp(0, 100) as u32))
+                    .collect(),
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(backend_error(
+                format!("reading the online endpoint '{endpoint}'"),
+                e,
+            )),
+        }
+    }
+
+    async fn deployment_model(
+        &self,
+        endpoint: &str,
+        deployment: &str,
+    ) -> Result<Option<String>, BackendError> {
+        match self.client.get_online_deployment(endpoint, deployment).await {
+            Ok(d) => Ok(d.properties.model.filter(|m| !m.trim().is_empty())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(backend_error(
+                format!("reading the deployment '{deployment}' of endpoint '{endpoint}'"),
+                e,
+            )),
+        }
+    }
+
+    async fn download_data(&self, uri: &str, dest: &Path) -> Result<PathBuf, BackendError> {
+        let Some((datastore, path)) = parse_datastore_uri(uri) else {
+            return Err(BackendError::new(
+                format!("downloading '{uri}'"),
+                "data assets (azureml:<name>:<version>) cannot be resolved by this build's Azure ML client; give \
+                 the asset's datastore URI (azureml://datastores/<datastore>/paths/<path>) or a local path",
+            ));
+        };
+        self.download_datastore_path(uri, &datastore, &path, dest).await
+    }
+}
+
+impl AzureBackend {
+    /// Download a file, or every CSV/Parquet blob under a folder, of a blob datastore through a SAS from
+    /// `listSecrets`. Each blob is held in memory while it is written.
+    async fn download_datastore_path(
+        &self,
+        uri: &str,
+        datastore: &str,
+        path: &str,
+        dest: &Path,
+    ) -> Result<PathBuf, BackendError> {
+        let op = || format!("downloading '{uri}'");
+        let ds = self
+            .client
+            .get_datastore(datastore)
+            .await
+            .map_err(|e| BackendError::new(op(), e))?;
+        let props = &ds.properties;
+        let (Some(account), Some(container)) =
+            (props.account_name.as_deref(), props.container_name.as_deref())
+        else {
+            return Err(BackendError::new(
+                op(),
+                format!("the datastore '{datastore}' is not a blob container (no account or container name)"),
+            ));
+        };
+        let secrets = self
+            .client
+            .list_datastore_secrets(datastore, true)
+            .await
+            .map_err(|e| BackendError::new(op(), e))?;
+        let sas = secrets
+            .sas_token
+            .as_deref()
+            .map(|s| s.trim().trim_start_matches('?'))
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                BackendError::new(
+                    op(),
+                    format!(
+                        "the datastore '{datastore}' returned {} secrets; the gate downloads with a SAS token only",
+                        secrets.secrets_type.as_ref().map(|t| t.as_str()).unwrap_or("no")
+                    ),
+                )
+            })?;
+        let container_url = match &self.client.config().blob_endpoint_override {
+            Some(base) => format!("{}/{account}/{container}", base.trim_end_matches('/')),
+            None => format!(
+                "{}://{account}.blob.{}/{container}",
+                props.protocol.as_deref().unwrap_or("https"),
+                props.endpoint.as_deref().unwrap_or("core.windows.net")
+            ),
+        };
+        let container = SasContainer::from_sas_url("data.download", &format!("{container_url}?{sas}"))
+            .map_err(|e| BackendError::new(op(), e))?;
+        let path = path.trim_matches('/');
+        if is_data_file(path) {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let target = dest.join(name);
+            self.fetch_blob(&container, path, &target)
+                .await
+                .map_err(|e| BackendError::new(op(), e))?;
+            return Ok(target);
+        }
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
+        let mut names = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("restype", "container"),
+                ("comp", "list"),
+                ("prefix", prefix.as_str()),
+            ];
+            if let Some(m) = &marker {
+                query.push(("marker", m.as_str()));
+            }
+            let url = container.blob_url("", &query);
+            let body = self
+                .client
+                .fetch_log(url.as_str(), 0)
+                .await
+                .map_err(|e| BackendError::new(op(), e))?;
+            let (page, next) = parse_blob_list(&String::from_utf8_lossy(&body));
+            names.extend(page);
+            match next {
+                Some(m) => marker = Some(m),
+                None => break,
+            }
+        }
+        let mut count = 0;
+        for name in names.iter().filter(|n| is_data_file(n)) {
+            let relative: Vec<&str> = name[prefix.len().min(name.len())..]
+                .split('/')
+                .filter(|s| !s.is_empty() && *s != "." && *s != "..")
+                .collect();
+            if relative.is_empty() {
+                continue;
+            }
+            let target = relative.iter().fold(dest.to_path_buf(), |p, s| p.join(s));
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| BackendError::new(op(), e))?;
+            }
+            self.fetch_blob(&container, name, &target)
+                .await
+                .map_err(|e| BackendError::new(op(), e))?;
+            count += 1;
+        }
+        if count == 0 {
+            return Err(BackendError::new(
+                op(),
+                format!("no .csv or .parquet blobs under '{path}' in datastore '{datastore}'"),
+            ));
+        }
+        tracing::debug!(uri, files = count, "downloaded datastore folder");
+        Ok(dest.to_path_buf())
+    }
+
+    async fn fetch_blob(
+        &self,
+        container: &SasContainer,
+        name: &str,
+        target: &Path,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let bytes = self
+            .client
+            .fetch_log(container.blob_url(name, &[]).as_str(), 0)
+            .await?;
+        std::fs::write(target, &bytes).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        Ok(())
+    }
+}
+
+/// `azureml://datastores/<ds>/paths/<path>`, or the long form
+/// `azureml://subscriptions/<s>/resourcegroups/<rg>/workspaces/<ws>/datastores/<ds>/paths/<path>`: the datastore
+/// and the path.
+pub fn parse_datastore_uri(uri: &str) -> Option<(String, String)> {
+    let rest = uri.trim();
+    let rest = rest
+        .strip_prefix("azureml://")
+        .or_else(|| rest.strip_prefix("AZUREML://"))?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let ds = segments
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("datastores"))?;
+    let name = segments.get(ds + 1).filter(|s| !s.is_empty())?;
+    if !segments.get(ds + 2)?.eq_ignore_ascii_case("paths") {
+        return None;
+    }
+    Some((name.to_string(), segments[ds + 3..].join("/")))
+}
+
+fn is_data_file(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".csv") || lower.ends_with(".parquet") || lower.ends_with(".pq")
+}
+
+/// The blob names of a List Blobs page and its `NextMarker`, if any.
+fn parse_blob_list(xml: &str) -> (Vec<String>, Option<String>) {
+    let mut names = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find("<Blob>") {
+        rest = &rest[start + "<Blob>".len()..];
+        let end = rest.find("</Blob>").unwrap_or(rest.len());
+        if let Some(name) = element(&rest[..end], "Name") {
+            names.push(name);
+        }
+        rest = &rest[end..];
+    }
+    let next = element(xml, "NextMarker").filter(|m| !m.is_empty());
+    (names, next)
+}
+
+fn element(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(
+        xml[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datastore_uris() {
+        assert_eq!(
+            parse_datastore_uri("azureml://datastores/workspaceblobstore/paths/inference/day1.csv"),
+            Some(("workspaceblobstore".into(), "inference/day1.csv".into()))
+        );
+        assert_eq!(
+            parse_datastore_uri(
+                "azureml://subscriptions/s/resourcegroups/rg/workspaces/ws/datastores/ds/paths/data/train/"
+            ),
+            Some(("ds".into(), "data/train/".into()))
+        );
+        assert_eq!(parse_datastore_uri("azureml:train:1"), None);
+        assert_eq!(parse_datastore_uri("azureml://datastores/ds/data/x.csv"), None);
+        assert_eq!(parse_datastore_uri("azureml://datastores//paths/x.csv"), None);
+    }
+
+    #[test]
+    fn blob_lists() {
+        let xml = "<?xml version=\"1.0\"?><EnumerationResults><Blobs>\
+                   <Blob><Name>in/a.csv</Name><Properties><Content-Length>3</Content-Length></Properties></Blob>\
+                   <Blob><Name>in/b &amp; c.parquet</Name></Blob></Blobs><NextMarker>m2</NextMarker>\
+                   </EnumerationResults>";
+        let (names, next) = parse_blob_list(xml);
+        assert_eq!(names, ["in/a.csv", "in/b & c.parquet"]);
+        assert_eq!(next.as_deref(), Some("m2"));
+        let (names, next) = parse_blob_list("<EnumerationResults><Blobs/><NextMarker/></EnumerationResults>");
+        assert!(names.is_empty() && next.is_none());
+    }
+}

@@ -1,0 +1,789 @@
+//! Components (standalone and anonymous, as pipelines register them) and pipeline nodes.
+
+use serde_json::{Map, Value, json};
+
+use super::job::{node_inputs, node_outputs, node_runsettings};
+use super::{Ctx, Source, api, opt_str, stringify_map};
+use crate::error::Result;
+use crate::plan::RestRequest;
+use crate::refs::{AssetRef, AssetType, NameKind, validate_name};
+use crate::yaml::scalar_to_py_str;
+
+/// Where a component definition comes from (its `_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ComponentForm {
+    /// A component file or inline `component:` mapping.
+    Component,
+    /// An inline command node of a pipeline job.
+    Job,
+}
+
+impl ComponentForm {
+    fn source(self) -> &'static str {
+        match self {
+            ComponentForm::Component => "YAML.COMPONENT",
+            ComponentForm::Job => "YAML.JOB",
+        }
+    }
+}
+
+/// Standalone `az ml component create`.
+pub(crate) fn component_request(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequest> {
+    let name = opt_str(m, "name")
+        .or_else(|| ctx.opts.name.clone())
+        .ok_or_else(|| ctx.err(&["name"], "Missing data for required field."))?;
+    validate_name(NameKind::Component, &name).map_err(|e| ctx.err(&["name"], e.to_string()))?;
+    let ty = opt_str(m, "type").unwrap_or_else(|| "command".into());
+    let (spec, hash_dict) = if ty == "pipeline" {
+        pipeline_component_spec(ctx, m, false)?
+    } else {
+        let code = code_of(ctx, m)?;
+        let env = env_of(ctx, m)?;
+        component_spec(ctx, m, code, env, false, ComponentForm::Component)?
+    };
+    let mut hd = hash_dict;
+    hd.remove("version");
+    let version = opt_scalar_ver(m).unwrap_or_else(|| "1".into());
+    let mut props = Map::new();
+    props.insert("componentSpec".into(), Value::Object(spec));
+    if let Some(d) = opt_str(m, "description") {
+        props.insert("description".into(), json!(d));
+    }
+    props.insert("isAnonymous".into(), json!(false));
+    props.insert("isArchived".into(), json!(false));
+    let mut p = m
+        .get("properties")
+        .map(stringify_map)
+        .unwrap_or_else(|| json!({}));
+    if let Value::Object(pm) = &mut p {
+        pm.insert(
+            "client_component_hash".into(),
+            json!(hash_guid(&Value::Object(hd))),
+        );
+    }
+    props.insert("properties".into(), p);
+    props.insert(
+        "tags".into(),
+        m.get("tags").map(stringify_map).unwrap_or_else(|| json!({})),
+    );
+    Ok(RestRequest {
+        method: "PUT".into(),
+        path: ctx.scope.asset_id("components", &name, Some(&version)),
+        api_version: api::COMPONENT.into(),
+        body: json!({ "properties": props }),
+    })
+}
+
+fn opt_scalar_ver(m: &Map<String, Value>) -> Option<String> {
+    super::opt_scalar(m, "version")
+}
+
+/// sha256 of Python `json.dumps(d, sort_keys=True)` → UUID form of its first 32 hex digits.
+pub(crate) fn hash_guid(v: &Value) -> String {
+    let s = py_json_dumps(v);
+    let h = super::sha256_hex(&s);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Python's `json.dumps(v, sort_keys=True)` (", " and ": " separators, ASCII escapes).
+pub(crate) fn py_json_dumps(v: &Value) -> String {
+    let mut out = String::new();
+    dump(v, &mut out);
+    out
+}
+
+fn dump(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            if n.is_f64() {
+                out.push_str(&crate::yaml::py_float(n.as_f64().unwrap_or(0.0)));
+            } else {
+                out.push_str(&n.to_string());
+            }
+        }
+        Value::String(s) => dump_str(s, out),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                dump(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                dump_str(k, out);
+                out.push_str(": ");
+                dump(&m[*k], out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn dump_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{:04x}", u));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn code_of(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Option<String>> {
+    match m.get("code").filter(|v| !v.is_null()) {
+        Some(c) => {
+            let s = c.as_str().unwrap_or_default();
+            if s.starts_with("azureml:") || s.contains("://") {
+                return Ok(Some(s.to_string()));
+            }
+            Ok(Some(format!("azureml:{}", ctx.code(c, &["code"])?)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The `environment` value as a component spec carries it.
+fn env_of(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Option<String>> {
+    let env = match m.get("environment").filter(|v| !v.is_null()) {
+        Some(e) => e,
+        None => return Ok(None),
+    };
+    spec_env(ctx, env, &["environment"]).map(Some)
+}
+
+fn spec_env(ctx: &mut Ctx<'_>, env: &Value, field: &[&str]) -> Result<String> {
+    match env {
+        Value::String(s) => {
+            if s.starts_with("azureml://") {
+                return Ok(s.clone());
+            }
+            let r = AssetRef::parse(s).map_err(|e| ctx.err(field, e.to_string()))?;
+            match r {
+                AssetRef::Labelled { name, label } if label == "latest" => {
+                    if name.starts_with("AzureML-") {
+                        return Ok(s.clone());
+                    }
+                    let v = ctx.latest(AssetType::Environment, &name)?;
+                    Ok(format!(
+                        "azureml:{}",
+                        ctx.asset_id(AssetType::Environment, &name, &v)
+                    ))
+                }
+                AssetRef::Versioned { name, version } => Ok(format!(
+                    "azureml:{}",
+                    ctx.asset_id(AssetType::Environment, &name, &version)
+                )),
+                AssetRef::ArmId { id, .. } => Ok(format!("azureml:{id}")),
+                _ => Ok(s.clone()),
+            }
+        }
+        Value::Object(em) => {
+            // components always register inline environments anonymously
+            let mut em = em.clone();
+            em.remove("name");
+            em.remove("version");
+            Ok(format!(
+                "azureml:{}",
+                ctx.environment(&Value::Object(em), field, true)?
+            ))
+        }
+        _ => Err(ctx.err(field, "expected a reference or an inline environment")),
+    }
+}
+
+/// Builds a component spec (snake_case, as REST `componentSpec`) and the dict the SDK hashes.
+fn component_spec(
+    _ctx: &mut Ctx<'_>,
+    m: &Map<String, Value>,
+    code: Option<String>,
+    env: Option<String>,
+    anonymous: bool,
+    form: ComponentForm,
+) -> Result<(Map<String, Value>, Map<String, Value>)> {
+    let mut spec = Map::new();
+    let ty = opt_str(m, "type").unwrap_or_else(|| "command".into());
+    for (k, v) in m {
+        match k.as_str() {
+            "code" => {
+                if let Some(c) = &code {
+                    spec.insert("code".into(), json!(c));
+                }
+            }
+            "environment" => {
+                if let Some(e) = &env {
+                    spec.insert("environment".into(), json!(e));
+                }
+            }
+            "version" => {
+                spec.insert("version".into(), json!(scalar_to_py_str(v)));
+            }
+            "inputs" => {
+                let ins = spec_inputs(v);
+                if !ins.is_empty() {
+                    spec.insert("inputs".into(), Value::Object(ins));
+                }
+            }
+            "outputs" => {
+                let outs = spec_outputs(v);
+                if !outs.is_empty() {
+                    spec.insert("outputs".into(), Value::Object(outs));
+                }
+            }
+            "tags" => {
+                if v.as_object().is_some_and(|t| !t.is_empty()) {
+                    spec.insert("tags".into(), stringify_map(v));
+                }
+            }
+            "limits" => {
+                if let Value::Object(l) = v {
+                    let mut lim = Map::new();
+                    for (lk, lv) in l {
+                        lim.insert(
+                            lk.clone(),
+                            if lk == "timeout" {
+                                json!(lv.as_f64().map(super::iso_duration).unwrap_or_default())
+                            } else {
+                                lv.clone()
+                            },
+                        );
+                    }
+                    spec.insert("limits".into(), Value::Object(lim));
+                }
+            }
+            "jobs" | "task" => {
+                // handled by the caller for pipeline/parallel components
+                spec.insert(k.clone(), v.clone());
+            }
+            _ => {
+                if !v.is_null() {
+                    spec.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    if anonymous {
+        spec.insert("name".into(), json!("azureml_anonymous"));
+        spec.insert("version".into(), json!("1"));
+    }
+    if !spec.contains_key("is_deterministic") {
+        spec.insert("is_deterministic".into(), json!(true));
+    }
+    if !spec.contains_key("type") {
+        spec.insert("type".into(), json!(ty));
+    }
+    if ty == "pipeline" && !spec.contains_key("sourceJobId") {
+        spec.insert("sourceJobId".into(), Value::Null);
+    }
+    // the SDK hashes the spec as sent (min/max/default as strings), without `_source`
+    let hash = spec.clone();
+    spec.insert("_source".into(), json!(form.source()));
+    Ok((spec, hash))
+}
+
+fn spec_inputs(v: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Value::Object(m) = v {
+        for (k, i) in m {
+            let mut o = Map::new();
+            match i {
+                Value::Object(im) => {
+                    let ty = opt_str(im, "type").unwrap_or_default();
+                    for (ik, iv) in im {
+                        match ik.as_str() {
+                            "default" | "min" | "max" => {
+                                // the SDK casts to the input's type (number → float)
+                                let iv = match (ty.as_str(), iv) {
+                                    ("number", Value::Number(n)) => json!(n.as_f64().unwrap_or(0.0)),
+                                    ("number", Value::String(s)) => {
+                                        s.parse::<f64>().map(|f| json!(f)).unwrap_or(iv.clone())
+                                    }
+                                    _ => iv.clone(),
+                                };
+                                o.insert(ik.clone(), json!(scalar_to_py_str(&iv)));
+                            }
+                            _ => {
+                                o.insert(ik.clone(), iv.clone());
+                            }
+                        }
+                    }
+                }
+                Value::String(t) => {
+                    o.insert("type".into(), json!(t));
+                }
+                _ => {}
+            }
+            out.insert(k.clone(), Value::Object(o));
+        }
+    }
+    out
+}
+
+fn spec_outputs(v: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Value::Object(m) = v {
+        for (k, o) in m {
+            let val = match o {
+                Value::Object(om) => Value::Object(om.clone()),
+                Value::Null => json!({"type": "uri_folder"}),
+                Value::String(t) => json!({"type": t}),
+                other => other.clone(),
+            };
+            out.insert(k.clone(), val);
+        }
+    }
+    out
+}
+
+fn pipeline_component_spec(
+    ctx: &mut Ctx<'_>,
+    m: &Map<String, Value>,
+    anonymous: bool,
+) -> Result<(Map<String, Value>, Map<String, Value>)> {
+    let jobs = m
+        .get("jobs")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let nodes = pipeline_nodes(ctx, &jobs, m.get("inputs"))?;
+    let mut mm = m.clone();
+    mm.insert("jobs".into(), Value::Object(nodes));
+    component_spec(ctx, &mm, None, None, anonymous, ComponentForm::Component)
+}
+
+/// Registers an anonymous component (dependency PUT); returns its ARM id.
+fn put_anonymous(ctx: &mut Ctx<'_>, spec: Map<String, Value>, mut hash: Map<String, Value>) -> String {
+    hash.remove("name");
+    hash.remove("id");
+    hash.remove("version");
+    let version = hash_guid(&Value::Object(hash));
+    let id = ctx
+        .scope
+        .asset_id("components", "azureml_anonymous", Some(&version));
+    if ctx.has_dep(&id) {
+        return id;
+    }
+    let mut props = Map::new();
+    props.insert("componentSpec".into(), Value::Object(spec.clone()));
+    if let Some(d) = spec.get("description") {
+        props.insert("description".into(), d.clone());
+    }
+    props.insert("isAnonymous".into(), json!(true));
+    props.insert("isArchived".into(), json!(false));
+    props.insert("properties".into(), json!({}));
+    props.insert(
+        "tags".into(),
+        spec.get("tags").cloned().unwrap_or_else(|| json!({})),
+    );
+    ctx.push_dep(id.clone(), api::COMPONENT, json!({ "properties": props }));
+    id
+}
+
+/// `component: azureml:name:ver|name@latest|registry uri|ARM id` → componentId.
+pub(crate) fn component_ref(ctx: &mut Ctx<'_>, s: &str, field: &[&str]) -> Result<String> {
+    if s.starts_with("azureml:") || s.starts_with('/') {
+        return ctx.asset_ref(AssetType::Component, s, field);
+    }
+    Err(ctx.err(field, format!("`{s}` is not a component reference")))
+}
+
+/// A node's component definition, loaded in the first pass.
+struct NodeDef {
+    key: String,
+    node: Map<String, Value>,
+    /// Component mapping and the file it came from (None for references).
+    def: Option<(Source, Map<String, Value>, ComponentForm)>,
+    env: Option<String>,
+}
+
+/// Converts pipeline `jobs`: first every node's environment (as the SDK resolves them), then per
+/// node its code and anonymous component, then the node itself.
+pub(crate) fn pipeline_nodes(
+    ctx: &mut Ctx<'_>,
+    jobs: &Map<String, Value>,
+    parent_inputs: Option<&Value>,
+) -> Result<Map<String, Value>> {
+    let mut defs = Vec::new();
+    for (key, node) in jobs {
+        let field = ["jobs", key.as_str()];
+        let node = node
+            .as_object()
+            .ok_or_else(|| ctx.err(&field, "a pipeline node must be a mapping"))?
+            .clone();
+        let is_sweep = opt_str(&node, "type").is_some_and(|t| t == "sweep");
+        let comp_key = if is_sweep { "trial" } else { "component" };
+        let def = match node.get(comp_key) {
+            Some(Value::String(s)) if s.starts_with("azureml:") || s.starts_with('/') => None,
+            Some(Value::String(path)) => {
+                let (src, doc) = ctx.load_nested(path, &["jobs", key, comp_key])?;
+                let dm = doc
+                    .as_object()
+                    .cloned()
+                    .ok_or_else(|| ctx.err(&["jobs", key, comp_key], "component file is not a mapping"))?;
+                // `file:` references are loaded the way job YAML is (the SDK tags them YAML.JOB)
+                let form = if path.starts_with("file:") {
+                    ComponentForm::Job
+                } else {
+                    ComponentForm::Component
+                };
+                Some((src, dm, form))
+            }
+            Some(Value::Object(cm)) => Some((ctx.src.clone(), cm.clone(), ComponentForm::Component)),
+            Some(_) => {
+                return Err(ctx.err(
+                    &["jobs", key, "component"],
+                    "expected a path, reference or mapping",
+                ));
+            }
+            None => {
+                let ty = opt_str(&node, "type").unwrap_or_else(|| "command".into());
+                let spark = ty == "spark";
+                if ty != "command" && !spark {
+                    None
+                } else {
+                    let mut cm = Map::new();
+                    let keys: &[&str] = if spark {
+                        &["code", "entry", "py_files", "jars", "files", "archives", "conf", "args", "environment"]
+                    } else {
+                        &["command", "code", "environment", "resources", "distribution"]
+                    };
+                    for k in keys {
+                        if let Some(v) = node.get(*k) {
+                            cm.insert((*k).into(), v.clone());
+                        }
+                    }
+                    let ins = infer_inputs(node.get("inputs"), parent_inputs, spark);
+                    if !ins.is_empty() {
+                        cm.insert("inputs".into(), Value::Object(ins));
+                    }
+                    let mut outs = Map::new();
+                    if let Some(Value::Object(o)) = node.get("outputs") {
+                        for (ok, ov) in o {
+                            let om = ov.as_object();
+                            let t = om
+                                .and_then(|m| opt_str(m, "type"))
+                                .unwrap_or_else(|| "uri_folder".into());
+                            let mut out = Map::new();
+                            out.insert("type".into(), json!(t));
+                            if let Some(md) = om.and_then(|m| opt_str(m, "mode")) {
+                                out.insert("mode".into(), json!(md));
+                            } else if spark {
+                                out.insert("mode".into(), json!("direct"));
+                            }
+                            outs.insert(ok.clone(), Value::Object(out));
+                        }
+                    }
+                    if !outs.is_empty() {
+                        cm.insert("outputs".into(), Value::Object(outs));
+                    }
+                    cm.insert("type".into(), json!(ty));
+                    Some((ctx.src.clone(), cm, ComponentForm::Job))
+                }
+            }
+        };
+        defs.push(NodeDef {
+            key: key.clone(),
+            node,
+            def,
+            env: None,
+        });
+    }
+    // pass 1: environments
+    for d in &mut defs {
+        if let Some((src, cm, _)) = &d.def
+            && let Some(env) = cm.get("environment").filter(|v| !v.is_null())
+        {
+            let env = env.clone();
+            let key = d.key.clone();
+            let e = ctx.with_source(src.clone(), |c| spec_env(c, &env, &["jobs", &key, "environment"]))?;
+            d.env = Some(e);
+        }
+    }
+    // pass 2: code, component, node
+    let mut out = Map::new();
+    for d in defs {
+        let mut node = Map::new();
+        let key = d.key.as_str();
+        node.insert("name".into(), json!(key));
+        let ty = opt_str(&d.node, "type").unwrap_or_else(|| "command".into());
+        node.insert("type".into(), json!(ty));
+        if let Some(c) = d.node.get("compute").filter(|v| !v.is_null()) {
+            node.insert(
+                "computeId".into(),
+                json!(ctx.compute_id(c, &["jobs", key, "compute"])?),
+            );
+        }
+        let ins = node_inputs(ctx, d.node.get("inputs"), key)?;
+        if !ins.is_empty() {
+            node.insert("inputs".into(), Value::Object(ins));
+        }
+        let outs = node_outputs(ctx, d.node.get("outputs"))?;
+        if !outs.is_empty() {
+            node.insert("outputs".into(), Value::Object(outs));
+        }
+        let is_sweep = ty == "sweep";
+        if ty == "spark" {
+            spark_node(&d.node, &mut node, d.node.get("component").is_none());
+        }
+        if ty == "automl" {
+            automl_node(&d.node, &mut node);
+        } else if is_sweep {
+            for k in [
+                "limits",
+                "sampling_algorithm",
+                "objective",
+                "search_space",
+                "early_termination",
+            ] {
+                if let Some(v) = d.node.get(k).filter(|v| !v.is_null()) {
+                    node.insert(k.into(), v.clone());
+                }
+            }
+        } else {
+            node_runsettings(&d.node, &mut node);
+        }
+        for k in ["display_name", "description", "experiment_name"] {
+            if let Some(v) = d.node.get(k).filter(|v| !v.is_null()) {
+                node.insert(k.into(), v.clone());
+            }
+        }
+        if let Some(t) = d.node.get("tags").filter(|v| !v.is_null()) {
+            node.insert("tags".into(), stringify_map(t));
+        }
+        match d.def {
+            Some((src, cm, form)) => {
+                node.insert("_source".into(), json!(form.source()));
+                let env = d.env.clone();
+                let id = ctx.with_source(src, |c| {
+                    let cty = opt_str(&cm, "type").unwrap_or_else(|| "command".into());
+                    let (spec, hash) = if cty == "pipeline" {
+                        pipeline_component_spec(c, &cm, true)?
+                    } else {
+                        let code = code_of(c, &cm)?;
+                        component_spec(c, &cm, code, env, true, form)?
+                    };
+                    Ok(put_anonymous(c, spec, hash))
+                })?;
+                if is_sweep {
+                    node.insert("trial".into(), json!({ "componentId": id }));
+                } else {
+                    node.insert("componentId".into(), json!(id));
+                }
+            }
+            None => {
+                if let Some(Value::String(s)) = d.node.get("component") {
+                    node.insert(
+                        "_source".into(),
+                        json!(if s.starts_with("azureml://registries") {
+                            "REMOTE.REGISTRY"
+                        } else {
+                            "REMOTE.WORKSPACE.COMPONENT"
+                        }),
+                    );
+                    let id = component_ref(ctx, s, &["jobs", key, "component"])?;
+                    node.insert("componentId".into(), json!(id));
+                }
+            }
+        }
+        out.insert(d.key.clone(), Value::Object(node));
+    }
+    Ok(out)
+}
+
+/// Infers input types of an inline node from its bindings (parent inputs give their type).
+fn infer_inputs(v: Option<&Value>, parent_inputs: Option<&Value>, spark: bool) -> Map<String, Value> {
+    let mut out = Map::new();
+    let scalar_type = |v: &Value| -> String {
+        match v {
+            Value::Bool(_) => "boolean".into(),
+            Value::Number(n) if n.is_f64() => "number".into(),
+            Value::Number(_) => "integer".into(),
+            _ => "string".into(),
+        }
+    };
+    if let Some(Value::Object(m)) = v {
+        for (k, v) in m {
+            let t = match v {
+                Value::String(s) if s.starts_with("${{parent.inputs.") => {
+                    let name = s
+                        .trim_start_matches("${{parent.inputs.")
+                        .trim_end_matches("}}")
+                        .trim();
+                    match parent_inputs.and_then(|p| p.get(name)) {
+                        Some(Value::Object(pm)) => opt_str(pm, "type").unwrap_or_else(|| "uri_folder".into()),
+                        Some(other) => scalar_type(other),
+                        None => "string".into(),
+                    }
+                }
+                Value::String(s) if s.starts_with("${{") => "uri_folder".to_string(),
+                Value::Object(im) => opt_str(im, "type").unwrap_or_else(|| "uri_folder".into()),
+                other => scalar_type(other),
+            };
+            let literal = matches!(t.as_str(), "string" | "integer" | "number" | "boolean");
+            let mut o = Map::new();
+            o.insert("type".into(), json!(t));
+            if let Some(md) = v.as_object().and_then(|im| opt_str(im, "mode")) {
+                o.insert("mode".into(), json!(md));
+            } else if spark && !literal {
+                o.insert("mode".into(), json!("direct"));
+            }
+            out.insert(k.clone(), Value::Object(o));
+        }
+    }
+    out
+}
+
+/// Registers a component mapping as an anonymous component (code and environment first).
+pub(crate) fn anonymous_component(ctx: &mut Ctx<'_>, cm: &Map<String, Value>) -> Result<String> {
+    let cty = opt_str(cm, "type").unwrap_or_else(|| "command".into());
+    let (spec, hash) = if cty == "pipeline" {
+        pipeline_component_spec(ctx, cm, true)?
+    } else {
+        let code = code_of(ctx, cm)?;
+        let env = env_of(ctx, cm)?;
+        component_spec(ctx, cm, code, env, true, ComponentForm::Component)?
+    };
+    Ok(put_anonymous(ctx, spec, hash))
+}
+
+/// AutoML nodes keep their YAML fields (snake_case), with search spaces as SDK expressions.
+fn automl_node(m: &Map<String, Value>, node: &mut Map<String, Value>) {
+    node.insert("tags".into(), m.get("tags").map(stringify_map).unwrap_or_else(|| json!({})));
+    node.insert(
+        "properties".into(),
+        m.get("properties").map(stringify_map).unwrap_or_else(|| json!({})),
+    );
+    for (k, v) in m {
+        match k.as_str() {
+            "type" | "inputs" | "outputs" | "compute" | "tags" | "properties" => {}
+            "search_space" => {
+                let spaces = match v {
+                    Value::Array(a) => a.iter().map(search_space_exprs).collect(),
+                    other => vec![search_space_exprs(other)],
+                };
+                node.insert(k.clone(), Value::Array(spaces));
+            }
+            "sweep" => {
+                let mut sw = v.clone();
+                if let Some(et) = sw.get_mut("early_termination").and_then(Value::as_object_mut)
+                    && et.get("type").and_then(Value::as_str) == Some("bandit")
+                    && !et.contains_key("slack_amount")
+                {
+                    et.insert("slack_amount".into(), json!(0.0));
+                }
+                node.insert(k.clone(), sw);
+            }
+            "limits" => {
+                let mut l = v.clone();
+                // NLP tasks get a default node count
+                let nlp = m.get("task").and_then(Value::as_str).is_some_and(|t| t.starts_with("text_"));
+                if nlp
+                    && let Some(lm) = l.as_object_mut()
+                    && !lm.contains_key("max_nodes")
+                {
+                    lm.insert("max_nodes".into(), json!(1));
+                }
+                node.insert(k.clone(), l);
+            }
+            _ => {
+                node.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn search_space_exprs(v: &Value) -> Value {
+    let Some(m) = v.as_object() else {
+        return v.clone();
+    };
+    let mut out = Map::new();
+    for (k, e) in m {
+        let expr = match e.as_object() {
+            Some(em) => {
+                let ty = opt_str(em, "type").unwrap_or_default();
+                let args: Vec<String> = match ty.as_str() {
+                    "choice" => em
+                        .get("values")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().map(super::py_repr).collect())
+                        .unwrap_or_default(),
+                    "uniform" | "loguniform" => ["min_value", "max_value"]
+                        .iter()
+                        .map(|f| em.get(*f).map(super::py_repr).unwrap_or_default())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                json!(format!("{ty}({})", args.join(",")))
+            }
+            None => e.clone(),
+        };
+        out.insert(k.clone(), expr);
+    }
+    Value::Object(out)
+}
+
+/// Spark nodes: identity default, and for inline nodes the spark settings.
+fn spark_node(m: &Map<String, Value>, node: &mut Map<String, Value>, inline: bool) {
+    match m.get("identity").and_then(Value::as_object) {
+        Some(i) => {
+            let t = match i.get("type").and_then(Value::as_str).unwrap_or_default() {
+                "user_identity" => "UserIdentity",
+                "managed" | "managed_identity" => "Managed",
+                "aml_token" => "AMLToken",
+                o => o,
+            };
+            node.insert("identity".into(), json!({ "identity_type": t }));
+        }
+        None => {
+            node.insert("identity".into(), json!({"identity_type": "UserIdentity"}));
+        }
+    }
+    if !inline {
+        return;
+    }
+    for k in ["py_files", "jars", "files", "archives", "conf", "args"] {
+        if let Some(v) = m.get(k).filter(|v| !v.is_null()) {
+            node.insert(k.into(), v.clone());
+        }
+    }
+    if let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
+        node.insert("resources".into(), r.clone());
+    }
+    if let Some(Value::Object(e)) = m.get("entry") {
+        let mut out = e.clone();
+        let t = if e.contains_key("class_name") { "SparkJobScalaEntry" } else { "SparkJobPythonEntry" };
+        out.insert("spark_job_entry_type".into(), json!(t));
+        node.insert("entry".into(), Value::Object(out));
+    }
+}

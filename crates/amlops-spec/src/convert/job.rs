@@ -1,0 +1,892 @@
+//! Jobs: command, sweep, pipeline, spark, automl.
+
+use serde_json::{Map, Value, json};
+
+use super::component::{self, ComponentForm};
+use super::{Ctx, api, camel, camel_keys, iso_duration, opt_str, stringify_map};
+use crate::error::Result;
+use crate::plan::{RestRequest, UploadRole};
+use crate::refs::{AssetRef, AssetType, NameKind, validate_name};
+use crate::yaml::scalar_to_py_str;
+
+const COMMON_JOB_FIELDS: &[&str] = &[
+    "$schema",
+    "type",
+    "name",
+    "display_name",
+    "experiment_name",
+    "description",
+    "tags",
+    "properties",
+    "compute",
+    "inputs",
+    "outputs",
+    "identity",
+    "services",
+    "status",
+    "creation_context",
+    "id",
+    "parent_job_name",
+];
+
+pub(crate) fn job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequest> {
+    let ty = opt_str(m, "type").unwrap_or_else(|| "command".into());
+    let name = match opt_str(m, "name").or_else(|| ctx.opts.name.clone()) {
+        Some(n) => n,
+        None => ctx
+            .opts
+            .job_name
+            .clone()
+            .unwrap_or_else(|| "generated-job-name".into()),
+    };
+    validate_name(NameKind::Job, &name).map_err(|e| ctx.err(&["name"], e.to_string()))?;
+    let (mut props, api_version) = match ty.as_str() {
+        "command" => (command_job(ctx, m)?, api::COMMAND_JOB),
+        "sweep" => (sweep_job(ctx, m)?, api::OTHER_JOB),
+        "pipeline" => (pipeline_job(ctx, m)?, api::OTHER_JOB),
+        "spark" => (spark_job(ctx, m)?, api::SPARK_JOB),
+        "automl" => (automl_job(ctx, m)?, api::OTHER_JOB),
+        other => {
+            return Err(ctx.err(
+                &["type"],
+                format!(
+                    "unsupported job type `{other}` (expected command, sweep, pipeline, spark or automl)"
+                ),
+            ));
+        }
+    };
+    // common fields
+    if !props.contains_key("displayName") {
+        let dn = opt_str(m, "display_name").unwrap_or_else(|| name.clone());
+        props.insert("displayName".into(), json!(dn));
+    }
+    let exp = opt_str(m, "experiment_name").unwrap_or_else(|| default_experiment(ctx));
+    props.insert("experimentName".into(), json!(exp));
+    if let Some(d) = opt_str(m, "description") {
+        props.insert("description".into(), json!(d));
+    }
+    let mut tags = m.get("tags").map(stringify_map).unwrap_or_else(|| json!({}));
+    if let Value::Object(t) = &mut tags {
+        for (k, v) in &ctx.opts.tags {
+            t.insert(k.clone(), json!(v));
+        }
+    }
+    props.insert("tags".into(), tags);
+    props.insert(
+        "properties".into(),
+        m.get("properties")
+            .map(stringify_map)
+            .unwrap_or_else(|| json!({})),
+    );
+    props.insert("isArchived".into(), json!(false));
+    if let Some(c) = m.get("compute").filter(|v| !v.is_null()) {
+        let id = ctx.compute_id(c, &["compute"])?;
+        props.insert("computeId".into(), json!(id));
+    }
+    if let Some(i) = m.get("identity").filter(|v| !v.is_null()) {
+        props.insert("identity".into(), identity(i));
+    }
+    if let Some(s) = m.get("services").filter(|v| !v.is_null()) {
+        props.insert("services".into(), services(s));
+    }
+    let path = ctx.scope.asset_id("jobs", &name, None);
+    Ok(RestRequest {
+        method: "PUT".into(),
+        path,
+        api_version: api_version.into(),
+        body: json!({ "properties": props }),
+    })
+}
+
+fn default_experiment(ctx: &Ctx<'_>) -> String {
+    let dir = ctx.src.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let dir = if dir.as_os_str().is_empty() {
+        std::env::current_dir().unwrap_or_default()
+    } else {
+        std::fs::canonicalize(&dir).unwrap_or(dir)
+    };
+    dir.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Default".into())
+}
+
+fn identity(v: &Value) -> Value {
+    let mut out = Map::new();
+    if let Some(m) = v.as_object() {
+        for (k, v) in m {
+            if k == "type" {
+                let t = v.as_str().unwrap_or_default();
+                let t = match t {
+                    "user_identity" => "UserIdentity",
+                    "managed" | "managed_identity" => "Managed",
+                    "aml_token" => "AMLToken",
+                    other => other,
+                };
+                out.insert("identityType".into(), json!(t));
+            } else {
+                out.insert(camel(k), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn services(v: &Value) -> Value {
+    services_form(v, false)
+}
+
+/// Interactive services; `snake` for pipeline nodes (`job_service_type`).
+pub(crate) fn services_form(v: &Value, snake: bool) -> Value {
+    let mut out = Map::new();
+    if let Some(m) = v.as_object() {
+        for (name, svc) in m {
+            let mut s = Map::new();
+            let mut props = Map::new();
+            if let Some(sm) = svc.as_object() {
+                for (k, v) in sm {
+                    match k.as_str() {
+                        "type" => {
+                            let t = match v.as_str().unwrap_or_default() {
+                                "jupyter_lab" => "JupyterLab",
+                                "ssh" => "SSH",
+                                "tensor_board" => "TensorBoard",
+                                "vs_code" => "VSCode",
+                                other => other,
+                            };
+                            let key = if snake {
+                                "job_service_type"
+                            } else {
+                                "jobServiceType"
+                            };
+                            s.insert(key.into(), json!(t));
+                        }
+                        "log_dir" => {
+                            props.insert("logDir".into(), v.clone());
+                        }
+                        "ssh_public_keys" => {
+                            props.insert("sshPublicKeys".into(), v.clone());
+                        }
+                        "nodes" => {
+                            s.insert("nodes".into(), json!({"nodesValueType": "All"}));
+                        }
+                        _ => {
+                            s.insert(if snake { k.clone() } else { camel(k) }, camel_keys(v));
+                        }
+                    }
+                }
+            }
+            if !props.is_empty() {
+                s.insert("properties".into(), Value::Object(props));
+            }
+            out.insert(name.clone(), Value::Object(s));
+        }
+    }
+    Value::Object(out)
+}
+
+fn mode(s: &str) -> String {
+    match s {
+        "mount" => "ReadWriteMount",
+        "ro_mount" => "ReadOnlyMount",
+        "rw_mount" => "ReadWriteMount",
+        "upload" => "Upload",
+        "download" => "Download",
+        "direct" => "Direct",
+        "eval_mount" => "EvalMount",
+        "eval_download" => "EvalDownload",
+        other => other,
+    }
+    .to_string()
+}
+
+const LITERAL_TYPES: &[&str] = &["string", "integer", "number", "boolean"];
+
+/// A data path of an input: local → upload, `azureml:name:ver` → ARM id, else unchanged.
+fn input_uri(ctx: &mut Ctx<'_>, ty: &str, path: &str, field: &[&str]) -> Result<String> {
+    if path.starts_with("azureml:") && !path.starts_with("azureml://") {
+        let asset = if ty.ends_with("_model") {
+            AssetType::Model
+        } else {
+            AssetType::Data
+        };
+        return match AssetRef::parse(path).map_err(|e| ctx.err(field, e.to_string()))? {
+            AssetRef::Named { .. } => Ok(path.to_string()),
+            _ => ctx.asset_ref(asset, path, field),
+        };
+    }
+    let folder = !matches!(ty, "uri_file" | "mltable");
+    ctx.data_path(
+        UploadRole::JobInput,
+        path,
+        false,
+        folder && !local_is_file(ctx, path),
+    )
+}
+
+fn local_is_file(ctx: &Ctx<'_>, path: &str) -> bool {
+    let rel = super::join_rel(&ctx.src.rel_dir, path);
+    ctx.top_dir.join(rel).is_file()
+}
+
+/// Top-level job inputs (camelCase REST form).
+pub(crate) fn job_inputs(ctx: &mut Ctx<'_>, v: Option<&Value>, at: &str) -> Result<Value> {
+    let mut out = Map::new();
+    let Some(Value::Object(m)) = v else {
+        return Ok(Value::Object(out));
+    };
+    for (k, v) in m {
+        let field = [at, "inputs", k.as_str()];
+        let field: Vec<&str> = field.iter().copied().filter(|s| !s.is_empty()).collect();
+        let item = match v {
+            Value::Object(im) => {
+                let ty = opt_str(im, "type").unwrap_or_else(|| "uri_folder".into());
+                if LITERAL_TYPES.contains(&ty.as_str())
+                    || (!im.contains_key("path") && im.contains_key("value"))
+                {
+                    let val = im
+                        .get("value")
+                        .or_else(|| im.get("default"))
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    json!({"value": scalar_to_py_str(&val), "jobInputType": "literal"})
+                } else {
+                    let mut o = Map::new();
+                    if let Some(p) = im.get("path").and_then(Value::as_str) {
+                        let uri = input_uri(ctx, &ty, p, &field)?;
+                        o.insert("uri".into(), json!(uri));
+                    }
+                    if let Some(md) = opt_str(im, "mode") {
+                        o.insert("mode".into(), json!(mode(&md)));
+                    }
+                    if let Some(d) = opt_str(im, "description") {
+                        o.insert("description".into(), json!(d));
+                    }
+                    o.insert("jobInputType".into(), json!(ty));
+                    Value::Object(o)
+                }
+            }
+            Value::Null => continue,
+            scalar => json!({"value": scalar_to_py_str(scalar), "jobInputType": "literal"}),
+        };
+        out.insert(k.clone(), item);
+    }
+    Ok(Value::Object(out))
+}
+
+/// Top-level job outputs.
+pub(crate) fn job_outputs(ctx: &mut Ctx<'_>, v: Option<&Value>) -> Result<Value> {
+    let mut out = Map::new();
+    let Some(Value::Object(m)) = v else {
+        return Ok(Value::Object(out));
+    };
+    for (k, v) in m {
+        let mut o = Map::new();
+        let mut ty = "uri_folder".to_string();
+        if let Value::Object(om) = v {
+            if let Some(t) = opt_str(om, "type") {
+                ty = t;
+            }
+            if let Some(p) = opt_str(om, "path") {
+                let uri = if p.starts_with("azureml:") || p.contains("://") || p.starts_with("${{") {
+                    p
+                } else {
+                    ctx.data_path(UploadRole::JobInput, &p, false, false)?
+                };
+                o.insert("uri".into(), json!(uri));
+            }
+            if let Some(md) = opt_str(om, "mode") {
+                o.insert("mode".into(), json!(mode(&md)));
+            }
+            if let Some(d) = opt_str(om, "description") {
+                o.insert("description".into(), json!(d));
+            }
+            if let Some(n) = opt_str(om, "name") {
+                o.insert("assetName".into(), json!(n));
+            }
+            if let Some(n) = om.get("version").filter(|v| !v.is_null()) {
+                o.insert("assetVersion".into(), json!(scalar_to_py_str(n)));
+            }
+        } else if let Value::String(s) = v {
+            o.insert("uri".into(), json!(s));
+        }
+        o.insert("jobOutputType".into(), json!(ty));
+        out.insert(k.clone(), Value::Object(o));
+    }
+    Ok(Value::Object(out))
+}
+
+fn resources(v: &Value) -> Value {
+    let mut out = Map::new();
+    if let Some(m) = v.as_object() {
+        for (k, v) in m {
+            if k == "properties" {
+                continue;
+            }
+            out.insert(camel(k), v.clone());
+        }
+        out.insert(
+            "properties".into(),
+            m.get("properties").cloned().unwrap_or_else(|| json!({})),
+        );
+    }
+    Value::Object(out)
+}
+
+fn distribution(v: &Value) -> Value {
+    let mut out = Map::new();
+    if let Some(m) = v.as_object() {
+        for (k, v) in m {
+            if k == "type" {
+                let t = match v.as_str().unwrap_or_default() {
+                    "pytorch" => "PyTorch",
+                    "tensorflow" => "TensorFlow",
+                    "mpi" => "Mpi",
+                    "ray" => "Ray",
+                    other => other,
+                };
+                out.insert("distributionType".into(), json!(t));
+            } else {
+                out.insert(camel(k), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn timeout_value(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => json!(iso_duration(n.as_f64().unwrap_or(0.0))),
+        other => other.clone(),
+    }
+}
+
+fn command_props(ctx: &mut Ctx<'_>, m: &Map<String, Value>, at: &str) -> Result<Map<String, Value>> {
+    let mut p = Map::new();
+    let f = |k: &str| -> Vec<String> {
+        if at.is_empty() {
+            vec![k.to_string()]
+        } else {
+            vec![at.to_string(), k.to_string()]
+        }
+    };
+    let command = m.get("command").and_then(Value::as_str).ok_or_else(|| {
+        let fld = f("command");
+        let fr: Vec<&str> = fld.iter().map(String::as_str).collect();
+        ctx.err(&fr, "Missing data for required field.")
+    })?;
+    p.insert("command".into(), json!(command));
+    if let Some(c) = m.get("code").filter(|v| !v.is_null()) {
+        let fld = f("code");
+        let fr: Vec<&str> = fld.iter().map(String::as_str).collect();
+        let id = ctx.code(c, &fr)?;
+        p.insert("codeId".into(), json!(id));
+    }
+    let env = m.get("environment").ok_or_else(|| {
+        let fld = f("environment");
+        let fr: Vec<&str> = fld.iter().map(String::as_str).collect();
+        ctx.err(&fr, "Missing data for required field.")
+    })?;
+    let fld = f("environment");
+    let fr: Vec<&str> = fld.iter().map(String::as_str).collect();
+    let env_id = ctx.environment(env, &fr, false)?;
+    p.insert("environmentId".into(), json!(env_id));
+    p.insert(
+        "environmentVariables".into(),
+        m.get("environment_variables")
+            .map(stringify_map)
+            .unwrap_or_else(|| json!({})),
+    );
+    if let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
+        p.insert("resources".into(), resources(r));
+    }
+    if let Some(d) = m.get("distribution").filter(|v| !v.is_null()) {
+        p.insert("distribution".into(), distribution(d));
+    }
+    if let Some(Value::Object(l)) = m.get("limits") {
+        let mut lim = Map::new();
+        for (k, v) in l {
+            lim.insert(
+                camel(k),
+                if k == "timeout" {
+                    timeout_value(v)
+                } else {
+                    v.clone()
+                },
+            );
+        }
+        lim.insert("jobLimitsType".into(), json!("Command"));
+        p.insert("limits".into(), Value::Object(lim));
+    }
+    if let Some(q) = m.get("queue_settings").filter(|v| !v.is_null()) {
+        p.insert("queueSettings".into(), camel_keys(q));
+    }
+    Ok(p)
+}
+
+fn command_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut allowed = COMMON_JOB_FIELDS.to_vec();
+    allowed.extend([
+        "command",
+        "code",
+        "environment",
+        "environment_variables",
+        "resources",
+        "distribution",
+        "limits",
+        "queue_settings",
+    ]);
+    ctx.check_fields(m, &[], &allowed)?;
+    let mut p = command_props(ctx, m, "")?;
+    p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
+    p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
+    p.insert("jobType".into(), json!("Command"));
+    Ok(p)
+}
+
+fn sweep_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut allowed = COMMON_JOB_FIELDS.to_vec();
+    allowed.extend([
+        "trial",
+        "search_space",
+        "sampling_algorithm",
+        "objective",
+        "limits",
+        "early_termination",
+        "queue_settings",
+        "resources",
+    ]);
+    ctx.check_fields(m, &[], &allowed)?;
+    let mut p = Map::new();
+    let trial = m
+        .get("trial")
+        .and_then(Value::as_object)
+        .ok_or_else(|| ctx.err(&["trial"], "Missing data for required field."))?;
+    let mut t = Map::new();
+    let tp = command_props(ctx, trial, "trial")?;
+    for (k, v) in tp {
+        t.insert(k, v);
+    }
+    p.insert("trial".into(), Value::Object(t));
+    let mut ss = Map::new();
+    if let Some(Value::Object(s)) = m.get("search_space") {
+        for (k, v) in s {
+            ss.insert(k.clone(), search_expr(v));
+        }
+    }
+    p.insert("searchSpace".into(), Value::Object(ss));
+    let sa = match m.get("sampling_algorithm") {
+        Some(Value::String(s)) => json!({"samplingAlgorithmType": titlecase(s)}),
+        Some(Value::Object(o)) => {
+            let mut out = Map::new();
+            for (k, v) in o {
+                if k == "type" {
+                    out.insert(
+                        "samplingAlgorithmType".into(),
+                        json!(titlecase(v.as_str().unwrap_or_default())),
+                    );
+                } else {
+                    out.insert(camel(k), v.clone());
+                }
+            }
+            Value::Object(out)
+        }
+        _ => json!({"samplingAlgorithmType": "Random"}),
+    };
+    p.insert("samplingAlgorithm".into(), sa);
+    if let Some(o) = m.get("objective") {
+        p.insert("objective".into(), camel_keys(o));
+    }
+    if let Some(Value::Object(l)) = m.get("limits") {
+        let mut lim = Map::new();
+        for (k, v) in l {
+            lim.insert(
+                camel(k),
+                if k.ends_with("timeout") {
+                    timeout_value(v)
+                } else {
+                    v.clone()
+                },
+            );
+        }
+        lim.insert("jobLimitsType".into(), json!("Sweep"));
+        p.insert("limits".into(), Value::Object(lim));
+    }
+    if let Some(Value::Object(e)) = m.get("early_termination") {
+        let mut out = Map::new();
+        for (k, v) in e {
+            if k == "type" {
+                let t = match v.as_str().unwrap_or_default() {
+                    "bandit" => "Bandit",
+                    "median_stopping" => "MedianStopping",
+                    "truncation_selection" => "TruncationSelection",
+                    o => o,
+                };
+                out.insert("policyType".into(), json!(t));
+            } else {
+                out.insert(camel(k), v.clone());
+            }
+        }
+        p.insert("earlyTermination".into(), Value::Object(out));
+    }
+    p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
+    p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
+    p.insert("jobType".into(), json!("Sweep"));
+    Ok(p)
+}
+
+fn titlecase(s: &str) -> String {
+    match s {
+        "random" => "Random".into(),
+        "grid" => "Grid".into(),
+        "bayesian" => "Bayesian".into(),
+        other => other.to_string(),
+    }
+}
+
+fn search_expr(v: &Value) -> Value {
+    let Some(m) = v.as_object() else {
+        return v.clone();
+    };
+    let ty = opt_str(m, "type").unwrap_or_default();
+    let num = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
+    match ty.as_str() {
+        "choice" | "randint" if m.contains_key("values") => {
+            let vals: Vec<Value> = m
+                .get("values")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(search_expr).collect())
+                .unwrap_or_default();
+            json!([ty, [vals]])
+        }
+        "randint" => json!([ty, [num("upper")]]),
+        "uniform" | "loguniform" => json!([ty, [num("min_value"), num("max_value")]]),
+        "normal" | "lognormal" => json!([ty, [num("mu"), num("sigma")]]),
+        "quniform" | "qloguniform" => json!([ty, [num("min_value"), num("max_value"), num("q")]]),
+        "qnormal" | "qlognormal" => json!([ty, [num("mu"), num("sigma"), num("q")]]),
+        _ => v.clone(),
+    }
+}
+
+fn spark_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut p = Map::new();
+    if let Some(c) = m.get("code").filter(|v| !v.is_null()) {
+        let id = ctx.code(c, &["code"])?;
+        p.insert("codeId".into(), json!(id));
+    }
+    if let Some(Value::Object(e)) = m.get("entry") {
+        let mut out = Map::new();
+        for (k, v) in e {
+            out.insert(camel(k), v.clone());
+        }
+        if e.contains_key("file") {
+            out.insert("sparkJobEntryType".into(), json!("SparkJobPythonEntry"));
+        } else if e.contains_key("class_name") {
+            out.insert("sparkJobEntryType".into(), json!("SparkJobScalaEntry"));
+        }
+        p.insert("entry".into(), Value::Object(out));
+    }
+    for (k, rk) in [
+        ("py_files", "pyFiles"),
+        ("jars", "jars"),
+        ("files", "files"),
+        ("archives", "archives"),
+    ] {
+        if let Some(v) = m.get(k).filter(|v| !v.is_null()) {
+            p.insert(rk.into(), v.clone());
+        }
+    }
+    if let Some(a) = opt_str(m, "args") {
+        p.insert("args".into(), json!(a));
+    }
+    let mut conf = Map::new();
+    if let Some(Value::Object(c)) = m.get("conf") {
+        for (k, v) in c {
+            let key = if k.starts_with("spark.") {
+                k.clone()
+            } else {
+                format!("spark.{}", spark_conf_key(k))
+            };
+            conf.insert(key, json!(scalar_to_py_str(v)));
+        }
+    }
+    p.insert("conf".into(), Value::Object(conf));
+    if let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
+        p.insert("resources".into(), camel_keys(r));
+    }
+    if let Some(e) = m.get("environment").filter(|v| !v.is_null()) {
+        let id = ctx.environment(e, &["environment"], false)?;
+        p.insert("environmentId".into(), json!(id));
+    }
+    p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
+    p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
+    p.insert("jobType".into(), json!("Spark"));
+    if !m.contains_key("identity") {
+        let t = if m.get("compute").is_some_and(|c| !c.is_null()) {
+            "Managed"
+        } else {
+            "UserIdentity"
+        };
+        p.insert("identity".into(), json!({"identityType": t}));
+    }
+    Ok(p)
+}
+
+fn spark_conf_key(k: &str) -> String {
+    match k {
+        "driver_cores" => "driver.cores".into(),
+        "driver_memory" => "driver.memory".into(),
+        "executor_cores" => "executor.cores".into(),
+        "executor_memory" => "executor.memory".into(),
+        "executor_instances" => "executor.instances".into(),
+        "dynamic_allocation_enabled" => "dynamicAllocation.enabled".into(),
+        "dynamic_allocation_min_executors" => "dynamicAllocation.minExecutors".into(),
+        "dynamic_allocation_max_executors" => "dynamicAllocation.maxExecutors".into(),
+        other => other.to_string(),
+    }
+}
+
+fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut p = Map::new();
+    let mut task = Map::new();
+    for (k, v) in m {
+        if COMMON_JOB_FIELDS.contains(&k.as_str()) && k != "outputs" {
+            continue;
+        }
+        if k == "outputs" {
+            continue;
+        }
+        if k == "task" {
+            task.insert(
+                "taskType".into(),
+                json!(automl_task(v.as_str().unwrap_or_default())),
+            );
+        } else if k.ends_with("_data") {
+            let field = [k.as_str()];
+            let data = job_inputs(ctx, Some(&json!({ k.clone(): v })), "")?;
+            let _ = field;
+            if let Some(d) = data.get(k) {
+                task.insert(camel(k), d.clone());
+            }
+        } else {
+            task.insert(camel(k), camel_keys(v));
+        }
+    }
+    p.insert("taskDetails".into(), Value::Object(task));
+    p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
+    p.insert("jobType".into(), json!("AutoML"));
+    Ok(p)
+}
+
+fn automl_task(t: &str) -> String {
+    match t {
+        "classification" => "Classification",
+        "regression" => "Regression",
+        "forecasting" => "Forecasting",
+        "image_classification" => "ImageClassification",
+        "image_classification_multilabel" => "ImageClassificationMultilabel",
+        "image_object_detection" => "ImageObjectDetection",
+        "image_instance_segmentation" => "ImageInstanceSegmentation",
+        "text_classification" => "TextClassification",
+        "text_classification_multilabel" => "TextClassificationMultilabel",
+        "text_ner" => "TextNER",
+        other => other,
+    }
+    .to_string()
+}
+
+// ---------- pipelines ----------
+
+fn pipeline_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let mut allowed = COMMON_JOB_FIELDS.to_vec();
+    allowed.extend(["jobs", "settings", "component"]);
+    ctx.check_fields(m, &[], &allowed)?;
+    let mut p = Map::new();
+    if let Some(c) = m.get("component").and_then(Value::as_str) {
+        let id = component::component_ref(ctx, c, &["component"])?;
+        p.insert("componentId".into(), json!(id));
+        p.insert("jobs".into(), json!({}));
+    } else {
+        let jobs = m
+            .get("jobs")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let nodes = component::pipeline_nodes(ctx, &jobs, m.get("inputs"))?;
+        p.insert("jobs".into(), Value::Object(nodes));
+    }
+    p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
+    p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
+    let mut settings = Map::new();
+    if let Some(Value::Object(s)) = m.get("settings") {
+        for (k, v) in s {
+            let val = match (k.as_str(), v) {
+                ("default_compute", Value::String(c)) => json!(ctx.compute_id(&json!(c), &["settings", k])?),
+                ("default_datastore", Value::String(d)) => {
+                    let n = d.strip_prefix("azureml:").unwrap_or(d);
+                    if n.starts_with('/') || n.starts_with("${{") {
+                        json!(n)
+                    } else {
+                        json!(ctx.scope.asset_id("datastores", n, None))
+                    }
+                }
+                _ => v.clone(),
+            };
+            settings.insert(k.clone(), val);
+        }
+    }
+    settings.insert("_source".into(), json!("YAML.JOB"));
+    p.insert("settings".into(), Value::Object(settings));
+    p.insert("jobType".into(), json!("Pipeline"));
+    Ok(p)
+}
+
+/// Node-level inputs (snake_case REST form used inside `jobs`).
+pub(crate) fn node_inputs(ctx: &mut Ctx<'_>, v: Option<&Value>, node: &str) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    let Some(Value::Object(m)) = v else {
+        return Ok(out);
+    };
+    for (k, v) in m {
+        let field = ["jobs", node, "inputs", k.as_str()];
+        let item = match v {
+            Value::Object(im) => {
+                let ty = opt_str(im, "type");
+                if im.get("path").is_some() {
+                    let ty = ty.unwrap_or_else(|| "uri_folder".into());
+                    let p = im.get("path").and_then(Value::as_str).unwrap_or_default();
+                    let mut o = Map::new();
+                    let uri = if p.starts_with("${{") {
+                        p.to_string()
+                    } else {
+                        input_uri(ctx, &ty, p, &field)?
+                    };
+                    o.insert("uri".into(), json!(uri));
+                    if let Some(md) = opt_str(im, "mode") {
+                        o.insert("mode".into(), json!(mode(&md)));
+                    }
+                    o.insert("job_input_type".into(), json!(ty));
+                    Value::Object(o)
+                } else if let Some(val) = im.get("value").or_else(|| im.get("default")) {
+                    json!({"value": scalar_to_py_str(val), "job_input_type": "literal"})
+                } else {
+                    let mut o = Map::new();
+                    if let Some(md) = opt_str(im, "mode") {
+                        o.insert("mode".into(), json!(mode(&md)));
+                    }
+                    o.insert(
+                        "job_input_type".into(),
+                        json!(ty.unwrap_or_else(|| "uri_folder".into())),
+                    );
+                    Value::Object(o)
+                }
+            }
+            Value::Null => continue,
+            scalar => json!({"value": scalar_to_py_str(scalar), "job_input_type": "literal"}),
+        };
+        out.insert(k.clone(), item);
+    }
+    Ok(out)
+}
+
+/// Node-level outputs.
+pub(crate) fn node_outputs(ctx: &mut Ctx<'_>, v: Option<&Value>) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    let Some(Value::Object(m)) = v else {
+        return Ok(out);
+    };
+    for (k, v) in m {
+        let item = match v {
+            Value::String(s) => json!({"value": s, "type": "literal"}),
+            Value::Object(om) if opt_str(om, "path").is_some_and(|p| p.starts_with("${{")) => {
+                let mut o = Map::new();
+                o.insert("value".into(), json!(opt_str(om, "path")));
+                o.insert("type".into(), json!("literal"));
+                if let Some(md) = opt_str(om, "mode") {
+                    o.insert("mode".into(), json!(mode(&md)));
+                }
+                Value::Object(o)
+            }
+            Value::Object(om) => {
+                let mut o = Map::new();
+                if let Some(p) = opt_str(om, "path") {
+                    let uri = if p.contains("://") || p.starts_with("azureml:") || p.starts_with("${{") {
+                        p
+                    } else {
+                        ctx.data_path(UploadRole::JobInput, &p, false, false)?
+                    };
+                    o.insert("uri".into(), json!(uri));
+                }
+                if let Some(md) = opt_str(om, "mode") {
+                    o.insert("mode".into(), json!(mode(&md)));
+                }
+                if let Some(n) = opt_str(om, "name") {
+                    o.insert("asset_name".into(), json!(n));
+                }
+                if let Some(n) = om.get("version").filter(|v| !v.is_null()) {
+                    o.insert("asset_version".into(), json!(scalar_to_py_str(n)));
+                }
+                o.insert(
+                    "job_output_type".into(),
+                    json!(opt_str(om, "type").unwrap_or_else(|| "uri_folder".into())),
+                );
+                Value::Object(o)
+            }
+            _ => continue,
+        };
+        out.insert(k.clone(), item);
+    }
+    Ok(out)
+}
+
+/// Node-level resources/limits/distribution in snake_case.
+pub(crate) fn node_runsettings(m: &Map<String, Value>, node: &mut Map<String, Value>) {
+    if let Some(Value::Object(l)) = m.get("limits") {
+        let mut lim = Map::new();
+        for (k, v) in l {
+            lim.insert(
+                k.clone(),
+                if k == "timeout" {
+                    timeout_value(v)
+                } else {
+                    v.clone()
+                },
+            );
+        }
+        lim.insert("job_limits_type".into(), json!("Command"));
+        node.insert("limits".into(), Value::Object(lim));
+    }
+    if let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
+        let mut r = r.clone();
+        // spark nodes using a component file send the instance type lower-cased
+        if m.get("type").and_then(Value::as_str) == Some("spark")
+            && m.get("component").is_some()
+            && let Some(t) = r
+                .get("instance_type")
+                .and_then(Value::as_str)
+                .map(str::to_lowercase)
+        {
+            r["instance_type"] = json!(t);
+        }
+        node.insert("resources".into(), r);
+    }
+    if let Some(Value::Object(d)) = m.get("distribution") {
+        let mut out = Map::new();
+        for (k, v) in d {
+            if k == "type" {
+                out.insert(
+                    "distribution_type".into(),
+                    distribution(&json!({"type": v}))["distributionType"].clone(),
+                );
+            } else {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        node.insert("distribution".into(), Value::Object(out));
+    }
+    if let Some(e) = m.get("environment_variables").filter(|v| !v.is_null()) {
+        node.insert("environment_variables".into(), stringify_map(e));
+    }
+    if let Some(s) = m.get("services").filter(|v| !v.is_null()) {
+        node.insert("services".into(), services_form(s, true));
+    }
+}
