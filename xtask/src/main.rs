@@ -124,8 +124,10 @@ fn main() -> ExitCode {
 fn size(bytes: u64) -> String {
     if bytes >= 1 << 20 {
         format!("{:.2} MiB", bytes as f64 / f64::from(1u32 << 20))
-    } else {
+    } else if bytes >= 1024 {
         format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{bytes} B")
     }
 }
 

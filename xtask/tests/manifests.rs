@@ -559,7 +559,12 @@ fn example_pipelines_use_only_declared_tasks_and_inputs() {
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["pr-validation.yml", "release.yml", "training-ci.yml"]);
+    for expected in ["pr-validation.yml", "release.yml", "training-ci.yml"] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "docs/examples/{expected} exists"
+        );
+    }
     let mut used = BTreeSet::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();

@@ -271,6 +271,11 @@ impl AzureMlClient {
         &self.config
     }
 
+    /// The shared HTTP client (for calls this client does not model).
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The cancellation token.
     pub fn cancellation(&self) -> &CancellationToken {
         &self.cancel
@@ -1227,7 +1232,10 @@ impl AzureMlClient {
     pub async fn regenerate_endpoint_keys(&self, name: &str, request: &Value) -> Result<(), AzureMlError> {
         const OP: &str = "onlineEndpoints.regenerateKeys";
         let url = self.ws_url(OP, &["onlineEndpoints", name, "regenerateKeys"])?;
-        let resp = self.call(Call::new(OP, Method::POST, url).json(request)?).await?;
+        let mut call = Call::new(OP, Method::POST, url).json(request)?;
+        // Regenerating twice would rotate the key twice.
+        call.idempotency = Idempotency::NonIdempotent;
+        let resp = self.call(call).await?;
         self.wait_for_operation(OP, &resp).await
     }
 

@@ -1,1 +1,188 @@
-//! The AzureML task binary amlops-deploy.
+//! AzureMLDeploy@1: roll a model out to an Azure ML managed online endpoint (replace, blue/green or canary) with
+//! smoke tests, an optional mirror phase and automatic rollback.
+//!
+//! - [`inputs`]: the inputs ([`inputs::Settings`]), validated before any call.
+//! - [`traffic`]: the traffic planner (pure): the splits to PUT and the exact split to restore.
+//! - [`smoke`]: the smoke-test request, expectation and checker.
+//! - [`report`]: governance tags, the clean-up selection and the build summary.
+//! - [`api`]: the operations the flow needs ([`api::DeployApi`]); [`client_api`] implements them with the client
+//!   crate.
+//! - [`flow`]: the rollout itself ([`flow::Deploy`]).
+//!
+//! `AMLOPS_POLL_INTERVAL_MS` (tests only): the provisioning-state and LRO poll interval in milliseconds.
+
+pub mod api;
+pub mod client_api;
+pub mod flow;
+pub mod inputs;
+pub mod report;
+pub mod smoke;
+pub mod traffic;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use amlops_agent::{CancellationToken, Outcome, TaskContext, TaskError};
+use amlops_azureml::credential::{PipelineIdentity, credential_for_connection};
+use amlops_azureml::http::{SecretSink, build_client};
+use amlops_azureml::{AzureMlError, ClientConfig};
+use amlops_events::{Emitter, WorkspaceInfo};
+
+use crate::client_api::ClientDeployApi;
+use crate::flow::{Deploy, Timing, WorkspaceRef};
+use crate::inputs::Settings;
+
+/// The environment variable that fixes the poll intervals (tests only).
+pub const POLL_INTERVAL_VAR: &str = "AMLOPS_POLL_INTERVAL_MS";
+
+/// Errors of the deploy task.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// An input or the service connection is invalid.
+    #[error(transparent)]
+    Input(#[from] amlops_agent::AgentError),
+    /// Inputs that contradict each other or are missing together.
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// A file named by an input does not exist.
+    #[error("'{path}' (input '{input}') does not exist")]
+    FileMissing {
+        /// The input.
+        input: String,
+        /// The path.
+        path: PathBuf,
+    },
+    /// A YAML file cannot be used.
+    #[error("the YAML of input '{input}' cannot be used: {source}")]
+    Spec {
+        /// The input.
+        input: String,
+        /// The spec crate's error (file, line, field).
+        #[source]
+        source: Box<amlops_spec::SpecError>,
+    },
+    /// The smoke-test inputs cannot be used.
+    #[error(transparent)]
+    Smoke(#[from] smoke::SmokeInputError),
+    /// The HTTP client, credential or a request could not be set up.
+    #[error("{0}")]
+    Setup(String),
+    /// An Azure ML call failed before the rollout.
+    #[error("{context}: {source}")]
+    Api {
+        /// What the task was doing.
+        context: String,
+        /// The client's error.
+        #[source]
+        source: Box<AzureMlError>,
+    },
+    /// The new deployment did not provision (its logs were printed).
+    #[error(
+        "the deployment '{deployment}' of endpoint '{endpoint}' failed to provision (its container logs are printed \
+         above): {source}"
+    )]
+    ProvisioningFailed {
+        /// The endpoint.
+        endpoint: String,
+        /// The deployment.
+        deployment: String,
+        /// The client's error.
+        #[source]
+        source: Box<AzureMlError>,
+    },
+    /// The rollout stopped (failure, timeout or cancellation) and was rolled back.
+    #[error("the rollout of '{deployment}' failed: {reason}; {actions}")]
+    RolledBack {
+        /// The deployment.
+        deployment: String,
+        /// Why it stopped.
+        reason: String,
+        /// What the rollback did.
+        actions: String,
+        /// [`amlops_agent::Canceled`] when cancelled, else the client's error if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The lifecycle events could not be set up or delivered (with `failOnNotifyError`).
+    #[error(transparent)]
+    Events(#[from] amlops_events::EventsError),
+}
+
+/// The flow's timing: defaults, or a fixed interval from [`POLL_INTERVAL_VAR`] (tests).
+pub fn timing_from_env(env: &amlops_agent::TaskEnv) -> Option<Duration> {
+    env.get_nonempty(POLL_INTERVAL_VAR)
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|ms| Duration::from_millis(ms.max(1)))
+}
+
+/// Run the task.
+pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
+    let settings = Settings::read(&ctx.inputs())?;
+    let conn = ctx.azure_rm_connection("azureSubscription")?;
+    let mut config =
+        ClientConfig::from_connection(&conn, None, &settings.resource_group, &settings.workspace)
+            .map_err(|e| DeployError::Setup(e.to_string()))?;
+    let mut timing = Timing::default();
+    if let Some(poll) = timing_from_env(&ctx.env) {
+        timing.poll = poll;
+        config.poll.interval = poll;
+        config.poll.max_interval = poll;
+    }
+    let http = build_client(&ctx.network).map_err(|e| DeployError::Setup(e.to_string()))?;
+    let out = ctx.output.clone();
+    let secrets: SecretSink = Arc::new(move |s: &str| out.register_secret(s));
+    let identity = PipelineIdentity {
+        oidc_request_uri: ctx.pipeline.oidc_request_uri.clone(),
+        system_access_token: amlops_agent::system_access_token(&ctx.env),
+    };
+    let credential = credential_for_connection(&conn, &identity, &http, &config.retry, secrets.clone())
+        .map_err(|e| DeployError::Setup(e.to_string()))?;
+    let client = |cancel: CancellationToken| {
+        ClientDeployApi::new(
+            http.clone(),
+            config.clone(),
+            credential.clone(),
+            secrets.clone(),
+            cancel,
+        )
+        .map_err(|e| DeployError::Setup(e.to_string()))
+    };
+    let api = client(ctx.cancel.clone())?;
+    let cleanup = client(CancellationToken::new())?;
+    let workspace = WorkspaceRef {
+        subscription: config.subscription_id.clone(),
+        resource_group: settings.resource_group.clone(),
+        workspace: settings.workspace.clone(),
+    };
+    let events = Emitter::from_task(
+        &ctx,
+        WorkspaceInfo {
+            name: settings.workspace.clone(),
+            resource_group: Some(settings.resource_group.clone()),
+            subscription_id: Some(config.subscription_id.clone()),
+            location: None,
+            id: Some(api.workspace_id_string()),
+        },
+    )
+    .map_err(DeployError::Events)?;
+    let result = Deploy {
+        out: &ctx.output,
+        pipeline: &ctx.pipeline,
+        cancel: &ctx.cancel,
+        settings: &settings,
+        api: &api,
+        cleanup: &cleanup,
+        timing: &timing,
+        workspace: &workspace,
+        events: Some(&events),
+    }
+    .run()
+    .await;
+    let delivered = events.finish().await;
+    match (result, delivered) {
+        (Err(e), _) => Err(e.into()),
+        (Ok(_), Err(e)) => Err(DeployError::Events(e).into()),
+        (Ok(outcome), Ok(_)) => Ok(outcome),
+    }
+}

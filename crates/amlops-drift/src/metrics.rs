@@ -26,29 +26,28 @@ pub fn bin_edges(lo: f64, hi: f64, k: usize) -> Vec<f64> {
 
 /// Counts per bin with Spark `RDD.histogram` semantics: [e_i, e_i+1), the last bin closed,
 /// values outside [e_0, e_k] dropped; the evenly spaced fast path when widths agree to 1e-10.
+/// `sorted` must be ascending: the bin index is monotone in the value, so each bin boundary is
+/// found by binary search with exactly the per-value formula.
 pub fn histogram(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
     let k = edges.len() - 1;
-    let mut counts = vec![0u64; k];
     let (e0, ek) = (edges[0], edges[k]);
     let steps = edges.windows(2).map(|w| w[1] - w[0]);
-    let (mn, mx) = steps.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| {
-        (a.min(s), b.max(s))
-    });
-    if mx - mn < 1e-10 {
-        let inc = (ek - e0) / k as f64;
-        for &x in sorted {
-            if x >= e0 && x <= ek {
-                let idx = ((x - e0) / inc) as usize;
-                counts[idx.min(k - 1)] += 1;
-            }
-        }
-    } else {
-        for &x in sorted {
-            if x >= e0 && x <= ek {
-                let idx = edges.partition_point(|&e| e <= x) - 1;
-                counts[idx.min(k - 1)] += 1;
-            }
-        }
+    let (mn, mx) = steps.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| (a.min(s), b.max(s)));
+    let even = mx - mn < 1e-10;
+    let inc = (ek - e0) / k as f64;
+    let bin = |x: f64| -> usize {
+        let idx = if even { ((x - e0) / inc) as usize } else { edges.partition_point(|&e| e <= x) - 1 };
+        idx.min(k - 1)
+    };
+    let start = sorted.partition_point(|&x| x < e0);
+    let end = sorted.partition_point(|&x| x <= ek);
+    let inside = &sorted[start..end.max(start)];
+    let mut counts = vec![0u64; k];
+    let mut lo = 0usize;
+    for (j, c) in counts.iter_mut().enumerate() {
+        let hi = lo + inside[lo..].partition_point(|&x| bin(x) <= j);
+        *c = (hi - lo) as u64;
+        lo = hi;
     }
     counts
 }

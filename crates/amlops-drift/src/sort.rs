@@ -3,9 +3,8 @@
 //! bit patterns inside the caller's f64 buffers, so a worker reuses the same memory for every
 //! column and the only extra memory is one scratch buffer.
 
-const BITS: u32 = 11;
-const BUCKETS: usize = 1 << BITS;
-const PASSES: usize = 6; // 6 * 11 >= 64
+/// Widest digit (4096 buckets: counts and offsets stay in L1/L2).
+const MAX_BITS: u32 = 12;
 
 #[inline]
 fn key(x: f64) -> u64 {
@@ -19,44 +18,66 @@ fn unkey(k: u64) -> f64 {
 }
 
 /// Sort ascending (`-0.0` before `0.0`, as `f64::total_cmp`), using `scratch` as the second
-/// buffer (resized as needed).
-pub fn sort_f64(v: &mut Vec<f64>, scratch: &mut Vec<f64>) {
+/// buffer (grown as needed, never shrunk). Keys are offset by the smallest key, so only the
+/// bits that vary are sorted on (e.g. 5 passes of 12 bits for 60 varying bits).
+pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
     let n = v.len();
     if n < 1024 {
         v.sort_unstable_by(|a, b| a.total_cmp(b));
         return;
     }
-    let mut hist = vec![[0usize; BUCKETS]; PASSES];
-    for x in v.iter_mut() {
+    let (mut kmin, mut kmax) = (u64::MAX, 0u64);
+    for x in v.iter() {
         let k = key(*x);
+        kmin = kmin.min(k);
+        kmax = kmax.max(k);
+    }
+    let bits = 64 - (kmax - kmin).leading_zeros();
+    if bits == 0 {
+        return; // all equal
+    }
+    let passes = bits.div_ceil(MAX_BITS);
+    let width = bits.div_ceil(passes);
+    let buckets = 1usize << width;
+    let mask = (buckets - 1) as u64;
+    let mut hist = vec![0usize; buckets * passes as usize];
+    for x in v.iter_mut() {
+        let k = key(*x) - kmin;
         *x = f64::from_bits(k);
-        for (p, h) in hist.iter_mut().enumerate() {
-            h[((k >> (p as u32 * BITS)) as usize) & (BUCKETS - 1)] += 1;
+        for p in 0..passes {
+            hist[p as usize * buckets + ((k >> (p * width)) & mask) as usize] += 1;
         }
     }
-    scratch.clear();
-    scratch.resize(n, 0.0);
-    for (p, h) in hist.iter().enumerate() {
+    if scratch.len() < n {
+        scratch.resize(n, 0.0);
+    }
+    let scratch = &mut scratch[..n];
+    let mut in_scratch = false;
+    for p in 0..passes {
+        let h = &hist[p as usize * buckets..(p as usize + 1) * buckets];
         if h.contains(&n) {
             continue; // every key has the same digit here
         }
-        let mut offsets = [0usize; BUCKETS];
+        let mut offsets = vec![0usize; buckets];
         let mut sum = 0;
-        for (o, &c) in offsets.iter_mut().zip(h.iter()) {
+        for (o, &c) in offsets.iter_mut().zip(h) {
             *o = sum;
             sum += c;
         }
-        let shift = p as u32 * BITS;
-        for &x in v.iter() {
-            let k = x.to_bits();
-            let d = ((k >> shift) as usize) & (BUCKETS - 1);
-            scratch[offsets[d]] = x;
+        let shift = p * width;
+        let (src, dst): (&[f64], &mut [f64]) = if in_scratch { (&*scratch, &mut *v) } else { (&*v, &mut *scratch) };
+        for &x in src {
+            let d = ((x.to_bits() >> shift) & mask) as usize;
+            dst[offsets[d]] = x;
             offsets[d] += 1;
         }
-        std::mem::swap(v, scratch);
+        in_scratch = !in_scratch;
+    }
+    if in_scratch {
+        v.copy_from_slice(scratch);
     }
     for x in v.iter_mut() {
-        *x = unkey(x.to_bits());
+        *x = unkey(x.to_bits() + kmin);
     }
 }
 

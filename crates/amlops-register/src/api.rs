@@ -96,7 +96,12 @@ pub trait RegisterApi: Send + Sync {
     async fn list_versions(&self, asset: AssetType, name: &str) -> Result<Vec<AssetVersion>, AzureMlError>;
 
     /// PUT a model version (`{"properties":{...}}`).
-    async fn put_model_version(&self, name: &str, version: &str, body: &Value) -> Result<AssetVersion, AzureMlError>;
+    async fn put_model_version(
+        &self,
+        name: &str,
+        version: &str,
+        body: &Value,
+    ) -> Result<AssetVersion, AzureMlError>;
 
     /// Send a request rendered from an asset YAML.
     async fn send(&self, request: &RestRequest) -> Result<Value, AzureMlError>;

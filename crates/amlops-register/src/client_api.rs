@@ -45,9 +45,13 @@ impl std::fmt::Debug for ClientRegisterApi {
 }
 
 fn status_error(op: &str, method: &Method, url: &Url, resp: &BufferedResponse) -> AzureMlError {
-    AzureMlError::new(ErrorKind::Status, op, format!("the service answered HTTP {}", resp.status.as_u16()))
-        .with_request(method, redact_url(url))
-        .with_response(resp.status.as_u16(), &resp.headers, &resp.body, false)
+    AzureMlError::new(
+        ErrorKind::Status,
+        op,
+        format!("the service answered HTTP {}", resp.status.as_u16()),
+    )
+    .with_request(method, redact_url(url))
+    .with_response(resp.status.as_u16(), &resp.headers, &resp.body, false)
 }
 
 fn decode(op: &str, method: &Method, url: &Url, body: &[u8]) -> Result<Value, AzureMlError> {
@@ -55,8 +59,12 @@ fn decode(op: &str, method: &Method, url: &Url, body: &[u8]) -> Result<Value, Az
         return Ok(Value::Null);
     }
     serde_json::from_slice(body).map_err(|e| {
-        AzureMlError::new(ErrorKind::Decode, op, format!("the response is not valid JSON: {e}"))
-            .with_request(method, redact_url(url))
+        AzureMlError::new(
+            ErrorKind::Decode,
+            op,
+            format!("the response is not valid JSON: {e}"),
+        )
+        .with_request(method, redact_url(url))
     })
 }
 
@@ -112,7 +120,11 @@ impl ClientRegisterApi {
     ) -> Result<Self, AzureMlError> {
         let scope = scope_for_resource(&config.token_resource);
         let retry = config.retry.clone();
-        let mut base = config.resource_manager_url.trim().trim_end_matches('/').to_string();
+        let mut base = config
+            .resource_manager_url
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
         base.push('/');
         let arm_base = parse_checked_url(&base).map_err(|e| AzureMlError::from_url("client", e))?;
         let client = AzureMlClient::new(http.clone(), config, credential.clone(), secrets, cancel.clone())?;
@@ -145,7 +157,13 @@ impl ClientRegisterApi {
     }
 
     /// One ARM call with the bearer, retried per the policy; a 401 makes the credential ask again once.
-    async fn call(&self, op: &str, method: Method, url: &Url, body: Option<&Value>) -> Result<BufferedResponse, AzureMlError> {
+    async fn call(
+        &self,
+        op: &str,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<BufferedResponse, AzureMlError> {
         let mut refreshed = false;
         loop {
             let bearer = match &self.credential {
@@ -166,7 +184,8 @@ impl ClientRegisterApi {
                 })
                 .await
                 .map_err(|e| AzureMlError::from_send(op, e))?;
-            if resp.status.as_u16() == 401 && !refreshed
+            if resp.status.as_u16() == 401
+                && !refreshed
                 && let Some(c) = &self.credential
             {
                 c.invalidate(&self.scope).await;
@@ -198,7 +217,10 @@ impl ClientRegisterApi {
             };
         }
         let op = format!("{}.get", asset.collection());
-        let url = self.arm_url(&self.ws_path(&[asset.collection(), name]), &self.client.config().api_version)?;
+        let url = self.arm_url(
+            &self.ws_path(&[asset.collection(), name]),
+            &self.client.config().api_version,
+        )?;
         self.get_optional(&op, &url).await
     }
 }
@@ -206,7 +228,11 @@ impl ClientRegisterApi {
 #[async_trait]
 impl RegisterApi for ClientRegisterApi {
     async fn next_version(&self, asset: AssetType, name: &str) -> Result<Option<String>, AzureMlError> {
-        Ok(self.container(asset, name).await?.as_ref().and_then(next_from_container))
+        Ok(self
+            .container(asset, name)
+            .await?
+            .as_ref()
+            .and_then(next_from_container))
     }
 
     async fn latest_version(&self, asset: AssetType, name: &str) -> Result<String, AzureMlError> {
@@ -215,7 +241,9 @@ impl RegisterApi for ClientRegisterApi {
         c.as_ref()
             .and_then(|c| c["properties"]["latestVersion"].as_str())
             .map(str::to_string)
-            .ok_or_else(|| AzureMlError::new(ErrorKind::Decode, op, format!("'{name}' has no latest version")))
+            .ok_or_else(|| {
+                AzureMlError::new(ErrorKind::Decode, op, format!("'{name}' has no latest version"))
+            })
     }
 
     async fn get_version(
@@ -226,7 +254,11 @@ impl RegisterApi for ClientRegisterApi {
     ) -> Result<Option<AssetVersion>, AzureMlError> {
         if asset == AssetType::Model {
             return match self.client.get_model_version(name, version).await {
-                Ok(v) => Ok(Some(AssetVersion::from_json(name, version, &to_value("modelVersions.get", &v)?))),
+                Ok(v) => Ok(Some(AssetVersion::from_json(
+                    name,
+                    version,
+                    &to_value("modelVersions.get", &v)?,
+                ))),
                 Err(e) if e.is_not_found() => Ok(None),
                 Err(e) => Err(e),
             };
@@ -247,7 +279,13 @@ impl RegisterApi for ClientRegisterApi {
             return match self.client.list_model_versions(name).await {
                 Ok(all) => all
                     .iter()
-                    .map(|v| Ok(AssetVersion::from_json(name, "", &to_value("modelVersions.list", v)?)))
+                    .map(|v| {
+                        Ok(AssetVersion::from_json(
+                            name,
+                            "",
+                            &to_value("modelVersions.list", v)?,
+                        ))
+                    })
                     .collect(),
                 Err(e) if e.is_not_found() => Ok(Vec::new()),
                 Err(e) => Err(e),
@@ -272,7 +310,9 @@ impl RegisterApi for ClientRegisterApi {
                 && pages < 1000
             {
                 let u = parse_checked_url(link).map_err(|e| AzureMlError::from_url(&op, e))?;
-                if u.host() != self.arm_base.host() || u.port_or_known_default() != self.arm_base.port_or_known_default() {
+                if u.host() != self.arm_base.host()
+                    || u.port_or_known_default() != self.arm_base.port_or_known_default()
+                {
                     return Err(AzureMlError::new(
                         ErrorKind::Decode,
                         op,
@@ -285,11 +325,20 @@ impl RegisterApi for ClientRegisterApi {
         Ok(out)
     }
 
-    async fn put_model_version(&self, name: &str, version: &str, body: &Value) -> Result<AssetVersion, AzureMlError> {
+    async fn put_model_version(
+        &self,
+        name: &str,
+        version: &str,
+        body: &Value,
+    ) -> Result<AssetVersion, AzureMlError> {
         const OP: &str = "modelVersions.createOrUpdate";
-        let model: ModelVersion = serde_json::from_value(body.clone())
-            .map_err(|e| AzureMlError::invalid_input(OP, format!("the model version body is invalid: {e}")))?;
-        let created = self.client.create_or_update_model_version(name, version, &model).await?;
+        let model: ModelVersion = serde_json::from_value(body.clone()).map_err(|e| {
+            AzureMlError::invalid_input(OP, format!("the model version body is invalid: {e}"))
+        })?;
+        let created = self
+            .client
+            .create_or_update_model_version(name, version, &model)
+            .await?;
         Ok(AssetVersion::from_json(name, version, &to_value(OP, &created)?))
     }
 
@@ -313,7 +362,11 @@ impl RegisterApi for ClientRegisterApi {
             .await?;
         let (datastore, account, container, mut blob_path) = blob_location(&done.uri, &done.blob_folder_url)
             .ok_or_else(|| {
-                AzureMlError::new(ErrorKind::Decode, OP, format!("cannot read the upload location '{}'", done.uri))
+                AzureMlError::new(
+                    ErrorKind::Decode,
+                    OP,
+                    format!("cannot read the upload location '{}'", done.uri),
+                )
             })?;
         let mut uri = done.uri.trim_end_matches('/').to_string();
         // A single file is stored as `{prefix}/{file}` under a folder named after it: point at the file itself.
@@ -340,17 +393,27 @@ impl RegisterApi for ClientRegisterApi {
         let base: String = upload
             .basename
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
             .collect();
         let name = format!("amlops-code-{}", if base.is_empty() { "root" } else { &base });
         let done = self
             .client
             .upload_code(&name, None, &upload.local_path, &UploadOptions::default())
             .await?;
-        let (name, version) = code_name_version(&done.code_id)
-            .ok_or_else(|| AzureMlError::new(ErrorKind::Decode, OP, format!("bad code id '{}'", done.code_id)))?;
+        let (name, version) = code_name_version(&done.code_id).ok_or_else(|| {
+            AzureMlError::new(ErrorKind::Decode, OP, format!("bad code id '{}'", done.code_id))
+        })?;
         let code = to_value(OP, &self.client.get_code_version(&name, &version).await?)?;
-        let code_uri = code["properties"]["codeUri"].as_str().unwrap_or_default().to_string();
+        let code_uri = code["properties"]["codeUri"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         Ok(UploadOutcome::Code {
             name,
             version,
@@ -375,9 +438,18 @@ mod tests {
 
     #[test]
     fn next_versions() {
-        assert_eq!(next_from_container(&json!({"properties":{"nextVersion":"4"}})).as_deref(), Some("4"));
-        assert_eq!(next_from_container(&json!({"properties":{"latestVersion":"7"}})).as_deref(), Some("8"));
-        assert_eq!(next_from_container(&json!({"properties":{"latestVersion":"v7"}})), None);
+        assert_eq!(
+            next_from_container(&json!({"properties":{"nextVersion":"4"}})).as_deref(),
+            Some("4")
+        );
+        assert_eq!(
+            next_from_container(&json!({"properties":{"latestVersion":"7"}})).as_deref(),
+            Some("8")
+        );
+        assert_eq!(
+            next_from_container(&json!({"properties":{"latestVersion":"v7"}})),
+            None
+        );
         assert_eq!(next_from_container(&json!({"properties":{}})), None);
     }
 
@@ -385,14 +457,30 @@ mod tests {
     fn locations() {
         let uri = "azureml://subscriptions/s/resourcegroups/g/workspaces/w/datastores/workspaceblobstore/paths/LocalUpload/h1/model";
         assert_eq!(
-            blob_location(uri, "https://acct.blob.core.windows.net/cont/LocalUpload/h1/model"),
-            Some(("workspaceblobstore".into(), "acct".into(), "cont".into(), "LocalUpload/h1/model".into()))
+            blob_location(
+                uri,
+                "https://acct.blob.core.windows.net/cont/LocalUpload/h1/model"
+            ),
+            Some((
+                "workspaceblobstore".into(),
+                "acct".into(),
+                "cont".into(),
+                "LocalUpload/h1/model".into()
+            ))
         );
         assert_eq!(
             blob_location(uri, "http://127.0.0.1:9/acct/cont/LocalUpload/h1/model"),
-            Some(("workspaceblobstore".into(), "acct".into(), "cont".into(), "LocalUpload/h1/model".into()))
+            Some((
+                "workspaceblobstore".into(),
+                "acct".into(),
+                "cont".into(),
+                "LocalUpload/h1/model".into()
+            ))
         );
-        assert_eq!(code_name_version("/x/codes/c1/versions/ab"), Some(("c1".into(), "ab".into())));
+        assert_eq!(
+            code_name_version("/x/codes/c1/versions/ab"),
+            Some(("c1".into(), "ab".into()))
+        );
         assert_eq!(code_name_version("/x/models/m/versions/1"), None);
     }
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use amlops_agent::{Output, PipelineContext};
 use amlops_spec::{
-    AssetType, Kind, OfflineResolver, PathSegment, Plan, PlanOptions, Resolver, RestRequest, Scope, SetOverride, Upload,
-    UploadOutcome, UploadRole, plan_file,
+    AssetType, Kind, OfflineResolver, PathSegment, Plan, PlanOptions, Resolver, RestRequest, Scope,
+    SetOverride, Upload, UploadOutcome, UploadRole, plan_file,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -90,7 +90,27 @@ impl Resolver for Precomputed {
         self.latest
             .get(&(asset.collection().to_string(), name.to_string()))
             .cloned()
-            .ok_or_else(|| format!("no latest version of {} '{name}' was looked up", asset.collection()))
+            .ok_or_else(|| {
+                format!(
+                    "no latest version of {} '{name}' was looked up",
+                    asset.collection()
+                )
+            })
+    }
+}
+
+/// Why an existing version is reused: registered by an earlier attempt of this step of this run, or (a fixed
+/// version) holding the same content already.
+pub fn reuse_note(stored: &BTreeMap<String, String>, record: &GovernanceRecord) -> String {
+    let build = stored.get(governance::BUILD_ID);
+    let same_run = build.is_some() && build == record.build_id.as_ref();
+    let same_step = stored.get(governance::STEP) == Some(&record.step);
+    match build {
+        _ if same_run && same_step => {
+            "was already registered by an earlier attempt of this step of this run".into()
+        }
+        Some(b) => format!("already holds the same content (registered by build {b})"),
+        None => "already holds the same content".into(),
     }
 }
 
@@ -168,7 +188,9 @@ fn merge_into(body: &mut Value, key: &str, values: &BTreeMap<String, String>) {
     let Some(props) = body["properties"].as_object_mut() else {
         return;
     };
-    let entry = props.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    let entry = props
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
     if !entry.is_object() {
         *entry = Value::Object(Map::new());
     }
@@ -220,7 +242,8 @@ impl Register<'_> {
             return match found {
                 None => Ok(None),
                 Some(found)
-                    if found.properties.get(governance::CONTENT_HASH).map(String::as_str) == Some(content_hash) =>
+                    if found.properties.get(governance::CONTENT_HASH).map(String::as_str)
+                        == Some(content_hash) =>
                 {
                     Ok(Some(found))
                 }
@@ -249,15 +272,19 @@ impl Register<'_> {
             .find(|v| v.properties.get(governance::IDEMPOTENCY_KEY).map(String::as_str) == Some(key)))
     }
 
-    async fn choose_version(&self, asset: AssetType, name: &str, explicit: Option<&str>) -> Result<String, RegisterError> {
+    async fn choose_version(
+        &self,
+        asset: AssetType,
+        name: &str,
+        explicit: Option<&str>,
+    ) -> Result<String, RegisterError> {
         if let Some(v) = explicit {
             return Ok(v.to_string());
         }
-        let next = self
-            .api
-            .next_version(asset, name)
-            .await
-            .map_err(api_err(format!("cannot read the next version of {} '{name}'", asset.collection())))?;
+        let next = self.api.next_version(asset, name).await.map_err(api_err(format!(
+            "cannot read the next version of {} '{name}'",
+            asset.collection()
+        )))?;
         Ok(next.unwrap_or_else(|| "1".to_string()))
     }
 
@@ -268,12 +295,15 @@ impl Register<'_> {
         match self.api.job_metrics(job).await {
             Ok(m) => {
                 if m.is_empty() {
-                    self.output.line(&format!("The job '{job}' has no MLflow metrics to copy."));
+                    self.output
+                        .line(&format!("The job '{job}' has no MLflow metrics to copy."));
                 }
                 m
             }
             Err(e) => {
-                let w = format!("cannot read the metrics of the job '{job}'; they are not copied onto the asset: {e}");
+                let w = format!(
+                    "cannot read the metrics of the job '{job}'; they are not copied onto the asset: {e}"
+                );
                 self.output.log_issue(&amlops_agent::Issue::warning(&w));
                 warnings.push(w);
                 Vec::new()
@@ -282,10 +312,10 @@ impl Register<'_> {
     }
 
     fn reused(&self, asset: AssetType, found: AssetVersion, record: GovernanceRecord) -> Registered {
+        let note = reuse_note(&found.properties, &record);
         self.output.line(&format!(
-            "{} '{}' version '{}' was already registered by this step (same run, same content); not registering it \
-             again.",
-            asset.collection(),
+            "The {} '{}' version '{}' {note}; not registering it again.",
+            crate::asset_label(asset),
             found.name,
             found.version
         ));
@@ -296,7 +326,12 @@ impl Register<'_> {
         let metrics = found
             .properties
             .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix(governance::METRIC_PREFIX)?.to_string(), v.parse().ok()?)))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.strip_prefix(governance::METRIC_PREFIX)?.to_string(),
+                    v.parse().ok()?,
+                ))
+            })
             .collect();
         Registered {
             asset,
@@ -331,8 +366,18 @@ impl Register<'_> {
         props
     }
 
-    async fn model(&self, name: &str, source: &ModelSource, model_type: ModelType) -> Result<Registered, RegisterError> {
-        let source_job = self.inputs.job_name.as_deref().or(source.job()).map(str::to_string);
+    async fn model(
+        &self,
+        name: &str,
+        source: &ModelSource,
+        model_type: ModelType,
+    ) -> Result<Registered, RegisterError> {
+        let source_job = self
+            .inputs
+            .job_name
+            .as_deref()
+            .or(source.job())
+            .map(str::to_string);
         let record = self.record(source_job.as_deref());
         let content_hash = match source {
             ModelSource::LocalFile(p) | ModelSource::LocalFolder(p) => amlops_azureml::upload::object_hash(p)
@@ -342,7 +387,10 @@ impl Register<'_> {
         let kind_key = format!("models/{model_type}");
         let key = record.idempotency_key(&kind_key, name, &content_hash);
         let explicit = self.inputs.version.as_deref();
-        if let Some(found) = self.existing(AssetType::Model, name, explicit, key.as_deref(), &content_hash).await? {
+        if let Some(found) = self
+            .existing(AssetType::Model, name, explicit, key.as_deref(), &content_hash)
+            .await?
+        {
             return Ok(self.reused(AssetType::Model, found, record));
         }
         let version = self.choose_version(AssetType::Model, name, explicit).await?;
@@ -356,7 +404,10 @@ impl Register<'_> {
                     .await
                     .map_err(api_err(format!("cannot upload '{}'", p.display())))?;
                 self.output.line(&if up.reused {
-                    format!("The files are already in the datastore ({}); nothing uploaded.", up.path)
+                    format!(
+                        "The files are already in the datastore ({}); nothing uploaded.",
+                        up.path
+                    )
                 } else {
                     format!("Uploaded {} file(s) to {}.", up.files_uploaded, up.path)
                 });
@@ -384,13 +435,16 @@ impl Register<'_> {
             p.insert("jobName".into(), json!(j));
         }
         let body = json!({ "properties": p });
-        self.output
-            .line(&format!("Registering the model '{name}' version '{version}' ({model_type}) from {model_uri}"));
+        self.output.line(&format!(
+            "Registering the model '{name}' version '{version}' ({model_type}) from {model_uri}"
+        ));
         let created = self
             .api
             .put_model_version(name, &version, &body)
             .await
-            .map_err(api_err(format!("cannot register the model '{name}' version '{version}'")))?;
+            .map_err(api_err(format!(
+                "cannot register the model '{name}' version '{version}'"
+            )))?;
         Ok(Registered {
             asset: AssetType::Model,
             name: name.to_string(),
@@ -412,7 +466,9 @@ impl Register<'_> {
     fn plan(&self, file: &Path, kind: Option<Kind>, version: Option<&str>) -> Result<Plan, RegisterError> {
         let options = PlanOptions {
             kind,
-            overrides: version.map(|v| vec![string_override("version", v)]).unwrap_or_default(),
+            overrides: version
+                .map(|v| vec![string_override("version", v)])
+                .unwrap_or_default(),
             scope: self.scope.clone(),
             ..PlanOptions::default()
         };
@@ -450,7 +506,9 @@ impl Register<'_> {
         }
         let explicit = self.inputs.version.clone().or(yaml_version);
         let is_mlflow = asset == AssetType::Model
-            && doc["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("mlflow_model"));
+            && doc["type"]
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case("mlflow_model"));
         if is_mlflow {
             for u in first.uploads().iter().filter(|u| u.role == UploadRole::Model) {
                 check_mlflow_folder(&u.local_path)?;
@@ -460,11 +518,7 @@ impl Register<'_> {
             .render(&mut OfflineResolver::default())
             .map_err(RegisterError::Spec)?;
         let content_hash = requests_hash(&offline);
-        let source_job = self
-            .inputs
-            .job_name
-            .clone()
-            .or_else(|| scalar(&doc["job_name"]));
+        let source_job = self.inputs.job_name.clone().or_else(|| scalar(&doc["job_name"]));
         let record = self.record(source_job.as_deref());
         let key = record.idempotency_key(asset.collection(), &name, &content_hash);
         if let Some(found) = self
@@ -521,14 +575,20 @@ impl Register<'_> {
                 .api
                 .latest_version(a, &lookup.name)
                 .await
-                .map_err(api_err(format!("cannot find the latest version of '{}'", lookup.name)))?;
+                .map_err(api_err(format!(
+                    "cannot find the latest version of '{}'",
+                    lookup.name
+                )))?;
             resolved
                 .latest
                 .insert((lookup.collection.to_string(), lookup.name.clone()), v);
         }
         let mut requests = plan.render(&mut resolved).map_err(RegisterError::Spec)?;
         let Some(mut main) = requests.pop() else {
-            return Err(RegisterError::Setup(format!("'{}' gave no request to send", file.display())));
+            return Err(RegisterError::Setup(format!(
+                "'{}' gave no request to send",
+                file.display()
+            )));
         };
         for dep in &requests {
             self.output.line(&format!("Creating {}", dep.path));
@@ -557,20 +617,24 @@ impl Register<'_> {
             }
         }
         self.output.line(&format!(
-            "Registering {} '{name}' version '{version}' from {}",
-            asset.collection(),
+            "Registering the {} '{name}' version '{version}' from {}",
+            crate::asset_label(asset),
             file.display()
         ));
-        let created = self
-            .api
-            .send(&main)
-            .await
-            .map_err(api_err(format!("cannot register {} '{name}' version '{version}'", asset.collection())))?;
+        let created = self.api.send(&main).await.map_err(api_err(format!(
+            "cannot register {} '{name}' version '{version}'",
+            asset.collection()
+        )))?;
         let stored: BTreeMap<String, String> = main.body["properties"]["properties"]
             .as_object()
             .map(|m| {
                 m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -602,12 +666,27 @@ mod tests {
     #[test]
     fn kinds_are_guessed_without_schema() {
         let g = |y: Value| guess_kind(&y);
-        assert_eq!(g(json!({"name":"e","image":"python:3.11"})), Some(Kind::Environment));
-        assert_eq!(g(json!({"name":"e","build":{"path":"ctx"}})), Some(Kind::Environment));
-        assert_eq!(g(json!({"name":"m","type":"mlflow_model","path":"m"})), Some(Kind::Model));
+        assert_eq!(
+            g(json!({"name":"e","image":"python:3.11"})),
+            Some(Kind::Environment)
+        );
+        assert_eq!(
+            g(json!({"name":"e","build":{"path":"ctx"}})),
+            Some(Kind::Environment)
+        );
+        assert_eq!(
+            g(json!({"name":"m","type":"mlflow_model","path":"m"})),
+            Some(Kind::Model)
+        );
         assert_eq!(g(json!({"name":"m","path":"m"})), Some(Kind::Model));
-        assert_eq!(g(json!({"name":"d","type":"uri_folder","path":"d"})), Some(Kind::Data));
-        assert_eq!(g(json!({"name":"c","type":"command","command":"python x.py"})), Some(Kind::Component));
+        assert_eq!(
+            g(json!({"name":"d","type":"uri_folder","path":"d"})),
+            Some(Kind::Data)
+        );
+        assert_eq!(
+            g(json!({"name":"c","type":"command","command":"python x.py"})),
+            Some(Kind::Component)
+        );
         assert_eq!(g(json!({"$schema":"x","image":"y"})), None);
         assert_eq!(g(json!({"name":"x"})), None);
         assert!(asset_type(Kind::Job).is_err());
@@ -634,8 +713,19 @@ mod tests {
     #[test]
     fn merges_properties_and_tags() {
         let mut body = json!({"properties":{"tags":{"a":"1"}}});
-        merge_into(&mut body, "tags", &[("b".to_string(), "2".to_string())].into_iter().collect());
-        merge_into(&mut body, "properties", &[("k".to_string(), "v".to_string())].into_iter().collect());
-        assert_eq!(body, json!({"properties":{"tags":{"a":"1","b":"2"},"properties":{"k":"v"}}}));
+        merge_into(
+            &mut body,
+            "tags",
+            &[("b".to_string(), "2".to_string())].into_iter().collect(),
+        );
+        merge_into(
+            &mut body,
+            "properties",
+            &[("k".to_string(), "v".to_string())].into_iter().collect(),
+        );
+        assert_eq!(
+            body,
+            json!({"properties":{"tags":{"a":"1","b":"2"},"properties":{"k":"v"}}})
+        );
     }
 }

@@ -98,7 +98,10 @@ pub struct GovernanceRecord {
 }
 
 fn nonblank(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// The default reason: the commit message's first line (which carries the pull request title for merges) and the
@@ -156,7 +159,12 @@ pub fn rfc3339(time: OffsetDateTime) -> String {
 impl GovernanceRecord {
     /// The record for the run `p` at `now`; `reason` is the input (else the default), `source_job` the
     /// training job.
-    pub fn new(p: &PipelineContext, reason: Option<&str>, source_job: Option<&str>, now: OffsetDateTime) -> Self {
+    pub fn new(
+        p: &PipelineContext,
+        reason: Option<&str>,
+        source_job: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Self {
         let reason = reason
             .map(str::trim)
             .filter(|r| !r.is_empty())
@@ -275,7 +283,10 @@ mod tests {
         assert_eq!(p[PUBLISHED_AT], "2026-11-26T07:30:00Z");
         assert_eq!(p[BUILD_ID], "4711");
         assert_eq!(p[BUILD_NUMBER], "20261126.3");
-        assert_eq!(p[RUN_URL], "https://dev.azure.com/contoso/ml/_build/results?buildId=4711");
+        assert_eq!(
+            p[RUN_URL],
+            "https://dev.azure.com/contoso/ml/_build/results?buildId=4711"
+        );
         assert_eq!(p[COMMIT], "9f2c");
         assert_eq!(p[REPOSITORY], "churn");
         assert_eq!(p[BRANCH], "main");
@@ -297,7 +308,13 @@ mod tests {
         assert_eq!(default_reason(&p), "build reason: Manual");
         assert_eq!(default_reason(&PipelineContext::default()), "not given");
         let long = "x".repeat(2000);
-        assert_eq!(GovernanceRecord::new(&p, Some(&long), None, now).reason.chars().count(), MAX_REASON);
+        assert_eq!(
+            GovernanceRecord::new(&p, Some(&long), None, now)
+                .reason
+                .chars()
+                .count(),
+            MAX_REASON
+        );
     }
 
     #[test]
@@ -318,7 +335,12 @@ mod tests {
         other_run.build_id = Some("4712".into());
         let o = GovernanceRecord::new(&other_run, None, None, OffsetDateTime::UNIX_EPOCH);
         assert_ne!(o.idempotency_key("models", "churn", "abc").unwrap(), k);
-        let local = GovernanceRecord::new(&PipelineContext::default(), None, None, OffsetDateTime::UNIX_EPOCH);
+        let local = GovernanceRecord::new(
+            &PipelineContext::default(),
+            None,
+            None,
+            OffsetDateTime::UNIX_EPOCH,
+        );
         assert_eq!(local.idempotency_key("models", "churn", "abc"), None);
         assert_eq!(local.step, "local");
     }

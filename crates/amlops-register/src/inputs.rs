@@ -103,7 +103,10 @@ fn invalid(name: &str, value: &str, expected: impl Into<String>) -> RegisterErro
 const OUTPUT_RULE: &str = "letters, digits, '_' and '-'";
 
 fn is_output_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 255 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !s.is_empty()
+        && s.len() <= 255
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Parse `modelPath`. Local paths are resolved against `base` (the default working directory) and must exist.
@@ -111,7 +114,10 @@ pub fn parse_model_path(raw: &str, base: Option<&Path>) -> Result<ModelSource, R
     const INPUT: &str = "modelPath";
     let raw = raw.trim();
     let lower = raw.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("azureml://jobs/").map(|_| &raw["azureml://jobs/".len()..]) {
+    if let Some(rest) = lower
+        .strip_prefix("azureml://jobs/")
+        .map(|_| &raw["azureml://jobs/".len()..])
+    {
         let expected = "a job output is azureml://jobs/<job>/outputs/<output>[/paths/<path>]";
         let mut parts = rest.splitn(4, '/');
         let job = parts.next().unwrap_or("");
@@ -123,7 +129,11 @@ pub fn parse_model_path(raw: &str, base: Option<&Path>) -> Result<ModelSource, R
         }
         validate_name(NameKind::Job, job).map_err(|e| invalid(INPUT, raw, format!("{expected}; {e}")))?;
         if !is_output_name(output) {
-            return Err(invalid(INPUT, raw, format!("an output name holds only {OUTPUT_RULE}")));
+            return Err(invalid(
+                INPUT,
+                raw,
+                format!("an output name holds only {OUTPUT_RULE}"),
+            ));
         }
         let path = match tail {
             None | Some("") => None,
@@ -207,7 +217,8 @@ pub fn check_version(input: &str, v: &str) -> Result<(), RegisterError> {
     let ok = !v.is_empty()
         && v.len() <= 64
         && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
@@ -265,7 +276,8 @@ impl RegisterInputs {
         let i = ctx.inputs();
         let resource_group = i.required_string("resourceGroup")?;
         let workspace = i.required_string("workspace")?;
-        validate_name(NameKind::Workspace, &workspace).map_err(|e| invalid("workspace", &workspace, e.to_string()))?;
+        validate_name(NameKind::Workspace, &workspace)
+            .map_err(|e| invalid("workspace", &workspace, e.to_string()))?;
         let asset_file = i.file_path("assetFile");
         let model_name = i.string("modelName");
         let model_path = i.string("modelPath");
@@ -295,10 +307,21 @@ impl RegisterInputs {
                         .into(),
                 ));
             }
-            (None, None, Some(_)) => return Err(AgentError::MissingInput { name: "modelName".into() }.into()),
-            (None, Some(_), None) => return Err(AgentError::MissingInput { name: "modelPath".into() }.into()),
+            (None, None, Some(_)) => {
+                return Err(AgentError::MissingInput {
+                    name: "modelName".into(),
+                }
+                .into());
+            }
+            (None, Some(_), None) => {
+                return Err(AgentError::MissingInput {
+                    name: "modelPath".into(),
+                }
+                .into());
+            }
             (None, Some(name), Some(path)) => {
-                validate_name(NameKind::Asset, name).map_err(|e| invalid("modelName", name, e.to_string()))?;
+                validate_name(NameKind::Asset, name)
+                    .map_err(|e| invalid("modelName", name, e.to_string()))?;
                 let base = ctx.pipeline.working_directory.clone();
                 let source = parse_model_path(path, base.as_deref())?;
                 if model_type == ModelType::Mlflow
@@ -323,7 +346,10 @@ impl RegisterInputs {
         }
         let tags: BTreeMap<String, String> = i.key_values("tags")?.into_iter().collect();
         let properties: BTreeMap<String, String> = i.key_values("properties")?.into_iter().collect();
-        if let Some(k) = properties.keys().find(|k| k.to_ascii_lowercase().starts_with(PREFIX)) {
+        if let Some(k) = properties
+            .keys()
+            .find(|k| k.to_ascii_lowercase().starts_with(PREFIX))
+        {
             return Err(invalid(
                 "properties",
                 k,
@@ -372,7 +398,9 @@ mod tests {
         );
         let s = parse_model_path("azureml://jobs/j1/outputs/artifacts/paths/outputs/model/", None).unwrap();
         match s {
-            ModelSource::JobOutput { job, output, path, .. } => {
+            ModelSource::JobOutput {
+                job, output, path, ..
+            } => {
                 assert_eq!((job.as_str(), output.as_str()), ("j1", "artifacts"));
                 assert_eq!(path.as_deref(), Some("outputs/model/"));
             }
@@ -398,9 +426,17 @@ mod tests {
             "https://acct.blob.core.windows.net/c/models/churn",
             "abfss://fs@acct.dfs.core.windows.net/models",
         ] {
-            assert_eq!(parse_model_path(ok, None).unwrap(), ModelSource::Remote(ok.into()));
+            assert_eq!(
+                parse_model_path(ok, None).unwrap(),
+                ModelSource::Remote(ok.into())
+            );
         }
-        for bad in ["azureml://registries/r/models/m", "azureml:churn:1", "s3://bucket/model", "ftp://x/y"] {
+        for bad in [
+            "azureml://registries/r/models/m",
+            "azureml:churn:1",
+            "s3://bucket/model",
+            "ftp://x/y",
+        ] {
             assert!(parse_model_path(bad, None).is_err(), "{bad}");
         }
     }
@@ -418,7 +454,9 @@ mod tests {
             parse_model_path("model.pkl", Some(dir.path())).unwrap(),
             ModelSource::LocalFile(dir.path().join("model.pkl"))
         );
-        let e = parse_model_path("missing", Some(dir.path())).unwrap_err().to_string();
+        let e = parse_model_path("missing", Some(dir.path()))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("missing") && e.contains("'modelPath'"), "{e}");
     }
 
@@ -427,8 +465,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("model.pkl");
         std::fs::write(&file, b"x").unwrap();
-        assert!(check_mlflow_folder(&file).unwrap_err().to_string().contains("is a file"));
-        assert!(check_mlflow_folder(dir.path()).unwrap_err().to_string().contains("no MLmodel"));
+        assert!(
+            check_mlflow_folder(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("is a file")
+        );
+        assert!(
+            check_mlflow_folder(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("no MLmodel")
+        );
         std::fs::write(dir.path().join("MLmodel"), b"flavors: {}").unwrap();
         check_mlflow_folder(dir.path()).unwrap();
     }

@@ -27,15 +27,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use amlops_agent::{AzureRmConnection, Outcome, TaskContext, TaskError};
+use amlops_azureml::ClientConfig;
 use amlops_azureml::credential::{PipelineIdentity, credential_for_connection};
 use amlops_azureml::http::{SecretSink, build_client, is_loopback, parse_checked_url};
-use amlops_azureml::ClientConfig;
 use amlops_events::{AssetKind, AssetRef, Emitter, Event, WorkspaceInfo};
 use amlops_spec::{AssetType, Scope};
 use time::OffsetDateTime;
 
-pub use crate::error::RegisterError;
 use crate::client_api::ClientRegisterApi;
+pub use crate::error::RegisterError;
 use crate::flow::{Register, Registered};
 use crate::inputs::RegisterInputs;
 
@@ -47,6 +47,17 @@ pub fn asset_kind(asset: AssetType) -> AssetKind {
         AssetType::Component => AssetKind::Component,
         AssetType::Data => AssetKind::Data,
         AssetType::Code => AssetKind::Unknown("code".into()),
+    }
+}
+
+/// A word for people (`model`, `data asset`).
+pub fn asset_label(asset: AssetType) -> &'static str {
+    match asset {
+        AssetType::Model => "model",
+        AssetType::Environment => "environment",
+        AssetType::Component => "component",
+        AssetType::Data => "data asset",
+        AssetType::Code => "code",
     }
 }
 
@@ -173,7 +184,7 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
     events.finish().await.map_err(RegisterError::Events)?;
     let what = format!(
         "{} '{}' version '{}'",
-        registered.asset.collection(),
+        asset_label(registered.asset),
         registered.name,
         registered.version
     );

@@ -20,15 +20,22 @@ fn kind_label(collection: &str) -> &str {
 /// The summary of a registration.
 pub fn markdown(r: &Registered) -> String {
     let kind = kind_label(r.asset.collection());
-    let mut md = format!("### {kind} `{}` version `{}`\n\n", cell(&r.name), cell(&r.version));
+    let mut md = format!(
+        "### {kind} `{}` version `{}`\n\n",
+        cell(&r.name),
+        cell(&r.version)
+    );
     if r.reused {
-        md.push_str(
-            "Already registered by an earlier attempt of this step of this run (same content): nothing was created.\n\n",
-        );
+        let note = crate::flow::reuse_note(&r.properties, &r.record);
+        md.push_str(&format!("This version {note}: nothing was created.\n\n"));
     }
     md.push_str("| | |\n|---|---|\n");
     md.push_str(&format!("| Asset id | `{}` |\n", cell(&r.id)));
-    md.push_str(&format!("| Reference | `azureml:{}:{}` |\n", cell(&r.name), cell(&r.version)));
+    md.push_str(&format!(
+        "| Reference | `azureml:{}:{}` |\n",
+        cell(&r.name),
+        cell(&r.version)
+    ));
     if let Some(uri) = &r.artifact_uri {
         md.push_str(&format!("| Files | `{}` |\n", cell(uri)));
     }
@@ -49,9 +56,22 @@ pub fn markdown(r: &Registered) -> String {
         None => md.push_str("- Training job: not given\n"),
     }
     if let Some(commit) = r.properties.get(governance::COMMIT) {
-        let repo = r.properties.get(governance::REPOSITORY).map(String::as_str).unwrap_or("");
-        let branch = r.properties.get(governance::BRANCH).map(String::as_str).unwrap_or("");
-        md.push_str(&format!("- Source: `{}` @ `{}` ({})\n", cell(repo), cell(commit), cell(branch)));
+        let repo = r
+            .properties
+            .get(governance::REPOSITORY)
+            .map(String::as_str)
+            .unwrap_or("");
+        let branch = r
+            .properties
+            .get(governance::BRANCH)
+            .map(String::as_str)
+            .unwrap_or("");
+        md.push_str(&format!(
+            "- Source: `{}` @ `{}` ({})\n",
+            cell(repo),
+            cell(commit),
+            cell(branch)
+        ));
     }
     if !r.metrics.is_empty() {
         md.push_str("\n| Metric | Value |\n|---|---|\n");
@@ -61,9 +81,11 @@ pub fn markdown(r: &Registered) -> String {
     }
 
     md.push_str("\n#### Governance record\n\n| Property | Value |\n|---|---|\n");
-    for (k, v) in r.properties.iter().filter(|(k, _)| {
-        k.starts_with(governance::PREFIX) && !k.starts_with(governance::METRIC_PREFIX)
-    }) {
+    for (k, v) in r
+        .properties
+        .iter()
+        .filter(|(k, _)| k.starts_with(governance::PREFIX) && !k.starts_with(governance::METRIC_PREFIX))
+    {
         md.push_str(&format!("| `{}` | {} |\n", cell(k), cell(v)));
     }
     for w in &r.warnings {

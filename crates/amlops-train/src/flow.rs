@@ -272,14 +272,24 @@ impl Train<'_> {
             uploads: HashMap::new(),
             latest: HashMap::new(),
         };
+        let mut done: Vec<(&Upload, UploadOutcome)> = Vec::new();
         for upload in plan.uploads() {
+            // Steps sharing a folder share its upload.
+            if let Some((_, outcome)) = done
+                .iter()
+                .find(|(u, _)| u.role == upload.role && u.local_path == upload.local_path)
+            {
+                resolved.uploads.insert(upload.index, outcome.clone());
+                continue;
+            }
             self.out()
                 .line(&format!("Uploading {} ...", upload.local_path.display()));
             let outcome = self.api.upload(upload).await.map_err(api_err(format!(
                 "cannot upload '{}'",
                 upload.local_path.display()
             )))?;
-            resolved.uploads.insert(upload.index, outcome);
+            resolved.uploads.insert(upload.index, outcome.clone());
+            done.push((upload, outcome));
         }
         for lookup in plan.lookups() {
             let asset = AssetType::from_collection(lookup.collection).ok_or_else(|| {
@@ -349,6 +359,7 @@ impl Train<'_> {
         loop {
             if info.status != last_status {
                 let shown = info.status.clone().unwrap_or(JobStatus::Unknown("(none)".into()));
+                self.close_group(&mut logs);
                 self.out().line(&format!("Job '{name}' status: {shown}"));
                 last_status = info.status.clone();
                 schedule.reset();
@@ -358,6 +369,7 @@ impl Train<'_> {
                 self.stream_logs(name, &info, &mut logs, terminal).await?;
             }
             if terminal {
+                self.close_group(&mut logs);
                 return Ok(info);
             }
             let mut pause = schedule.next(info.retry_after);
@@ -371,10 +383,14 @@ impl Train<'_> {
             }
             tokio::select! {
                 biased;
-                _ = self.cancel().cancelled() => return Err(self.on_cancel(name).await),
+                _ = self.cancel().cancelled() => {
+                    self.close_group(&mut logs);
+                    return Err(self.on_cancel(name).await);
+                }
                 _ = tokio::time::sleep(pause) => {}
             }
             if hits_deadline {
+                self.close_group(&mut logs);
                 return Err(self.on_timeout(name).await);
             }
             match self.api.get_job(name).await {
@@ -388,6 +404,7 @@ impl Train<'_> {
                     });
                 }
                 Err(e) if e.is_canceled() || self.cancel().is_cancelled() => {
+                    self.close_group(&mut logs);
                     return Err(self.on_cancel(name).await);
                 }
                 Err(e) => {
@@ -400,6 +417,7 @@ impl Train<'_> {
                             source: Box::new(e),
                         });
                     }
+                    self.close_group(&mut logs);
                     self.out()
                         .warning(&format!("Getting the job's status failed; trying again: {e}"));
                 }
@@ -424,8 +442,12 @@ impl Train<'_> {
         };
         match result {
             Ok(()) => Ok(()),
-            Err(e) if e.is_canceled() || self.cancel().is_cancelled() => Err(self.on_cancel(name).await),
+            Err(e) if e.is_canceled() || self.cancel().is_cancelled() => {
+                self.close_group(logs);
+                Err(self.on_cancel(name).await)
+            }
             Err(e) => {
+                self.close_group(logs);
                 if !logs.warned {
                     self.out().warning(&format!(
                         "Streaming the job's logs failed (the wait goes on): {e}"
@@ -448,16 +470,27 @@ impl Train<'_> {
         let children = self.api.children(name).await?;
         for child in &children {
             let step = child.step_name();
-            if let Some(s) = &child.status
-                && logs.step_status.get(&child.run_id) != Some(s)
-            {
-                self.out().line(&format!("Step '{step}' status: {s}"));
-                logs.step_status.insert(child.run_id.clone(), s.clone());
-            }
+            let changed = child
+                .status
+                .as_ref()
+                .filter(|s| logs.step_status.get(&child.run_id) != Some(*s))
+                .cloned();
             let child_terminal = terminal || child.status.as_ref().is_some_and(JobStatus::is_terminal);
+            // A step that starts is announced before its lines, one that ends after its last ones.
+            if let Some(s) = changed.as_ref().filter(|s| !s.is_terminal()) {
+                self.close_group(logs);
+                self.out().line(&format!("Step '{step}' status: {s}"));
+            }
             let prefix = format!("{}/", child.run_id);
             self.stream_run(child, &prefix, logs, child_terminal, Some(&step))
                 .await?;
+            if let Some(s) = changed {
+                if s.is_terminal() {
+                    self.close_group(logs);
+                    self.out().line(&format!("Step '{step}' status: {s}"));
+                }
+                logs.step_status.insert(child.run_id.clone(), s);
+            }
         }
         Ok(())
     }
@@ -494,16 +527,24 @@ impl Train<'_> {
         if lines.is_empty() {
             return Ok(());
         }
-        if let Some(g) = group {
+        // A step's group stays open while only that step prints, so its lines form one group.
+        if let Some(g) = group
+            && logs.open_group.as_deref() != Some(g)
+        {
+            self.close_group(logs);
             self.out().group(&format!("Step {g}"));
+            logs.open_group = Some(g.to_string());
         }
         for l in &lines {
             self.out().line(l);
         }
-        if group.is_some() {
+        Ok(())
+    }
+
+    fn close_group(&self, logs: &mut LogState) {
+        if logs.open_group.take().is_some() {
             self.out().end_group();
         }
-        Ok(())
     }
 
     /// Request cancellation of the job (within the settings' budget), watch it briefly, and give the error that
@@ -725,6 +766,8 @@ fn describe_request(path: &str) -> String {
 
 #[derive(Default)]
 struct LogState {
+    /// The step whose `##[group]` is open.
+    open_group: Option<String>,
     streamer: LogStreamer,
     step_status: HashMap<String, JobStatus>,
     warned: bool,

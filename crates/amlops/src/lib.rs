@@ -5,8 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod demo;
 pub mod drift;
 pub mod local;
+pub mod pipeline;
 pub mod render;
 
 /// amlops: MLOps on Azure Machine Learning from Azure Pipelines, and offline.
@@ -25,6 +27,10 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// The embedded local workspace.
     Local(local::LocalArgs),
+    /// Run the sample ML project end to end against the embedded local workspace with the real task binaries.
+    Demo(demo::DemoArgs),
+    /// Run the amlops steps of an azure-pipelines.yml against the embedded local workspace.
+    RunPipeline(demo::RunPipelineArgs),
 }
 
 /// Parse the command line and run the subcommand.
@@ -34,5 +40,7 @@ pub fn run() -> ExitCode {
         Command::Render(args) => render::run(args),
         Command::Drift(args) => drift::run(args),
         Command::Local(args) => local::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::RunPipeline(args) => demo::run_pipeline_command(args),
     }
 }

@@ -165,7 +165,12 @@ mod tests {
         let out = render(&args(file.clone())).unwrap();
         let reqs = out["requests"].as_array().unwrap();
         assert_eq!(reqs.len(), 2);
-        assert!(reqs[0]["path"].as_str().unwrap().contains("/workspaces/ws/codes/"));
+        assert!(
+            reqs[0]["path"]
+                .as_str()
+                .unwrap()
+                .contains("/workspaces/ws/codes/")
+        );
         let main = &reqs[1];
         assert_eq!(main["method"], "PUT");
         assert_eq!(

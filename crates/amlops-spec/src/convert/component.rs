@@ -50,12 +50,16 @@ pub(crate) fn component_request(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Re
         props.insert("description".into(), json!(d));
     }
     props.insert("isAnonymous".into(), json!(false));
-    props.insert("isArchived".into(), json!(false));
+    if ty != "pipeline" {
+        props.insert("isArchived".into(), json!(false));
+    }
     let mut p = m
         .get("properties")
         .map(stringify_map)
         .unwrap_or_else(|| json!({}));
-    if let Value::Object(pm) = &mut p {
+    if let Value::Object(pm) = &mut p
+        && ty != "pipeline"
+    {
         pm.insert(
             "client_component_hash".into(),
             json!(hash_guid(&Value::Object(hd))),
@@ -282,6 +286,16 @@ fn component_spec(
                     spec.insert("limits".into(), Value::Object(lim));
                 }
             }
+            "distribution" => {
+                let mut d = v.clone();
+                if let Some(dm) = d.as_object_mut()
+                    && dm.get("type").and_then(Value::as_str) == Some("tensorflow")
+                    && !dm.contains_key("parameter_server_count")
+                {
+                    dm.insert("parameter_server_count".into(), json!(0));
+                }
+                spec.insert(k.clone(), d);
+            }
             "jobs" | "task" => {
                 // handled by the caller for pipeline/parallel components
                 spec.insert(k.clone(), v.clone());
@@ -297,7 +311,7 @@ fn component_spec(
         spec.insert("name".into(), json!("azureml_anonymous"));
         spec.insert("version".into(), json!("1"));
     }
-    if !spec.contains_key("is_deterministic") {
+    if !spec.contains_key("is_deterministic") && ty != "pipeline" {
         spec.insert("is_deterministic".into(), json!(true));
     }
     if !spec.contains_key("type") {
@@ -400,13 +414,21 @@ fn put_anonymous(ctx: &mut Ctx<'_>, spec: Map<String, Value>, mut hash: Map<Stri
         props.insert("description".into(), d.clone());
     }
     props.insert("isAnonymous".into(), json!(true));
-    props.insert("isArchived".into(), json!(false));
+    if spec.get("type").and_then(Value::as_str) != Some("pipeline") {
+        props.insert("isArchived".into(), json!(false));
+    }
     props.insert("properties".into(), json!({}));
     props.insert(
         "tags".into(),
         spec.get("tags").cloned().unwrap_or_else(|| json!({})),
     );
-    ctx.push_dep(id.clone(), api::COMPONENT, json!({ "properties": props }));
+    let is_pipeline = spec.get("type").and_then(Value::as_str) == Some("pipeline");
+    if is_pipeline && ctx.pipeline_depth > 0 {
+        // the SDK registers all leaf components before any pipeline component
+        ctx.defer_dep(id.clone(), api::COMPONENT, json!({ "properties": props }));
+    } else {
+        ctx.push_dep(id.clone(), api::COMPONENT, json!({ "properties": props }));
+    }
     id
 }
 
@@ -430,6 +452,20 @@ struct NodeDef {
 /// Converts pipeline `jobs`: first every node's environment (as the SDK resolves them), then per
 /// node its code and anonymous component, then the node itself.
 pub(crate) fn pipeline_nodes(
+    ctx: &mut Ctx<'_>,
+    jobs: &Map<String, Value>,
+    parent_inputs: Option<&Value>,
+) -> Result<Map<String, Value>> {
+    ctx.pipeline_depth += 1;
+    let r = pipeline_nodes_inner(ctx, jobs, parent_inputs);
+    ctx.pipeline_depth -= 1;
+    if ctx.pipeline_depth == 0 {
+        ctx.flush_deferred();
+    }
+    r
+}
+
+fn pipeline_nodes_inner(
     ctx: &mut Ctx<'_>,
     jobs: &Map<String, Value>,
     parent_inputs: Option<&Value>,
@@ -459,7 +495,7 @@ pub(crate) fn pipeline_nodes(
                 };
                 Some((src, dm, form))
             }
-            Some(Value::Object(cm)) => Some((ctx.src.clone(), cm.clone(), ComponentForm::Component)),
+            Some(Value::Object(cm)) => Some((ctx.src.clone(), cm.clone(), ComponentForm::Job)),
             Some(_) => {
                 return Err(ctx.err(
                     &["jobs", key, "component"],
@@ -474,7 +510,17 @@ pub(crate) fn pipeline_nodes(
                 } else {
                     let mut cm = Map::new();
                     let keys: &[&str] = if spark {
-                        &["code", "entry", "py_files", "jars", "files", "archives", "conf", "args", "environment"]
+                        &[
+                            "code",
+                            "entry",
+                            "py_files",
+                            "jars",
+                            "files",
+                            "archives",
+                            "conf",
+                            "args",
+                            "environment",
+                        ]
                     } else {
                         &["command", "code", "environment", "resources", "distribution"]
                     };
@@ -530,9 +576,13 @@ pub(crate) fn pipeline_nodes(
             d.env = Some(e);
         }
     }
-    // pass 2: code, component, node
+    // pass 2: code, component, node; nested pipelines after the other nodes (SDK order)
+    let (nested, leaves): (Vec<NodeDef>, Vec<NodeDef>) = defs
+        .into_iter()
+        .partition(|d| opt_str(&d.node, "type").is_some_and(|t| t == "pipeline"));
     let mut out = Map::new();
-    for d in defs {
+    let mut built: Vec<(String, Value)> = Vec::new();
+    for d in leaves.into_iter().chain(nested) {
         let mut node = Map::new();
         let key = d.key.as_str();
         node.insert("name".into(), json!(key));
@@ -544,7 +594,13 @@ pub(crate) fn pipeline_nodes(
                 json!(ctx.compute_id(c, &["jobs", key, "compute"])?),
             );
         }
-        let ins = node_inputs(ctx, d.node.get("inputs"), key)?;
+        let mut ins = node_inputs(ctx, d.node.get("inputs"), key)?;
+        // inputs the component does not declare are dropped, as the SDK does
+        if let Some((_, cm, _)) = &d.def
+            && let Some(Value::Object(declared)) = cm.get("inputs")
+        {
+            ins.retain(|k, _| declared.contains_key(k));
+        }
         if !ins.is_empty() {
             node.insert("inputs".into(), Value::Object(ins));
         }
@@ -554,7 +610,18 @@ pub(crate) fn pipeline_nodes(
         }
         let is_sweep = ty == "sweep";
         if ty == "spark" {
-            spark_node(&d.node, &mut node, d.node.get("component").is_none());
+            // settings of a spark component file show up on the node too
+            let mut merged = d.node.clone();
+            if let Some((_, cm, _)) = &d.def {
+                for k in ["conf", "args", "entry", "py_files", "jars", "files", "archives"] {
+                    if !merged.contains_key(k)
+                        && let Some(v) = cm.get(k)
+                    {
+                        merged.insert(k.into(), v.clone());
+                    }
+                }
+            }
+            spark_node(&merged, &mut node, d.node.get("component").is_none());
         }
         if ty == "automl" {
             automl_node(&d.node, &mut node);
@@ -585,16 +652,33 @@ pub(crate) fn pipeline_nodes(
             Some((src, cm, form)) => {
                 node.insert("_source".into(), json!(form.source()));
                 let env = d.env.clone();
-                let id = ctx.with_source(src, |c| {
-                    let cty = opt_str(&cm, "type").unwrap_or_else(|| "command".into());
-                    let (spec, hash) = if cty == "pipeline" {
-                        pipeline_component_spec(c, &cm, true)?
-                    } else {
-                        let code = code_of(c, &cm)?;
-                        component_spec(c, &cm, code, env, true, form)?
-                    };
-                    Ok(put_anonymous(c, spec, hash))
-                })?;
+                // a component file used by several nodes is loaded (and uploaded) once
+                let from_file = src.file != ctx.src.file;
+                let cache_key = src.file.clone();
+                let cached = if from_file {
+                    ctx.cached_component(&cache_key)
+                } else {
+                    None
+                };
+                let id = match cached {
+                    Some(id) => id,
+                    None => {
+                        let id = ctx.with_source(src, |c| {
+                            let cty = opt_str(&cm, "type").unwrap_or_else(|| "command".into());
+                            let (spec, hash) = if cty == "pipeline" {
+                                pipeline_component_spec(c, &cm, true)?
+                            } else {
+                                let code = code_of(c, &cm)?;
+                                component_spec(c, &cm, code, env, true, form)?
+                            };
+                            Ok(put_anonymous(c, spec, hash))
+                        })?;
+                        if from_file {
+                            ctx.cache_component(cache_key, id.clone());
+                        }
+                        id
+                    }
+                };
                 if is_sweep {
                     node.insert("trial".into(), json!({ "componentId": id }));
                 } else {
@@ -616,7 +700,14 @@ pub(crate) fn pipeline_nodes(
                 }
             }
         }
-        out.insert(d.key.clone(), Value::Object(node));
+        built.push((d.key.clone(), Value::Object(node)));
+    }
+    // keep the YAML's node order in the body
+    for k in jobs.keys() {
+        if let Some(pos) = built.iter().position(|(b, _)| b == k) {
+            let (k, v) = built.remove(pos);
+            out.insert(k, v);
+        }
     }
     Ok(out)
 }
@@ -653,6 +744,9 @@ fn infer_inputs(v: Option<&Value>, parent_inputs: Option<&Value>, spark: bool) -
             let literal = matches!(t.as_str(), "string" | "integer" | "number" | "boolean");
             let mut o = Map::new();
             o.insert("type".into(), json!(t));
+            if !v.is_object() && !v.as_str().is_some_and(|s| s.starts_with("${{")) && !v.is_null() {
+                o.insert("default".into(), json!(scalar_to_py_str(v)));
+            }
             if let Some(md) = v.as_object().and_then(|im| opt_str(im, "mode")) {
                 o.insert("mode".into(), json!(md));
             } else if spark && !literal {
@@ -679,10 +773,15 @@ pub(crate) fn anonymous_component(ctx: &mut Ctx<'_>, cm: &Map<String, Value>) ->
 
 /// AutoML nodes keep their YAML fields (snake_case), with search spaces as SDK expressions.
 fn automl_node(m: &Map<String, Value>, node: &mut Map<String, Value>) {
-    node.insert("tags".into(), m.get("tags").map(stringify_map).unwrap_or_else(|| json!({})));
+    node.insert(
+        "tags".into(),
+        m.get("tags").map(stringify_map).unwrap_or_else(|| json!({})),
+    );
     node.insert(
         "properties".into(),
-        m.get("properties").map(stringify_map).unwrap_or_else(|| json!({})),
+        m.get("properties")
+            .map(stringify_map)
+            .unwrap_or_else(|| json!({})),
     );
     for (k, v) in m {
         match k.as_str() {
@@ -707,7 +806,10 @@ fn automl_node(m: &Map<String, Value>, node: &mut Map<String, Value>) {
             "limits" => {
                 let mut l = v.clone();
                 // NLP tasks get a default node count
-                let nlp = m.get("task").and_then(Value::as_str).is_some_and(|t| t.starts_with("text_"));
+                let nlp = m
+                    .get("task")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.starts_with("text_"));
                 if nlp
                     && let Some(lm) = l.as_object_mut()
                     && !lm.contains_key("max_nodes")
@@ -723,7 +825,7 @@ fn automl_node(m: &Map<String, Value>, node: &mut Map<String, Value>) {
     }
 }
 
-fn search_space_exprs(v: &Value) -> Value {
+pub(crate) fn search_space_exprs(v: &Value) -> Value {
     let Some(m) = v.as_object() else {
         return v.clone();
     };
@@ -769,20 +871,21 @@ fn spark_node(m: &Map<String, Value>, node: &mut Map<String, Value>, inline: boo
             node.insert("identity".into(), json!({"identity_type": "UserIdentity"}));
         }
     }
-    if !inline {
-        return;
-    }
     for k in ["py_files", "jars", "files", "archives", "conf", "args"] {
         if let Some(v) = m.get(k).filter(|v| !v.is_null()) {
             node.insert(k.into(), v.clone());
         }
     }
-    if let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
+    if inline && let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
         node.insert("resources".into(), r.clone());
     }
     if let Some(Value::Object(e)) = m.get("entry") {
         let mut out = e.clone();
-        let t = if e.contains_key("class_name") { "SparkJobScalaEntry" } else { "SparkJobPythonEntry" };
+        let t = if e.contains_key("class_name") {
+            "SparkJobScalaEntry"
+        } else {
+            "SparkJobPythonEntry"
+        };
         out.insert("spark_job_entry_type".into(), json!(t));
         node.insert("entry".into(), Value::Object(out));
     }

@@ -440,6 +440,7 @@ pub(crate) fn batch_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Res
     }
     if ty == "pipeline" {
         if let Some(c) = m.get("component") {
+            let mut conf = Map::new();
             let id = match c {
                 Value::String(s) if s.starts_with("azureml:") => {
                     super::component::component_ref(ctx, s, &["component"])?
@@ -447,19 +448,48 @@ pub(crate) fn batch_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Res
                 Value::String(path) => {
                     let (src, doc) = ctx.load_nested(path, &["component"])?;
                     let cm = doc.as_object().cloned().unwrap_or_default();
+                    // a local component file also contributes its tags and description
+                    conf.insert(
+                        "tags".into(),
+                        cm.get("tags").map(stringify_map).unwrap_or_else(|| json!({})),
+                    );
+                    if let Some(d) = opt_str(&cm, "description") {
+                        conf.insert("description".into(), json!(d));
+                    }
                     ctx.with_source(src, |c| super::component::anonymous_component(c, &cm))?
                 }
                 _ => return Err(ctx.err(&["component"], "expected a path or reference")),
             };
-            p.insert(
-                "deploymentConfiguration".into(),
-                json!({
-                    "componentId": {"id": id},
-                    "deploymentConfigurationType": "PipelineComponent",
-                    "settings": m.get("settings").map(stringify_map).unwrap_or_else(|| json!({})),
-                }),
+            conf.insert(
+                "componentId".into(),
+                json!({"assetId": id, "referenceType": "Id"}),
             );
+            conf.insert("deploymentConfigurationType".into(), json!("PipelineComponent"));
+            conf.insert(
+                "settings".into(),
+                m.get("settings").cloned().unwrap_or_else(|| json!({})),
+            );
+            p.insert("deploymentConfiguration".into(), Value::Object(conf));
         }
+        // the SDK sends the model-deployment defaults for pipeline deployments too
+        p.insert("errorThreshold".into(), json!(-1));
+        p.insert("maxConcurrencyPerInstance".into(), json!(1));
+        p.insert("miniBatchSize".into(), json!(10));
+        p.insert("outputFileName".into(), json!("predictions.csv"));
+        let body = json!({
+            "location": ctx.scope.location,
+            "tags": tags_with_extra(ctx, m),
+            "properties": p,
+        });
+        return Ok(RestRequest {
+            method: "PUT".into(),
+            path: format!(
+                "{}/deployments/{name}",
+                ctx.scope.asset_id("batchEndpoints", &endpoint, None)
+            ),
+            api_version: api::BATCH_DEPLOYMENT.into(),
+            body,
+        });
     } else {
         if m.get("compute").is_none_or(Value::is_null) {
             return Err(ctx.err(&["compute"], "Missing data for required field."));

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::component::{self, ComponentForm};
+use super::component;
 use super::{Ctx, api, camel, camel_keys, iso_duration, opt_str, stringify_map};
 use crate::error::Result;
 use crate::plan::{RestRequest, UploadRole};
@@ -251,9 +251,12 @@ pub(crate) fn job_inputs(ctx: &mut Ctx<'_>, v: Option<&Value>, at: &str) -> Resu
                     json!({"value": scalar_to_py_str(&val), "jobInputType": "literal"})
                 } else {
                     let mut o = Map::new();
-                    if let Some(p) = im.get("path").and_then(Value::as_str) {
-                        let uri = input_uri(ctx, &ty, p, &field)?;
-                        o.insert("uri".into(), json!(uri));
+                    match im.get("path").and_then(Value::as_str) {
+                        Some(p) => {
+                            let uri = input_uri(ctx, &ty, p, &field)?;
+                            o.insert("uri".into(), json!(uri));
+                        }
+                        None => return Err(ctx.err(&field, "Input path can't be empty for jobs.")),
                     }
                     if let Some(md) = opt_str(im, "mode") {
                         o.insert("mode".into(), json!(mode(&md)));
@@ -648,33 +651,181 @@ fn spark_conf_key(k: &str) -> String {
 fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, Value>> {
     let mut p = Map::new();
     let mut task = Map::new();
+    let task_name = opt_str(m, "task").unwrap_or_default();
+    let tabular = matches!(task_name.as_str(), "classification" | "regression" | "forecasting");
+    let text = task_name.starts_with("text_");
     for (k, v) in m {
-        if COMMON_JOB_FIELDS.contains(&k.as_str()) && k != "outputs" {
+        if COMMON_JOB_FIELDS.contains(&k.as_str()) {
             continue;
         }
-        if k == "outputs" {
-            continue;
-        }
-        if k == "task" {
-            task.insert(
-                "taskType".into(),
-                json!(automl_task(v.as_str().unwrap_or_default())),
-            );
-        } else if k.ends_with("_data") {
-            let field = [k.as_str()];
-            let data = job_inputs(ctx, Some(&json!({ k.clone(): v })), "")?;
-            let _ = field;
-            if let Some(d) = data.get(k) {
-                task.insert(camel(k), d.clone());
+        match k.as_str() {
+            "task" => {
+                task.insert("taskType".into(), json!(automl_task(v.as_str().unwrap_or_default())));
             }
-        } else {
-            task.insert(camel(k), camel_keys(v));
+            "primary_metric" | "log_verbosity" => {
+                task.insert(camel(k), json!(pascal(v.as_str().unwrap_or_default())));
+            }
+            "n_cross_validations" => {
+                task.insert(camel(k), auto_or_custom(v, "value"));
+            }
+            "limits" => {
+                let mut out = Map::new();
+                if let Value::Object(l) = v {
+                    for (lk, lv) in l {
+                        match lk.as_str() {
+                            "timeout_minutes" | "trial_timeout_minutes" | "exit_score_timeout_minutes" => {
+                                let key = camel(lk.trim_end_matches("_minutes"));
+                                let secs = lv.as_f64().unwrap_or(0.0) * 60.0;
+                                out.insert(key, json!(iso_duration(secs)));
+                            }
+                            _ => {
+                                out.insert(camel(lk), lv.clone());
+                            }
+                        }
+                    }
+                }
+                if tabular {
+                    out.entry("sweepConcurrentTrials").or_insert(json!(0));
+                    out.entry("sweepTrials").or_insert(json!(0));
+                }
+                if text {
+                    out.entry("maxTrials").or_insert(json!(1));
+                    out.entry("maxNodes").or_insert(json!(1));
+                }
+                task.insert("limitSettings".into(), Value::Object(out));
+            }
+            "featurization" => {
+                let mut f = camel_keys(v);
+                if tabular
+                    && let Some(fm) = f.as_object_mut()
+                {
+                    fm.entry("transformerParams").or_insert(json!({}));
+                }
+                task.insert("featurizationSettings".into(), f);
+            }
+            "training" => {
+                let mut out = Map::new();
+                if let Value::Object(t) = v {
+                    for (tk, tv) in t {
+                        let val = if tk.ends_with("_training_algorithms") {
+                            match tv {
+                                Value::Array(a) => Value::Array(
+                                    a.iter().map(|x| json!(pascal(x.as_str().unwrap_or_default()))).collect(),
+                                ),
+                                other => other.clone(),
+                            }
+                        } else {
+                            tv.clone()
+                        };
+                        out.insert(camel(tk), val);
+                    }
+                }
+                task.insert("trainingSettings".into(), Value::Object(out));
+            }
+            "training_parameters" => {
+                task.insert("modelSettings".into(), camel_keys(v));
+            }
+            "sweep" => {
+                let mut out = Map::new();
+                if let Value::Object(sw) = v {
+                    for (sk, sv) in sw {
+                        if sk == "early_termination" {
+                            let mut et = Map::new();
+                            if let Value::Object(e) = sv {
+                                for (ek, ev) in e {
+                                    if ek == "type" {
+                                        let t = match ev.as_str().unwrap_or_default() {
+                                            "bandit" => "Bandit",
+                                            "median_stopping" => "MedianStopping",
+                                            "truncation_selection" => "TruncationSelection",
+                                            o => o,
+                                        };
+                                        et.insert("policyType".into(), json!(t));
+                                    } else {
+                                        et.insert(camel(ek), ev.clone());
+                                    }
+                                }
+                                if e.get("type").and_then(Value::as_str) == Some("bandit") {
+                                    et.entry("slackAmount").or_insert(json!(0));
+                                }
+                            }
+                            out.insert("earlyTermination".into(), Value::Object(et));
+                        } else {
+                            out.insert(camel(sk), sv.clone());
+                        }
+                    }
+                }
+                task.insert("sweepSettings".into(), Value::Object(out));
+            }
+            "search_space" => {
+                let spaces: Vec<Value> = match v {
+                    Value::Array(a) => a.iter().map(|s| camel_top(&component::search_space_exprs(s))).collect(),
+                    other => vec![camel_top(&component::search_space_exprs(other))],
+                };
+                task.insert("searchSpace".into(), Value::Array(spaces));
+            }
+            "forecasting" => {
+                let mut out = Map::new();
+                if let Value::Object(f) = v {
+                    for (fk, fv) in f {
+                        let val = match fk.as_str() {
+                            "forecast_horizon" | "target_rolling_window_size" | "seasonality" => {
+                                auto_or_custom(fv, "value")
+                            }
+                            "target_lags" => auto_or_custom(fv, "values"),
+                            _ => fv.clone(),
+                        };
+                        out.insert(camel(fk), val);
+                    }
+                }
+                task.insert("forecastingSettings".into(), Value::Object(out));
+            }
+            _ if k.ends_with("_data") => {
+                let data = job_inputs(ctx, Some(&json!({ k.clone(): v })), "")?;
+                if let Some(d) = data.get(k) {
+                    task.insert(camel(k), d.clone());
+                }
+            }
+            _ => {
+                task.insert(camel(k), camel_keys(v));
+            }
         }
     }
+    task.entry("logVerbosity").or_insert(json!("Info"));
     p.insert("taskDetails".into(), Value::Object(task));
     p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
     p.insert("jobType".into(), json!("AutoML"));
     Ok(p)
+}
+
+/// `auto` → `{"mode": "Auto"}`; a value → `{"<key>": v, "mode": "Custom"}`.
+fn auto_or_custom(v: &Value, key: &str) -> Value {
+    match v {
+        Value::String(s) if s.eq_ignore_ascii_case("auto") => json!({"mode": "Auto"}),
+        Value::Number(_) if key == "values" => json!({"values": [v], "mode": "Custom"}),
+        other => json!({ key: other, "mode": "Custom" }),
+    }
+}
+
+/// snake_case → PascalCase (`mean_average_precision` → `MeanAveragePrecision`).
+fn pascal(s: &str) -> String {
+    s.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+fn camel_top(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (camel(k), v.clone())).collect()),
+        other => other.clone(),
+    }
 }
 
 fn automl_task(t: &str) -> String {
@@ -701,8 +852,18 @@ fn pipeline_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String,
     allowed.extend(["jobs", "settings", "component"]);
     ctx.check_fields(m, &[], &allowed)?;
     let mut p = Map::new();
-    if let Some(c) = m.get("component").and_then(Value::as_str) {
-        let id = component::component_ref(ctx, c, &["component"])?;
+    let from_component = m.get("component").and_then(Value::as_str);
+    if let Some(c) = from_component {
+        let id = if c.starts_with("azureml:") || c.starts_with('/') {
+            component::component_ref(ctx, c, &["component"])?
+        } else {
+            let (src, doc) = ctx.load_nested(c, &["component"])?;
+            let cm = doc
+                .as_object()
+                .cloned()
+                .ok_or_else(|| ctx.err(&["component"], "component file is not a mapping"))?;
+            ctx.with_source(src, |cx| component::anonymous_component(cx, &cm))?
+        };
         p.insert("componentId".into(), json!(id));
         p.insert("jobs".into(), json!({}));
     } else {
@@ -734,7 +895,12 @@ fn pipeline_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String,
             settings.insert(k.clone(), val);
         }
     }
-    settings.insert("_source".into(), json!("YAML.JOB"));
+    let source = if from_component.is_some() {
+        "REMOTE.WORKSPACE.JOB"
+    } else {
+        "YAML.JOB"
+    };
+    settings.insert("_source".into(), json!(source));
     p.insert("settings".into(), Value::Object(settings));
     p.insert("jobType".into(), json!("Pipeline"));
     Ok(p)
@@ -871,6 +1037,11 @@ pub(crate) fn node_runsettings(m: &Map<String, Value>, node: &mut Map<String, Va
     }
     if let Some(Value::Object(d)) = m.get("distribution") {
         let mut out = Map::new();
+        if d.get("type").and_then(Value::as_str) == Some("tensorflow")
+            && !d.contains_key("parameter_server_count")
+        {
+            out.insert("parameter_server_count".into(), json!(0));
+        }
         for (k, v) in d {
             if k == "type" {
                 out.insert(

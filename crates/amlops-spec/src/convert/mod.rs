@@ -51,6 +51,12 @@ pub(crate) struct Ctx<'a> {
     uploads: Vec<Upload>,
     lookups: Vec<Lookup>,
     depth: usize,
+    /// Nesting of pipeline `jobs` being converted.
+    pub pipeline_depth: usize,
+    /// Pipeline-component PUTs held back until the leaf components of the pipeline are registered.
+    deferred: Vec<RestRequest>,
+    /// Anonymous component ids by component file.
+    components: Vec<(PathBuf, String)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -75,6 +81,9 @@ impl<'a> Ctx<'a> {
             uploads: Vec::new(),
             lookups: Vec::new(),
             depth: 0,
+            pipeline_depth: 0,
+            deferred: Vec::new(),
+            components: Vec::new(),
         }
     }
 
@@ -115,7 +124,35 @@ impl<'a> Ctx<'a> {
 
     /// Whether a dependency PUT to `path` was already emitted (anonymous components are shared).
     pub fn has_dep(&self, path: &str) -> bool {
-        self.deps.iter().any(|d| d.path == path)
+        self.deps.iter().chain(&self.deferred).any(|d| d.path == path)
+    }
+
+    /// The anonymous component already registered for a component file.
+    pub fn cached_component(&self, file: &Path) -> Option<String> {
+        self.components
+            .iter()
+            .find(|(f, _)| f == file)
+            .map(|(_, id)| id.clone())
+    }
+
+    pub fn cache_component(&mut self, file: PathBuf, id: String) {
+        self.components.push((file, id));
+    }
+
+    /// Holds a dependency PUT back (see [`Ctx::flush_deferred`]).
+    pub fn defer_dep(&mut self, path: String, api_version: &str, body: Value) {
+        self.deferred.push(RestRequest {
+            method: "PUT".into(),
+            path,
+            api_version: api_version.into(),
+            body,
+        });
+    }
+
+    /// Emits held-back PUTs after everything registered so far.
+    pub fn flush_deferred(&mut self) {
+        let d = std::mem::take(&mut self.deferred);
+        self.deps.extend(d);
     }
 
     pub fn push_dep(&mut self, path: String, api_version: &str, body: Value) {

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    amlops_agent::run_task(amlops_deploy::run)
+}

@@ -1,0 +1,3 @@
+//! End-to-end: the real task binaries, run as the agent would, against the embedded local workspace.
+
+mod full_loop;
