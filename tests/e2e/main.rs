@@ -1,3 +1,4 @@
 //! End-to-end: the real task binaries, run as the agent would, against the embedded local workspace.
 
+mod cancel;
 mod full_loop;

@@ -66,8 +66,7 @@ impl Fake {
             for (name, created) in deployments {
                 let mut d = OnlineDeployment::new(OnlineDeploymentProperties::default());
                 d.name = Some(name.to_string());
-                d.extra
-                    .insert("systemData".into(), json!({"createdAt": created}));
+                d.extra.insert("systemData".into(), json!({"createdAt": created}));
                 s.deployments.insert(name.to_string(), d);
             }
         }
@@ -162,12 +161,20 @@ impl DeployApi for Fake {
     }
     async fn logs(&self, _ep: &str, name: &str, container: &str) -> Result<String, AzureMlError> {
         self.lock().logs.push(container.into());
-        Ok(format!("{container} of {name}: ImportError: no module named 'sklearn'"))
+        Ok(format!(
+            "{container} of {name}: ImportError: no module named 'sklearn'"
+        ))
     }
     async fn scoring_secret(&self, _ep: &str, auth: &EndpointAuthMode) -> Result<String, AzureMlError> {
         Ok(format!("secret-for-{auth}"))
     }
-    async fn invoke(&self, _uri: &str, secret: &str, deployment: &str, _body: &Value) -> Result<Scored, AzureMlError> {
+    async fn invoke(
+        &self,
+        _uri: &str,
+        secret: &str,
+        deployment: &str,
+        _body: &Value,
+    ) -> Result<Scored, AzureMlError> {
         let mut s = self.lock();
         s.invokes.push((deployment.into(), secret.into()));
         if s.fail_invoke == Some(s.invokes.len()) {
@@ -294,11 +301,17 @@ async fn new_endpoint_and_first_deployment() {
     assert_eq!(created["location"], "westeurope");
     let (name, body) = &s.deployment_puts[0];
     assert_eq!(name, "green");
-    assert_eq!(body["properties"]["model"], format!("{WS}/models/churn/versions/3"));
+    assert_eq!(
+        body["properties"]["model"],
+        format!("{WS}/models/churn/versions/3")
+    );
     assert_eq!(body["sku"]["capacity"], 2);
     assert_eq!(body["tags"]["amlops.deployedBy"], "Ada");
     assert_eq!(body["tags"]["amlops.commit"], "abc123");
-    assert_eq!(body["tags"]["amlops.modelId"], format!("{WS}/models/churn/versions/3"));
+    assert_eq!(
+        body["tags"]["amlops.modelId"],
+        format!("{WS}/models/churn/versions/3")
+    );
     // Smoke test before traffic and at 100%, pinned to the new deployment with the key.
     assert_eq!(
         s.invokes,
@@ -308,10 +321,23 @@ async fn new_endpoint_and_first_deployment() {
         ]
     );
     assert!(s.deletes.is_empty());
-    assert!(r.log.contains("##vso[task.setvariable variable=previousTraffic;isoutput=true;]{}"), "{}", r.log);
-    assert!(r.log.contains(r#"variable=traffic;isoutput=true;]{"green":100}"#), "{}", r.log);
+    assert!(
+        r.log
+            .contains("##vso[task.setvariable variable=previousTraffic;isoutput=true;]{}"),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log.contains(r#"variable=traffic;isoutput=true;]{"green":100}"#),
+        "{}",
+        r.log
+    );
     assert!(r.log.contains("| Live | none | green 100% |"), "{}", r.log);
-    assert!(r.log.contains("| before live traffic | 200 | passed |"), "{}", r.log);
+    assert!(
+        r.log.contains("| before live traffic | 200 | passed |"),
+        "{}",
+        r.log
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -327,13 +353,18 @@ async fn blue_green_beside_an_existing_deployment_and_clean_up() {
     // keepPreviousDeployments 1: blue kept, the older one deleted.
     assert_eq!(s.deletes, vec!["old".to_string()]);
     assert!(s.deployments.contains_key("blue"));
-    assert!(r.log.contains(r#"previousTraffic;isoutput=true;]{"blue":100}"#), "{}", r.log);
+    assert!(
+        r.log.contains(r#"previousTraffic;isoutput=true;]{"blue":100}"#),
+        "{}",
+        r.log
+    );
     assert!(r.log.contains("| Live | blue 100% | green 100% |"), "{}", r.log);
 }
 
 #[tokio::test(start_paused = true)]
 async fn canary_smoke_failure_at_50_restores_the_original_split() {
-    let fake = Fake::default().with_endpoint(&[("blue", 70), ("red", 30)], &[("blue", "2026-11-01T00:00:00Z")]);
+    let fake =
+        Fake::default().with_endpoint(&[("blue", 70), ("red", 30)], &[("blue", "2026-11-01T00:00:00Z")]);
     // Calls: before traffic, at 10%, at 50% (fails).
     fake.lock().fail_invoke = Some(3);
     let r = run(&fake, &settings(Strategy::Canary), &CancellationToken::new()).await;
@@ -353,7 +384,12 @@ async fn canary_smoke_failure_at_50_restores_the_original_split() {
     );
     let s = fake.lock();
     assert_eq!(s.deletes, vec!["green".to_string()]);
-    assert!(r.log.contains(r#"variable=traffic;isoutput=true;]{"blue":70,"red":30}"#), "{}", r.log);
+    assert!(
+        r.log
+            .contains(r#"variable=traffic;isoutput=true;]{"blue":70,"red":30}"#),
+        "{}",
+        r.log
+    );
     assert!(r.log.contains("**Rolled back**"), "{}", r.log);
     assert!(r.log.contains("| at 50% | 500 | FAILED |"), "{}", r.log);
 }
@@ -369,8 +405,17 @@ async fn provisioning_failure_prints_both_logs_and_deletes_the_deployment() {
     assert!(msg.contains("deployment 'green' deleted"), "{msg}");
     let s = fake.lock();
     assert_eq!(s.logs, vec!["StorageInitializer", "InferenceServer"]);
-    assert!(r.log.contains("InferenceServer of green: ImportError: no module named 'sklearn'"), "{}", r.log);
-    assert!(r.log.contains("##[group]Logs of 'green' (StorageInitializer)"), "{}", r.log);
+    assert!(
+        r.log
+            .contains("InferenceServer of green: ImportError: no module named 'sklearn'"),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log.contains("##[group]Logs of 'green' (StorageInitializer)"),
+        "{}",
+        r.log
+    );
     assert!(s.endpoint_puts.is_empty(), "traffic never touched");
     assert_eq!(s.deletes, vec!["green".to_string()]);
     assert!(s.invokes.is_empty());
@@ -401,7 +446,10 @@ async fn timeout_rolls_back() {
     s.timeout_minutes = 1;
     let r = run(&fake, &s, &CancellationToken::new()).await;
     let msg = r.result.expect_err("must time out").to_string();
-    assert!(msg.contains("within 1 minute(s) (input 'timeoutMinutes')"), "{msg}");
+    assert!(
+        msg.contains("within 1 minute(s) (input 'timeoutMinutes')"),
+        "{msg}"
+    );
     assert_eq!(
         fake.traffic_puts(),
         vec![json!({"blue": 90, "green": 10}), json!({"blue": 100})]
@@ -436,7 +484,10 @@ async fn mirror_phase_then_live_traffic() {
         .collect();
     assert_eq!(mirrors, vec![json!({"green": 20}), json!({})]);
     drop(st);
-    assert_eq!(fake.traffic_puts(), vec![json!({"blue": 100}), json!({"green": 100})]);
+    assert_eq!(
+        fake.traffic_puts(),
+        vec![json!({"blue": 100}), json!({"green": 100})]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -445,5 +496,8 @@ async fn replace_switches_first_and_rolls_back_when_the_smoke_test_fails() {
     fake.lock().fail_invoke = Some(1);
     let r = run(&fake, &settings(Strategy::Replace), &CancellationToken::new()).await;
     assert!(r.result.is_err());
-    assert_eq!(fake.traffic_puts(), vec![json!({"green": 100}), json!({"blue": 100})]);
+    assert_eq!(
+        fake.traffic_puts(),
+        vec![json!({"green": 100}), json!({"blue": 100})]
+    );
 }

@@ -662,6 +662,161 @@ impl Register<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::Uploaded;
+    use amlops_azureml::AzureMlError;
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// A workspace in memory that records the calls made.
+    #[derive(Default)]
+    struct Fake {
+        calls: Mutex<Vec<String>>,
+        next: Option<String>,
+        versions: Vec<AssetVersion>,
+        bodies: Mutex<Vec<Value>>,
+    }
+
+    impl Fake {
+        fn log(&self, call: String) {
+            self.calls.lock().unwrap().push(call);
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    #[async_trait]
+    impl RegisterApi for Fake {
+        async fn next_version(&self, a: AssetType, name: &str) -> Result<Option<String>, AzureMlError> {
+            self.log(format!("next {}/{name}", a.collection()));
+            Ok(self.next.clone())
+        }
+        async fn latest_version(&self, a: AssetType, name: &str) -> Result<String, AzureMlError> {
+            self.log(format!("latest {}/{name}", a.collection()));
+            Ok("1".into())
+        }
+        async fn get_version(
+            &self,
+            a: AssetType,
+            n: &str,
+            v: &str,
+        ) -> Result<Option<AssetVersion>, AzureMlError> {
+            self.log(format!("get {}/{n}/{v}", a.collection()));
+            Ok(self.versions.iter().find(|x| x.version == v).cloned())
+        }
+        async fn list_versions(&self, a: AssetType, name: &str) -> Result<Vec<AssetVersion>, AzureMlError> {
+            self.log(format!("list {}/{name}", a.collection()));
+            Ok(self.versions.clone())
+        }
+        async fn put_model_version(
+            &self,
+            n: &str,
+            v: &str,
+            body: &Value,
+        ) -> Result<AssetVersion, AzureMlError> {
+            self.log(format!("put models/{n}/{v}"));
+            self.bodies.lock().unwrap().push(body.clone());
+            Ok(AssetVersion::default())
+        }
+        async fn send(&self, r: &RestRequest) -> Result<Value, AzureMlError> {
+            self.log(format!("send {}", r.path));
+            Ok(Value::Null)
+        }
+        async fn upload(&self, p: &Path, _: (&str, &str)) -> Result<Uploaded, AzureMlError> {
+            self.log(format!("upload {}", p.display()));
+            Err(AzureMlError::invalid_input("upload", "not in this fake"))
+        }
+        async fn upload_code(&self, u: &Upload) -> Result<UploadOutcome, AzureMlError> {
+            self.log(format!("code {}", u.local_path.display()));
+            Err(AzureMlError::invalid_input("upload", "not in this fake"))
+        }
+        async fn job_metrics(&self, job: &str) -> Result<Vec<(String, f64)>, AzureMlError> {
+            self.log(format!("metrics {job}"));
+            Ok(vec![("auc".into(), 0.5)])
+        }
+    }
+
+    const URI: &str = "azureml://datastores/workspaceblobstore/paths/m";
+
+    fn inputs(version: Option<&str>) -> RegisterInputs {
+        RegisterInputs {
+            resource_group: "rg".into(),
+            workspace: "mlw".into(),
+            target: Target::Model {
+                name: "churn".into(),
+                source: ModelSource::Remote(URI.into()),
+                model_type: ModelType::Custom,
+            },
+            version: version.map(str::to_string),
+            description: None,
+            tags: BTreeMap::new(),
+            properties: BTreeMap::new(),
+            reason: None,
+            job_name: None,
+        }
+    }
+
+    async fn register(api: &Fake, pipeline: &PipelineContext, inputs: &RegisterInputs) -> Registered {
+        let (output, _) = Output::capture(false);
+        Register {
+            output: &output,
+            pipeline,
+            inputs,
+            api,
+            scope: Scope::placeholder(),
+            now: OffsetDateTime::UNIX_EPOCH,
+        }
+        .run()
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn outside_a_pipeline_every_run_registers_a_new_version() {
+        let api = Fake::default();
+        let r = register(&api, &PipelineContext::default(), &inputs(None)).await;
+        assert_eq!(api.calls(), ["next models/churn", "put models/churn/1"]);
+        assert_eq!((r.version.as_str(), r.reused), ("1", false));
+        let body = api.bodies.lock().unwrap()[0].clone();
+        let props = &body["properties"]["properties"];
+        assert_eq!(props[governance::STEP], "local");
+        assert_eq!(props[governance::REASON], "not given");
+        assert!(props.get(governance::IDEMPOTENCY_KEY).is_none(), "{props}");
+    }
+
+    #[tokio::test]
+    async fn in_a_pipeline_the_key_finds_the_earlier_version() {
+        let pipeline = PipelineContext {
+            build_id: Some("9".into()),
+            step_name: Some("register".into()),
+            ..PipelineContext::default()
+        };
+        let record = GovernanceRecord::new(&pipeline, None, None, OffsetDateTime::now_utc());
+        let key = record
+            .idempotency_key("models/custom_model", "churn", &sha256_hex(URI))
+            .unwrap();
+        let found = AssetVersion {
+            name: "churn".into(),
+            version: "4".into(),
+            properties: [(governance::IDEMPOTENCY_KEY.to_string(), key)]
+                .into_iter()
+                .collect(),
+            ..AssetVersion::default()
+        };
+        let api = Fake {
+            versions: vec![found],
+            next: Some("5".into()),
+            ..Fake::default()
+        };
+        let r = register(&api, &pipeline, &inputs(None)).await;
+        assert_eq!(api.calls(), ["list models/churn"]);
+        assert_eq!((r.version.as_str(), r.reused), ("4", true));
+        // An explicit version that does not exist yet is created without listing.
+        let api = Fake::default();
+        let r = register(&api, &pipeline, &inputs(Some("8"))).await;
+        assert_eq!(api.calls(), ["get models/churn/8", "put models/churn/8"]);
+        assert!(!r.reused);
+    }
 
     #[test]
     fn kinds_are_guessed_without_schema() {

@@ -166,8 +166,14 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
         }
     };
     set_outputs(&ctx.output, &registered);
-    let summary = write_summary(&ctx, &registered)?;
-    ctx.output.upload_summary(&summary);
+    let mut issues = registered.warnings.len();
+    match write_summary(&ctx, &registered) {
+        Ok(summary) => ctx.output.upload_summary(&summary),
+        Err(e) => {
+            ctx.output.log_issue(&amlops_agent::Issue::warning(e.to_string()));
+            issues += 1;
+        }
+    }
     let event = Event::model_registered(
         AssetRef::new(asset_kind(registered.asset), &registered.name)
             .with_version(&registered.version)
@@ -193,7 +199,7 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
     } else {
         format!("registered {what}")
     };
-    Ok(if registered.warnings.is_empty() {
+    Ok(if issues == 0 {
         Outcome::succeeded(message)
     } else {
         Outcome::with_issues(message)

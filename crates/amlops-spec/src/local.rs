@@ -41,7 +41,7 @@ impl Resolver for OfflineResolver {
             return Err(format!("local path `{}` does not exist", p.display()));
         }
         if upload.role.is_code() {
-            let hash = content_hash(p).map_err(|e| e.to_string())?;
+            let hash = content_hash_with(p, &upload.additional_includes).map_err(|e| e.to_string())?;
             let name = format!(
                 "{}-{}-{}-{}-{}",
                 &hash[0..8],
@@ -114,7 +114,28 @@ fn files(root: &Path) -> std::io::Result<Vec<(String, std::path::PathBuf)>> {
 /// Code snapshot hash, version 202208: sha256 of the file count, then `#rel#size` per file,
 /// then the file contents, files sorted by lower-cased relative path.
 pub fn content_hash(root: &Path) -> std::io::Result<String> {
-    let fs_ = files(root)?;
+    content_hash_with(root, &[])
+}
+
+/// [`content_hash`] of a snapshot that also holds `includes` (each under its own name at the
+/// snapshot root, as `additional_includes` are assembled).
+pub fn content_hash_with(root: &Path, includes: &[std::path::PathBuf]) -> std::io::Result<String> {
+    let mut fs_ = files(root)?;
+    for inc in includes {
+        let name = inc
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for (rel, abs) in files(inc)? {
+            let rel = if inc.is_file() {
+                rel
+            } else {
+                format!("{name}/{rel}")
+            };
+            fs_.push((rel, abs));
+        }
+    }
+    fs_.sort_by_key(|(r, _)| r.to_lowercase());
     let mut h = Sha256::new();
     h.update(fs_.len().to_string().as_bytes());
     for (rel, abs) in &fs_ {

@@ -173,8 +173,12 @@ pub struct Upload {
     pub local_path: PathBuf,
     /// The path relative to the YAML file's folder, normalised (`../model/`, `./src` → `../model`, `src`).
     pub rel_path: String,
-    /// Last component of the path (the folder/file name kept under the upload prefix).
+    /// Last component of the path (the folder/file name kept under the upload prefix);
+    /// `code_with_additional_includes` when `additional_includes` is not empty.
     pub basename: String,
+    /// For code snapshots of components with `additional_includes`: the extra files/folders
+    /// (resolved like `local_path`) that the snapshot must contain next to the code folder's content.
+    pub additional_includes: Vec<PathBuf>,
 }
 
 /// What an upload produced (given back to [`Plan::render`] by a [`Resolver`]).

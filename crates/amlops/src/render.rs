@@ -104,11 +104,15 @@ fn render(args: &RenderArgs) -> Result<Value, String> {
                 "blob": format!("https://{account}.blob.core.windows.net/{container}/{path}"),
             }),
         };
-        uploads.push(json!({
+        let mut entry = json!({
             "local_path": up.local_path,
             "role": up.role,
             "destination": dest,
-        }));
+        });
+        if !up.additional_includes.is_empty() {
+            entry["additional_includes"] = json!(up.additional_includes);
+        }
+        uploads.push(entry);
     }
     let requests: Vec<Value> = requests
         .into_iter()

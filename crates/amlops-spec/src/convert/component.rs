@@ -172,7 +172,15 @@ fn code_of(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Option<String>> 
             if s.starts_with("azureml:") || s.contains("://") {
                 return Ok(Some(s.to_string()));
             }
-            Ok(Some(format!("azureml:{}", ctx.code(c, &["code"])?)))
+            let includes: Vec<String> = m
+                .get("additional_includes")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            Ok(Some(format!(
+                "azureml:{}",
+                ctx.code_with(c, &["code"], &includes)?
+            )))
         }
         None => Ok(None),
     }

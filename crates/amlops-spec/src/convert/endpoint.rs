@@ -269,6 +269,59 @@ fn deployment_assets(
     Ok(())
 }
 
+/// `data_collector`: each enabled collection gets a data asset `{endpoint}-{deployment}-{name}`
+/// (registered first) that the deployment points at.
+fn data_collector(ctx: &mut Ctx<'_>, dc: &Value, endpoint: &str, deployment: &str) -> Value {
+    let mut out = Map::new();
+    let mut collections = Map::new();
+    if let Some(Value::Object(cs)) = dc.get("collections") {
+        for (cname, c) in cs {
+            let enabled = c
+                .get("enabled")
+                .map(|e| match e {
+                    Value::Bool(b) => *b,
+                    Value::String(s) => s.eq_ignore_ascii_case("true"),
+                    _ => false,
+                })
+                .unwrap_or(false);
+            let mut o = Map::new();
+            o.insert(
+                "dataCollectionMode".into(),
+                json!(if enabled { "enabled" } else { "disabled" }),
+            );
+            if enabled {
+                let data_name = format!("{endpoint}-{deployment}-{cname}");
+                let id = ctx.asset_id(AssetType::Data, &data_name, "1");
+                ctx.push_dep(
+                    id.clone(),
+                    api::DATA,
+                    json!({"properties": {"isAnonymous": false, "tags": {}, "isArchived": false, "properties": {},
+                        "dataUri": format!("azureml://datastores/workspaceblobstore/paths/modelDataCollector/{endpoint}/{deployment}/{cname}"),
+                        "dataType": "uri_folder"}}),
+                );
+                o.insert("dataId".into(), json!(id));
+            }
+            if let Some(cm) = c.as_object() {
+                for (k, v) in cm {
+                    if k != "enabled" && k != "data" {
+                        o.insert(camel(k), v.clone());
+                    }
+                }
+            }
+            collections.insert(cname.clone(), Value::Object(o));
+        }
+    }
+    out.insert("collections".into(), Value::Object(collections));
+    if let Some(obj) = dc.as_object() {
+        for (k, v) in obj {
+            if k != "collections" {
+                out.insert(camel(k), camel_keys(v));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
 fn endpoint_name(ctx: &Ctx<'_>, m: &Map<String, Value>) -> Result<String> {
     ctx.opts
         .endpoint_name
@@ -316,6 +369,9 @@ pub(crate) fn online_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Re
             .and_then(Value::as_str)
             .is_some_and(|s| s.to_ascii_lowercase().contains("kubernetes"));
     let mut p = Map::new();
+    if let Some(dc) = m.get("data_collector").filter(|v| !v.is_null()) {
+        p.insert("dataCollector".into(), data_collector(ctx, dc, &endpoint, &name));
+    }
     deployment_assets(ctx, m, &mut p, false)?;
     if let Some(d) = opt_str(m, "description") {
         p.insert("description".into(), json!(d));
@@ -383,19 +439,12 @@ pub(crate) fn online_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Re
         p.insert("instanceType".into(), json!(v));
     }
     if let Some(v) = opt_str(m, "egress_public_network_access") {
-        let v = match v.as_str() {
-            "enabled" => "Enabled".to_string(),
-            "disabled" => "Disabled".to_string(),
-            _ => v,
-        };
         p.insert("egressPublicNetworkAccess".into(), json!(v));
     }
     if let Some(v) = opt_str(m, "model_mount_path") {
         p.insert("modelMountPath".into(), json!(v));
     }
-    if let Some(v) = m.get("data_collector").filter(|v| !v.is_null()) {
-        p.insert("dataCollector".into(), camel_keys(v));
-    }
+
     if kubernetes {
         if let Some(Value::Object(r)) = m.get("resources") {
             let mut out = Map::new();

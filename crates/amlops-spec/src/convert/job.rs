@@ -652,7 +652,10 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
     let mut p = Map::new();
     let mut task = Map::new();
     let task_name = opt_str(m, "task").unwrap_or_default();
-    let tabular = matches!(task_name.as_str(), "classification" | "regression" | "forecasting");
+    let tabular = matches!(
+        task_name.as_str(),
+        "classification" | "regression" | "forecasting"
+    );
     let text = task_name.starts_with("text_");
     for (k, v) in m {
         if COMMON_JOB_FIELDS.contains(&k.as_str()) {
@@ -660,10 +663,37 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
         }
         match k.as_str() {
             "task" => {
-                task.insert("taskType".into(), json!(automl_task(v.as_str().unwrap_or_default())));
+                task.insert(
+                    "taskType".into(),
+                    json!(automl_task(v.as_str().unwrap_or_default())),
+                );
+            }
+            "primary_metric" if task_name == "text_classification_multilabel" => {
+                // the SDK does not send it for multilabel text classification
             }
             "primary_metric" | "log_verbosity" => {
-                task.insert(camel(k), json!(pascal(v.as_str().unwrap_or_default())));
+                let raw = v.as_str().unwrap_or_default();
+                let val = if raw.eq_ignore_ascii_case("iou") {
+                    "IOU".to_string()
+                } else {
+                    pascal(raw)
+                };
+                task.insert(camel(k), json!(val));
+            }
+            "resources" => {
+                // AutoML jobs send resources in snake_case with every field present
+                let mut r = Map::new();
+                for f in [
+                    "locations",
+                    "instance_count",
+                    "instance_type",
+                    "shm_size",
+                    "max_instance_count",
+                    "docker_args",
+                ] {
+                    r.insert(f.into(), v.get(f).cloned().unwrap_or(Value::Null));
+                }
+                p.insert("resources".into(), Value::Object(r));
             }
             "n_cross_validations" => {
                 task.insert(camel(k), auto_or_custom(v, "value"));
@@ -696,9 +726,7 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
             }
             "featurization" => {
                 let mut f = camel_keys(v);
-                if tabular
-                    && let Some(fm) = f.as_object_mut()
-                {
+                if tabular && let Some(fm) = f.as_object_mut() {
                     fm.entry("transformerParams").or_insert(json!({}));
                 }
                 task.insert("featurizationSettings".into(), f);
@@ -710,7 +738,9 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
                         let val = if tk.ends_with("_training_algorithms") {
                             match tv {
                                 Value::Array(a) => Value::Array(
-                                    a.iter().map(|x| json!(pascal(x.as_str().unwrap_or_default()))).collect(),
+                                    a.iter()
+                                        .map(|x| json!(pascal(x.as_str().unwrap_or_default())))
+                                        .collect(),
                                 ),
                                 other => other.clone(),
                             }
@@ -747,6 +777,7 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
                                 }
                                 if e.get("type").and_then(Value::as_str) == Some("bandit") {
                                     et.entry("slackAmount").or_insert(json!(0));
+                                    et.entry("slackFactor").or_insert(json!(0));
                                 }
                             }
                             out.insert("earlyTermination".into(), Value::Object(et));
@@ -759,7 +790,10 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
             }
             "search_space" => {
                 let spaces: Vec<Value> = match v {
-                    Value::Array(a) => a.iter().map(|s| camel_top(&component::search_space_exprs(s))).collect(),
+                    Value::Array(a) => a
+                        .iter()
+                        .map(|s| camel_top(&component::search_space_exprs(s)))
+                        .collect(),
                     other => vec![camel_top(&component::search_space_exprs(other))],
                 };
                 task.insert("searchSpace".into(), Value::Array(spaces));

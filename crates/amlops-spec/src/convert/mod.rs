@@ -194,6 +194,16 @@ impl<'a> Ctx<'a> {
 
     /// Requests an upload of a local path written in the current file.
     pub fn upload(&mut self, role: UploadRole, path: &str) -> Result<UploadOutcome> {
+        self.upload_with(role, path, &[])
+    }
+
+    /// An upload whose snapshot also holds `includes` (component `additional_includes`).
+    pub fn upload_with(
+        &mut self,
+        role: UploadRole,
+        path: &str,
+        includes: &[String],
+    ) -> Result<UploadOutcome> {
         let rel_path = join_rel(&self.src.rel_dir, path);
         let mut basename = rel_path.rsplit('/').next().unwrap_or(&rel_path).to_string();
         if basename == "." || basename == ".." {
@@ -202,12 +212,20 @@ impl<'a> Ctx<'a> {
                 basename = name.to_string_lossy().into_owned();
             }
         }
+        let additional_includes: Vec<PathBuf> = includes
+            .iter()
+            .map(|i| self.top_dir.join(join_rel(&self.src.rel_dir, i)))
+            .collect();
+        if !additional_includes.is_empty() {
+            basename = "code_with_additional_includes".into();
+        }
         let up = Upload {
             index: self.uploads.len(),
             role,
             local_path: self.top_dir.join(&rel_path),
             rel_path,
             basename,
+            additional_includes,
         };
         let out = self.resolver.upload(&up).map_err(|message| SpecError::Resolve {
             subject: up.local_path.display().to_string(),
@@ -364,7 +382,7 @@ impl<'a> Ctx<'a> {
                 props.insert("image".into(), json!(img));
                 hash_str = sha256_hex(img);
                 if let Some(ic) = m.get("inference_config").filter(|v| !v.is_null()) {
-                    hash_str = py_join(&hash_str, &sha256_hex(&py_yaml_dump(ic)));
+                    hash_str = py_join(&hash_str, &sha256_hex(&inference_config_dump(ic)));
                 }
                 if let Some(c) = &conda {
                     hash_str = py_join(&hash_str, &sha256_hex(c));
@@ -444,6 +462,11 @@ impl<'a> Ctx<'a> {
 
     /// `code:` → code asset id (uploading local folders), or a remote/registered reference.
     pub fn code(&mut self, v: &Value, field: &[&str]) -> Result<String> {
+        self.code_with(v, field, &[])
+    }
+
+    /// `code:` with `additional_includes`.
+    pub fn code_with(&mut self, v: &Value, field: &[&str], includes: &[String]) -> Result<String> {
         let s = v
             .as_str()
             .ok_or_else(|| self.err(field, "expected a path or reference"))?;
@@ -463,7 +486,7 @@ impl<'a> Ctx<'a> {
                 ),
             ));
         }
-        match self.upload(UploadRole::Code, s)? {
+        match self.upload_with(UploadRole::Code, s, includes)? {
             UploadOutcome::Code {
                 name,
                 version,
@@ -532,6 +555,33 @@ pub(crate) fn convert(ctx: &mut Ctx<'_>, kind: Kind, doc: &Value) -> Result<Rest
 }
 
 // ---------- small helpers ----------
+
+/// What the SDK hashes for an environment's `inference_config`: PyYAML's dump of its model
+/// object (`InferenceContainerProperties` holding `Route` objects, camelCase keys).
+pub(crate) fn inference_config_dump(ic: &Value) -> String {
+    const MODELS: &str = "azure.ai.ml._restclient.arm_ml_service.models._models";
+    let mut out = format!("!!python/object:{MODELS}.InferenceContainerProperties\n_data:\n");
+    let mut routes: Vec<(String, &Value)> = ic
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (camel(k), v)).collect())
+        .unwrap_or_default();
+    routes.sort_by(|a, b| a.0.cmp(&b.0));
+    for (k, r) in routes {
+        out.push_str(&format!("  {k}: !!python/object:{MODELS}.Route\n    _data:\n"));
+        let mut fields: Vec<(&String, &Value)> =
+            r.as_object().map(|m| m.iter().collect()).unwrap_or_default();
+        fields.sort_by(|a, b| a.0.cmp(b.0));
+        for (fk, fv) in fields {
+            let v = crate::yaml::py_yaml_dump(fv);
+            let v = v
+                .strip_suffix("\n...\n")
+                .or_else(|| v.strip_suffix('\n'))
+                .unwrap_or(&v);
+            out.push_str(&format!("      {fk}: {v}\n"));
+        }
+    }
+    out
+}
 
 pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))

@@ -1,0 +1,220 @@
+//! The deploy binary against a fake ARM on wiremock: the exact traffic PUT bodies of a canary that fails at 50%,
+//! and the key or token sent with the smoke test.
+
+use std::sync::{Arc, Mutex};
+
+use amlops_testkit::{AgentRun, AzureRmSpec, TaskResult, cargo_bin};
+use serde_json::{Value, json};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const SUB: &str = "00000000-0000-0000-0000-000000000000";
+const KEY: &str = "pk-secret-123";
+const TOKEN: &str = "tok-secret-456";
+
+fn ws_path() -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+    )
+}
+
+#[derive(Default)]
+struct State {
+    endpoint: Value,
+    deployments: serde_json::Map<String, Value>,
+    endpoint_puts: Vec<Value>,
+    deletes: Vec<String>,
+    /// (Authorization, azureml-model-deployment) of each scoring call.
+    scores: Vec<(String, String)>,
+    fail_score: Option<usize>,
+}
+
+#[derive(Clone)]
+struct Fake(Arc<Mutex<State>>, String);
+
+impl Respond for Fake {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut s = self.0.lock().unwrap();
+        let path = req.url.path().to_string();
+        let ws = ws_path();
+        let ep_path = format!("{ws}/onlineEndpoints/churn-ep");
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let header = |n: &str| {
+            req.headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let method = req.method.as_str();
+        if path == ws && method == "GET" {
+            return ResponseTemplate::new(200)
+                .set_body_json(json!({"name": "ws", "location": "westeurope", "properties": {}}));
+        }
+        if path == ep_path {
+            if method == "PUT" {
+                s.endpoint_puts.push(body.clone());
+                let mut ep = body;
+                ep["properties"]["scoringUri"] = json!(format!("{}/score", self.1));
+                ep["properties"]["provisioningState"] = json!("Succeeded");
+                s.endpoint = ep.clone();
+                return ResponseTemplate::new(200).set_body_json(ep);
+            }
+            return ResponseTemplate::new(200).set_body_json(s.endpoint.clone());
+        }
+        if path == format!("{ep_path}/listKeys") {
+            return ResponseTemplate::new(200)
+                .set_body_json(json!({"primaryKey": KEY, "secondaryKey": "other-secret-789"}));
+        }
+        if path == format!("{ep_path}/token") {
+            return ResponseTemplate::new(200).set_body_json(
+                json!({"accessToken": TOKEN, "expiryTimeUtc": 4102444800i64, "tokenType": "Bearer"}),
+            );
+        }
+        if path == format!("{ep_path}/deployments") {
+            let list: Vec<Value> = s.deployments.values().cloned().collect();
+            return ResponseTemplate::new(200).set_body_json(json!({"value": list}));
+        }
+        if let Some(name) = path.strip_prefix(&format!("{ep_path}/deployments/")) {
+            let name = name.to_string();
+            return match method {
+                "PUT" => {
+                    let mut d = body;
+                    d["name"] = json!(name);
+                    d["properties"]["provisioningState"] = json!("Succeeded");
+                    s.deployments.insert(name, d.clone());
+                    ResponseTemplate::new(201).set_body_json(d)
+                }
+                "DELETE" => {
+                    s.deletes.push(name.clone());
+                    s.deployments.remove(&name);
+                    ResponseTemplate::new(200)
+                }
+                _ => match s.deployments.get(&name) {
+                    Some(d) => ResponseTemplate::new(200).set_body_json(d.clone()),
+                    None => ResponseTemplate::new(404).set_body_json(
+                        json!({"error": {"code": "ResourceNotFound", "message": "no such deployment"}}),
+                    ),
+                },
+            };
+        }
+        if path == "/score" {
+            s.scores
+                .push((header("authorization"), header("azureml-model-deployment")));
+            if s.fail_score == Some(s.scores.len()) {
+                return ResponseTemplate::new(500).set_body_string("model crashed");
+            }
+            return ResponseTemplate::new(200).set_body_json(json!([1]));
+        }
+        ResponseTemplate::new(404).set_body_json(json!({"error": {"code": "NotFound", "message": path}}))
+    }
+}
+
+fn start(auth_mode: &str, traffic: Value) -> (tokio::runtime::Runtime, MockServer, Fake) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(MockServer::start());
+    let fake = Fake(Arc::new(Mutex::new(State::default())), server.uri());
+    {
+        let mut s = fake.0.lock().unwrap();
+        s.endpoint = json!({
+            "name": "churn-ep",
+            "location": "westeurope",
+            "properties": {
+                "authMode": auth_mode,
+                "scoringUri": format!("{}/score", server.uri()),
+                "provisioningState": "Succeeded",
+                "traffic": traffic,
+            }
+        });
+        s.deployments.insert(
+            "blue".into(),
+            json!({"name": "blue", "properties": {"provisioningState": "Succeeded"}}),
+        );
+    }
+    rt.block_on(Mock::given(any()).respond_with(fake.clone()).mount(&server));
+    (rt, server, fake)
+}
+
+fn agent(server: &MockServer, dir: &std::path::Path) -> AgentRun {
+    let req = dir.join("request.json");
+    std::fs::write(&req, r#"{"data": [[1, 2]]}"#).unwrap();
+    AgentRun::new(cargo_bin("amlops-deploy"))
+        .azure_rm("azureSubscription", AzureRmSpec::anonymous(&server.uri()))
+        .input("resourceGroup", "rg")
+        .input("workspace", "ws")
+        .input("endpointName", "churn-ep")
+        .input("model", "azureml:churn:3")
+        .input("deploymentName", "green")
+        .input("smokeTestRequest", req.to_str().unwrap())
+        .input("smokeTestExpect", "/0=1")
+        .input("stepWaitSeconds", "0")
+        .env("AMLOPS_POLL_INTERVAL_MS", "20")
+        .secret(KEY)
+        .secret(TOKEN)
+}
+
+#[test]
+fn canary_failing_its_smoke_test_at_50_restores_the_exact_split() {
+    let (_rt, server, fake) = start("Key", json!({"Blue": 100}));
+    fake.0.lock().unwrap().fail_score = Some(3);
+    let dir = tempfile::tempdir().unwrap();
+    let run = agent(&server, dir.path())
+        .input("strategy", "canary")
+        .input("trafficSteps", "10,50,100")
+        .run();
+    assert_eq!(run.agent_result(), TaskResult::Failed, "{}", run.stdout);
+    let errors = run.errors().join("\n");
+    assert!(
+        errors.contains("the smoke test at 50% failed: expected HTTP 200, got HTTP 500: model crashed"),
+        "{errors}"
+    );
+    assert!(errors.contains("traffic restored to blue 100%"), "{errors}");
+    let s = fake.0.lock().unwrap();
+    let traffic: Vec<Value> = s
+        .endpoint_puts
+        .iter()
+        .map(|b| b["properties"]["traffic"].clone())
+        .collect();
+    assert_eq!(
+        traffic,
+        vec![
+            json!({"blue": 90, "green": 10}),
+            json!({"blue": 50, "green": 50}),
+            json!({"blue": 100}),
+        ]
+    );
+    assert_eq!(s.deletes, vec!["green".to_string()]);
+    assert_eq!(s.scores.len(), 3);
+    for (auth, dep) in &s.scores {
+        assert_eq!(auth, &format!("Bearer {KEY}"));
+        assert_eq!(dep, "green");
+    }
+    assert_eq!(run.output("previousTraffic"), r#"{"blue":100}"#);
+    assert_eq!(run.output("traffic"), r#"{"blue":100}"#);
+    assert!(
+        run.registered_secrets().contains(&KEY),
+        "{:?}",
+        run.registered_secrets()
+    );
+}
+
+#[test]
+fn aml_token_endpoint_is_smoke_tested_with_the_token() {
+    let (_rt, server, fake) = start("AMLToken", json!({"blue": 100}));
+    let dir = tempfile::tempdir().unwrap();
+    let run = agent(&server, dir.path()).run();
+    assert_eq!(run.agent_result(), TaskResult::Succeeded, "{}", run.stdout);
+    let s = fake.0.lock().unwrap();
+    assert_eq!(s.scores.len(), 2);
+    assert!(
+        s.scores
+            .iter()
+            .all(|(a, d)| a == &format!("Bearer {TOKEN}") && d == "green")
+    );
+    assert_eq!(s.endpoint_puts.len(), 1);
+    assert_eq!(s.endpoint_puts[0]["properties"]["traffic"], json!({"green": 100}));
+    assert_eq!(run.output("traffic"), r#"{"green":100}"#);
+    // keepPreviousDeployments 1 keeps blue.
+    assert!(s.deletes.is_empty());
+    assert!(run.registered_secrets().contains(&TOKEN));
+}
