@@ -12,7 +12,9 @@ use amlops_testkit::{AgentRun, AzureRmSpec, RunResult, TaskResult, cargo_bin, se
 /// A task folder as the .vsix lays it out: launcher.js, launcher.json, bin/<platform>-<arch>/<binary>.
 fn task_folder(dir: &Path, binary: &str) -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let bin_dir = dir.join("bin").join(format!("{}-{}", node_platform(), node_arch()));
+    let bin_dir = dir
+        .join("bin")
+        .join(format!("{}-{}", node_platform(), node_arch()));
     std::fs::create_dir_all(&bin_dir).unwrap();
     std::fs::copy(cargo_bin(binary), bin_dir.join(binary)).unwrap();
     std::fs::copy(repo.join("task-manifests/launcher.js"), dir.join("launcher.js")).unwrap();
@@ -61,7 +63,10 @@ async fn sigint_to_the_launcher_cancels_the_job_and_kills_its_process() {
     let pid_file = dir.path().join("job.pid");
     std::fs::write(
         project.join("src/slow.py"),
-        SLOW_SCRIPT.replace("os.environ[\"PID_FILE\"]", &format!("{:?}", pid_file.to_string_lossy())),
+        SLOW_SCRIPT.replace(
+            "os.environ[\"PID_FILE\"]",
+            &format!("{:?}", pid_file.to_string_lossy()),
+        ),
     )
     .unwrap();
     let mut config = LocalConfig::new(dir.path().join("state"));
@@ -91,11 +96,10 @@ async fn sigint_to_the_launcher_cancels_the_job_and_kills_its_process() {
         }
         all
     });
-    let started = tokio::task::spawn_blocking(move || {
-        rx.iter().any(|line| line.contains("training started"))
-    })
-    .await
-    .unwrap();
+    let started =
+        tokio::task::spawn_blocking(move || rx.iter().any(|line| line.contains("training started")))
+            .await
+            .unwrap();
     assert!(started, "the job's log never arrived");
     send_sigint(&child);
     let status = child.wait().unwrap();
@@ -110,7 +114,10 @@ async fn sigint_to_the_launcher_cancels_the_job_and_kills_its_process() {
     let job: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
     assert_eq!(job["properties"]["status"], "Canceled", "{job}");
     let pid = std::fs::read_to_string(&pid_file).unwrap();
-    assert!(!process_alive(pid.trim()), "the training process {pid} still runs");
+    assert!(
+        !process_alive(pid.trim()),
+        "the training process {pid} still runs"
+    );
     ws.shutdown().await.unwrap();
 }
 
@@ -118,7 +125,9 @@ async fn sigint_to_the_launcher_cancels_the_job_and_kills_its_process() {
 fn process_alive(pid: &str) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the command name in parentheses: `pid (comm) S ...`.
-        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
         Err(_) => false,
     }
 }

@@ -15,7 +15,10 @@ fn write_project(dir: &Path) {
 }
 
 fn bin_dir() -> std::path::PathBuf {
-    amlops_testkit::cargo_bin("amlops-train").parent().unwrap().to_path_buf()
+    amlops_testkit::cargo_bin("amlops-train")
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn settings(ws: &LocalWorkspace, root: &Path) -> RunSettings {
@@ -24,7 +27,6 @@ fn settings(ws: &LocalWorkspace, root: &Path) -> RunSettings {
     let mut extra = BTreeMap::new();
     // Fast polling for tests (documented test knobs of the tasks).
     extra.insert("AMLOPS_POLL_INTERVAL_MS".to_string(), "50".to_string());
-    extra.insert("AMLOPS_STEP_WAIT_SECONDS".to_string(), "0".to_string());
     RunSettings {
         bin_dir: bin_dir(),
         root: root.to_path_buf(),
@@ -50,7 +52,10 @@ async fn the_sample_pipeline_runs_train_gate_register_deploy_and_drift() {
     let text = std::fs::read_to_string(root.join("azure-pipelines.yml")).unwrap();
     let pipeline = parse_pipeline_text(&text, &root.join("azure-pipelines.yml")).unwrap();
     let reports = run_pipeline(&pipeline, &settings(&ws, &root)).await.unwrap();
-    let results: Vec<(&str, &str)> = reports.iter().map(|r| (r.title.as_str(), r.result.as_str())).collect();
+    let results: Vec<(&str, &str)> = reports
+        .iter()
+        .map(|r| (r.title.as_str(), r.result.as_str()))
+        .collect();
     assert_eq!(
         results,
         [
@@ -68,7 +73,11 @@ async fn the_sample_pipeline_runs_train_gate_register_deploy_and_drift() {
     assert!((0.6..=1.0).contains(&accuracy), "{accuracy}");
     assert_eq!(reports[1].outputs["gatePassed"], "true");
     assert_eq!(reports[2].outputs["modelName"], "churn");
-    assert!(reports[3].outputs["traffic"].contains("100"), "{:?}", reports[3].outputs);
+    assert!(
+        reports[3].outputs["traffic"].contains("100"),
+        "{:?}",
+        reports[3].outputs
+    );
     assert_eq!(reports[4].outputs["gatePassed"], "false");
     let drifted = &reports[4].outputs["driftedColumns"];
     for column in ["tenure_months", "region"] {

@@ -183,9 +183,9 @@ impl<'a> Call<'a> {
 pub struct AzureMlClient {
     pub(crate) http: reqwest::Client,
     pub(crate) config: Arc<ClientConfig>,
-    credential: Option<Arc<Credential>>,
+    pub(crate) credential: Option<Arc<Credential>>,
     scope: String,
-    arm: Url,
+    pub(crate) arm: Url,
     pub(crate) cancel: CancellationToken,
     pub(crate) secrets: SecretSink,
     discovery: Arc<OnceCell<Url>>,
@@ -322,7 +322,7 @@ impl AzureMlClient {
         Ok(url)
     }
 
-    fn same_origin(&self, url: &Url) -> bool {
+    pub(crate) fn same_origin(&self, url: &Url) -> bool {
         url.scheme() == self.arm.scheme()
             && url.host() == self.arm.host()
             && url.port_or_known_default() == self.arm.port_or_known_default()
@@ -427,7 +427,7 @@ impl AzureMlClient {
         })
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, op: &str, url: Url) -> Result<T, AzureMlError> {
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, op: &str, url: Url) -> Result<T, AzureMlError> {
         let resp = self.call(Call::new(op, Method::GET, url.clone())).await?;
         Self::decode(op, &Method::GET, &url, &resp, false)
     }
@@ -444,7 +444,7 @@ impl AzureMlClient {
         Self::decode(op, &Method::PUT, &url, &resp, false)
     }
 
-    async fn list<T: DeserializeOwned>(&self, op: &str, first: Url) -> Result<Vec<T>, AzureMlError> {
+    pub(crate) async fn list<T: DeserializeOwned>(&self, op: &str, first: Url) -> Result<Vec<T>, AzureMlError> {
         let mut out = Vec::new();
         let mut next = Some(first);
         let mut pages = 0;

@@ -23,23 +23,32 @@
 //! - Secrets: every constructor that can obtain a secret takes a [`http::SecretSink`]
 //!   (`Arc<dyn Fn(&str) + Send + Sync>`); tasks pass `move |s| output.register_secret(s)`. Errors never hold a
 //!   token, key or SAS.
-//! - A task builds its client with [`ClientConfig::from_connection`], [`credential::PipelineIdentity::from_env`],
-//!   [`credential_for_connection`] and [`AzureMlClient::new`] (which takes the task's cancellation token). A
-//!   connection without credential is accepted only for loopback ARM URLs (the local workspace).
+//! - A task builds its client with [`connect`] (or [`connect_with`] for a tweaked [`ClientConfig`]): HTTP client,
+//!   credential, secrets registered through the task's output, the given cancellation token;
+//!   [`AzureMlClient::with_cancellation`] gives a clean-up twin. A connection without credential is accepted only
+//!   for loopback ARM URLs (the local workspace).
+//! - Requests rendered by the spec crate go through [`AzureMlClient::send_arm_request`] ([`ArmRequest`]: their own
+//!   path and api-version); asset containers and versions of any collection through
+//!   [`AzureMlClient::get_asset_container`], [`AzureMlClient::get_asset_version`],
+//!   [`AzureMlClient::list_asset_versions`].
 //! - Cancellation: every wait and request stops when the token fires; the error has kind
 //!   [`ErrorKind::Canceled`] and [`amlops_agent::Canceled`] in its source chain.
 //! - Blob storage: Put Blob, Put Block, Put Block List, Get Blob Properties (HEAD), Set Blob Metadata and Get Blob
 //!   with `Range`, `x-ms-version` [`upload::BLOB_API_VERSION`]; the container URL comes from the datastore
 //!   (`properties.properties.blobEndpoint` when present, as the local workspace advertises it).
 
+pub mod assets;
 pub mod client;
+mod connect;
 pub mod credential;
 pub mod error;
 pub mod http;
 pub mod models;
 pub mod upload;
 
+pub use assets::ArmRequest;
 pub use client::{AzureMlClient, ClientConfig, DEFAULT_API_VERSION, PollOptions};
+pub use connect::{connect, connect_with};
 pub use credential::{AccessToken, Credential, PipelineIdentity, TokenSource, credential_for_connection};
 pub use error::{ArmError, AzureMlError, ErrorDetails, ErrorKind};
 pub use http::{Idempotency, RetryPolicy, SecretSink, build_client};

@@ -341,12 +341,50 @@ props! {
         code_uri: String,
         /// Description.
         description: String,
-        /// `hash_sha256`, `hash_version`.
-        properties: BTreeMap<String, String>,
+        /// `hash_sha256`, `hash_version` (any JSON scalar: the SDK corpus renders `hash_version` as a number).
+        properties: BTreeMap<String, PropertyValue>,
         /// Tags.
         tags: BTreeMap<String, String>,
         /// Provisioning state.
         provisioning_state: ProvisioningState,
+    }
+}
+
+/// A property value of a code version: Azure ML answers strings, rendered bodies may carry other scalars.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PropertyValue {
+    /// A string.
+    String(String),
+    /// A number (`"hash_version": 202208`).
+    Number(serde_json::Number),
+    /// A boolean.
+    Bool(bool),
+    /// `null`.
+    Null,
+}
+
+impl PropertyValue {
+    /// The value as text (`202208`, `true`; empty for `null`).
+    pub fn as_text(&self) -> String {
+        match self {
+            Self::String(s) => s.clone(),
+            Self::Number(n) => n.to_string(),
+            Self::Bool(b) => b.to_string(),
+            Self::Null => String::new(),
+        }
+    }
+}
+
+impl From<String> for PropertyValue {
+    fn from(s: String) -> Self {
+        Self::String(s)
+    }
+}
+
+impl From<&str> for PropertyValue {
+    fn from(s: &str) -> Self {
+        Self::String(s.to_string())
     }
 }
 
@@ -496,6 +534,9 @@ props! {
 
 /// A model container.
 pub type ModelContainer = Resource<ModelContainerProperties>;
+
+/// The container of any asset collection (environments, components, data, codes have the same shape as models).
+pub type AssetContainer = ModelContainer;
 
 props! {
     /// Model version properties (§5).

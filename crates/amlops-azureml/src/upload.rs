@@ -531,8 +531,8 @@ impl AzureMlClient {
         };
         props.properties = Some(
             [
-                ("hash_sha256".to_string(), hash.clone()),
-                ("hash_version".to_string(), CONTENT_HASH_VERSION.to_string()),
+                ("hash_sha256".to_string(), hash.clone().into()),
+                ("hash_version".to_string(), CONTENT_HASH_VERSION.into()),
             ]
             .into_iter()
             .collect(),
@@ -628,32 +628,38 @@ impl AzureMlClient {
             }
         };
         // The local workspace names its blob endpoint in `properties.properties.blobEndpoint`.
-        let advertised = p
-            .extra
-            .get("properties")
-            .and_then(|v| v.get("blobEndpoint"))
-            .and_then(serde_json::Value::as_str)
-            .filter(|s| !s.trim().is_empty());
-        let container_url = match (&self.config.blob_endpoint_override, advertised) {
-            (Some(base), _) => format!("{}/{account}/{container_name}", base.trim_end_matches('/')),
-            (None, Some(endpoint)) => format!("{}/{container_name}", endpoint.trim_end_matches('/')),
-            (None, None) => format!(
-                "{}://{account}.blob.{}/{container_name}",
-                p.protocol.as_deref().unwrap_or("https"),
-                p.endpoint.as_deref().unwrap_or("core.windows.net")
-            ),
-        };
+        let container_url = self.datastore_container_url(&ds).ok_or_else(|| {
+            AzureMlError::new(
+                ErrorKind::Decode,
+                OP,
+                format!("datastore '{ds_name}' has no account or container"),
+            )
+        })?;
         let container = SasContainer::from_sas_url(OP, &format!("{container_url}?{sas}"))?;
         let folder_name = folder_name(folder);
-        let prefix = format!("LocalUpload/{hash}/{folder_name}");
-        let first = format!("{prefix}/{}", files[0].relative);
+        // A single file lands at `LocalUpload/{hash}/{fileName}` and its URI names the file, as the SDK does; a
+        // folder's files land under `LocalUpload/{hash}/{folderName}/` and its URI names the folder.
+        let single_file = folder.is_file();
+        let blob_prefix = if single_file {
+            format!("LocalUpload/{hash}")
+        } else {
+            format!("LocalUpload/{hash}/{folder_name}")
+        };
+        let prefix = if single_file {
+            format!("{blob_prefix}/{folder_name}")
+        } else {
+            blob_prefix.clone()
+        };
+        let first = format!("{blob_prefix}/{}", files[0].relative);
         let meta = self.get_blob_metadata(&container, &first).await?;
         let done = meta.is_some_and(|m| m.iter().any(|(k, v)| k == "upload_status" && v == "completed"));
         let uploaded = if done {
             tracing::info!(prefix = %prefix, "the folder is already uploaded; skipping");
             0
         } else {
-            let n = self.upload_files(&container, &prefix, &files, options).await?;
+            let n = self
+                .upload_files(&container, &blob_prefix, &files, options)
+                .await?;
             self.set_blob_metadata(
                 &container,
                 &first,

@@ -1,7 +1,8 @@
 //! [`DeployApi`] over the client crate's [`AzureMlClient`].
 //!
-//! One call is made here directly, over the same HTTP client, retry policy and credential, because the client has
-//! no operation for it: listing an endpoint's deployments (for the clean-up).
+//! Two kinds of call are made here directly, over the same HTTP client, retry policy and credential, because the
+//! client has no operation for them: listing an endpoint's deployments (for the clean-up), and sending the
+//! dependencies rendered from a deployment YAML (anonymous environments, models) as JSON exactly as rendered.
 
 // The client crate's error type is large; these helpers return it as the client does.
 #![allow(clippy::result_large_err)]
@@ -12,10 +13,7 @@ use std::sync::Arc;
 use amlops_agent::CancellationToken;
 use amlops_azureml::credential::{Credential, scope_for_resource};
 use amlops_azureml::http::{Idempotency, RetryPolicy, redact_url};
-use amlops_azureml::models::{
-    CodeVersion, DeploymentLogsRequest, EndpointAuthMode, EnvironmentVersion, ModelVersion, OnlineDeployment,
-    OnlineEndpoint,
-};
+use amlops_azureml::models::{DeploymentLogsRequest, EndpointAuthMode, OnlineDeployment, OnlineEndpoint};
 use amlops_azureml::upload::UploadOptions;
 use amlops_azureml::{AzureMlClient, AzureMlError, ClientConfig, ErrorKind, SecretSink};
 use amlops_spec::{RestRequest, UploadOutcome};
@@ -107,7 +105,33 @@ impl ClientDeployApi {
         self.client.workspace_scope()
     }
 
-    async fn arm_get(&self, op: &str, url: &Url) -> Result<Value, AzureMlError> {
+    /// `{ARM}/{path}?api-version={version}`.
+    fn arm_url(&self, op: &str, path: &str, api_version: &str) -> Result<Url, AzureMlError> {
+        let mut base = self
+            .client
+            .config()
+            .resource_manager_url
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        base.push('/');
+        let base = Url::parse(&base).map_err(|e| AzureMlError::invalid_input(op, e.to_string()))?;
+        let mut url = base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| AzureMlError::invalid_input(op, format!("cannot build a URL for '{path}': {e}")))?;
+        url.query_pairs_mut().append_pair("api-version", api_version);
+        Ok(url)
+    }
+
+    /// One ARM call with the bearer, retried per the policy (GET and PUT are idempotent); a 401 makes the
+    /// credential ask again once. Returns the JSON body (`null` when empty).
+    async fn arm_call(
+        &self,
+        op: &str,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Value, AzureMlError> {
         let mut refreshed = false;
         loop {
             let bearer = match &self.credential {
@@ -117,11 +141,14 @@ impl ClientDeployApi {
             let resp = self
                 .retry
                 .execute(&self.cancel, Idempotency::Idempotent, || {
-                    let r = self.http.get(url.clone());
-                    match &bearer {
-                        Some(t) => r.bearer_auth(t),
-                        None => r,
+                    let mut r = self.http.request(method.clone(), url.clone());
+                    if let Some(t) = &bearer {
+                        r = r.bearer_auth(t);
                     }
+                    if let Some(b) = body {
+                        r = r.json(b);
+                    }
+                    r
                 })
                 .await
                 .map_err(|e| AzureMlError::from_send(op, e))?;
@@ -139,8 +166,11 @@ impl ClientDeployApi {
                     op,
                     format!("the service answered HTTP {}", resp.status.as_u16()),
                 )
-                .with_request(&Method::GET, redact_url(url))
+                .with_request(&method, redact_url(url))
                 .with_response(resp.status.as_u16(), &resp.headers, &resp.body, false));
+            }
+            if resp.body.is_empty() {
+                return Ok(Value::Null);
             }
             return serde_json::from_slice(&resp.body).map_err(|e| {
                 AzureMlError::new(
@@ -148,7 +178,7 @@ impl ClientDeployApi {
                     op,
                     format!("the response is not valid JSON: {e}"),
                 )
-                .with_request(&Method::GET, redact_url(url))
+                .with_request(&method, redact_url(url))
             });
         }
     }
@@ -198,22 +228,12 @@ impl DeployApi for ClientDeployApi {
 
     async fn list_deployments(&self, endpoint: &str) -> Result<Vec<OnlineDeployment>, AzureMlError> {
         const OP: &str = "onlineDeployments.list";
-        let cfg = self.client.config();
-        let mut base = cfg.resource_manager_url.trim().trim_end_matches('/').to_string();
-        base.push('/');
-        let base = Url::parse(&base).map_err(|e| AzureMlError::invalid_input(OP, e.to_string()))?;
-        let mut url = base.clone();
-        {
-            let mut p = url
-                .path_segments_mut()
-                .map_err(|_| AzureMlError::invalid_input(OP, "bad ARM URL"))?;
-            p.pop_if_empty();
-            for s in self.client.workspace_scope().trim_start_matches('/').split('/') {
-                p.push(s);
-            }
-            p.extend(["onlineEndpoints", endpoint, "deployments"]);
-        }
-        url.query_pairs_mut().append_pair("api-version", &cfg.api_version);
+        let path = format!(
+            "{}/onlineEndpoints/{endpoint}/deployments",
+            self.client.workspace_scope()
+        );
+        let url = self.arm_url(OP, &path, &self.client.config().api_version)?;
+        let base = url.clone();
         let mut out = Vec::new();
         let mut next = Some(url);
         let mut pages = 0;
@@ -222,7 +242,7 @@ impl DeployApi for ClientDeployApi {
             if pages > 1000 {
                 break;
             }
-            let page = self.arm_get(OP, &u).await?;
+            let page = self.arm_call(OP, Method::GET, &u, None).await?;
             if let Some(items) = page["value"].as_array() {
                 for item in items {
                     out.push(decode::<OnlineDeployment>(OP, item)?);
@@ -344,22 +364,17 @@ impl DeployApi for ClientDeployApi {
         };
         match collection.as_str() {
             "codes" => {
-                let body: CodeVersion = decode(OP, &request.body)?;
-                self.client
-                    .create_or_update_code_version(&name, &version, &body)
-                    .await?;
+                // `upload_code` has already created this code version (same name and content hash).
+                tracing::debug!(path = %request.path, "code version created by the upload; not sent again");
             }
-            "environments" => {
-                let body: EnvironmentVersion = decode(OP, &request.body)?;
-                self.client
-                    .create_or_update_environment_version(&name, &version, &body)
-                    .await?;
-            }
-            "models" => {
-                let body: ModelVersion = decode(OP, &request.body)?;
-                self.client
-                    .create_or_update_model_version(&name, &version, &body)
-                    .await?;
+            "environments" | "models" | "components" => {
+                // Sent as rendered (JSON-equal to the SDK's body), with the api-version the spec chose.
+                let method = Method::from_bytes(request.method.as_bytes()).map_err(|_| {
+                    AzureMlError::invalid_input(OP, format!("bad method '{}'", request.method))
+                })?;
+                let url = self.arm_url(OP, &request.path, &request.api_version)?;
+                tracing::debug!(%name, %version, "sending a dependency of the deployment");
+                self.arm_call(OP, method, &url, Some(&request.body)).await?;
             }
             other => {
                 return Err(AzureMlError::invalid_input(

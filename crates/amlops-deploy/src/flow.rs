@@ -221,6 +221,12 @@ impl Deploy<'_> {
             .await
             .map_err(api_err(format!("reading the deployment '{dep}'")))?
             .is_some();
+        if existed {
+            self.out.warning(&format!(
+                "The deployment '{dep}' already exists on '{ep}': it is updated in place. A rollback restores the \
+                 traffic split but not its previous model or code, and it is not deleted on failure"
+            ));
+        }
         let model_id = self
             .settings
             .deployment
@@ -499,14 +505,10 @@ impl Deploy<'_> {
                 let mut done = HashMap::new();
                 for upload in planned.uploads() {
                     if !upload.role.is_code() {
-                        return Err(DeployError::Setup(format!(
-                            "the deployment YAML '{}' names the local path '{}' ({:?}); only local code folders are \
-                             uploaded by this task: register the model first (AzureMLRegister) and reference it as \
-                             azureml:<name>:<version>",
-                            path.display(),
-                            upload.rel_path,
-                            upload.role
-                        ))
+                        return Err(DeployError::LocalPath {
+                            file: path.clone(),
+                            path: upload.rel_path.clone(),
+                        }
                         .into());
                     }
                     self.out.line(&format!(
@@ -674,7 +676,7 @@ impl Deploy<'_> {
         })?;
         endpoint.properties.traffic = Some(to_rest(traffic));
         endpoint.properties.mirror_traffic = Some(to_rest(mirror));
-        api.put_endpoint(ep, &endpoint).await?;
+        api.put_endpoint(ep, &for_put(endpoint)).await?;
         Ok(())
     }
 
@@ -695,10 +697,8 @@ impl Deploy<'_> {
                 .map_err(|e| Failure::api(&format!("getting the {auth} credential of '{ep}'"), e))?,
             None => String::new(),
         };
-        if self.settings.strategy != Strategy::Replace {
-            self.smoke("before live traffic", ep, dep, uri, &secret, progress)
-                .await?;
-        }
+        self.smoke("before live traffic", ep, dep, uri, &secret, progress)
+            .await?;
         for step in steps {
             if self.cancel.is_cancelled() {
                 return Err(Failure::canceled());
@@ -723,8 +723,11 @@ impl Deploy<'_> {
             match step.kind {
                 StepKind::Mirror(_) => self.wait(self.settings.step_wait).await?,
                 StepKind::Live(p) => {
-                    self.smoke(&format!("at {p}%"), ep, dep, uri, &secret, progress)
-                        .await?;
+                    // `replace` switches once and does not check again; the others verify each live step.
+                    if self.settings.strategy != Strategy::Replace {
+                        self.smoke(&format!("at {p}%"), ep, dep, uri, &secret, progress)
+                            .await?;
+                    }
                     if p < 100 {
                         self.wait(self.settings.step_wait).await?;
                     }
@@ -780,7 +783,8 @@ impl Deploy<'_> {
         } else {
             (progress.traffic.clone(), progress.mirror.clone())
         };
-        if self.settings.delete_failed_deployment && !existed && restored {
+        let created = !existed && matches!(self.cleanup.get_deployment(ep, dep).await, Ok(Some(_)));
+        if self.settings.delete_failed_deployment && created && restored {
             match self.cleanup.delete_deployment(ep, dep).await {
                 Ok(()) => {
                     notes.push(format!("deployment '{dep}' deleted"));
@@ -799,7 +803,7 @@ impl Deploy<'_> {
         summary.after_mirror = after_mirror;
         summary.result = if f.canceled {
             "Canceled"
-        } else if restored {
+        } else if restored && progress.touched {
             "Rolled back"
         } else {
             "Failed"
@@ -879,6 +883,19 @@ impl Deploy<'_> {
                 .warning(&format!("Cannot write the build summary {}: {e}", path.display())),
         }
     }
+}
+
+/// The endpoint as it is PUT back: read-only fields left out (the SDK sends only writable ones).
+pub fn for_put(mut endpoint: OnlineEndpoint) -> OnlineEndpoint {
+    endpoint.id = None;
+    endpoint.name = None;
+    endpoint.resource_type = None;
+    endpoint.extra.remove("systemData");
+    let p = &mut endpoint.properties;
+    p.provisioning_state = None;
+    p.scoring_uri = None;
+    p.swagger_uri = None;
+    endpoint
 }
 
 /// An error that ends the task before any traffic was touched, or a rollout failure.

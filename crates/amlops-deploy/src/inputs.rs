@@ -320,6 +320,18 @@ impl Settings {
         let (deployment, yaml_name) = match (i.file_path("deploymentFile"), i.string("model")) {
             (Some(path), None) => {
                 let plan = plan_name(&path, Kind::OnlineDeployment, "deploymentFile")?;
+                if let Some(u) = plan.uploads().iter().find(|u| !u.role.is_code()) {
+                    return Err(DeployError::LocalPath {
+                        file: path.clone(),
+                        path: u.rel_path.clone(),
+                    });
+                }
+                if let Some(l) = plan.lookups().first() {
+                    return Err(DeployError::Latest {
+                        file: path.clone(),
+                        reference: format!("{}@latest ({})", l.name, l.collection),
+                    });
+                }
                 let doc = plan.document();
                 let model = doc["model"].as_str().and_then(|m| parse_model(m).ok());
                 let name = doc["name"].as_str().map(str::to_string);

@@ -9,6 +9,23 @@
 //!   crate.
 //! - [`flow`]: the rollout itself ([`flow::Deploy`]).
 //!
+//! # Behaviour decisions
+//!
+//! - Every strategy smoke-tests the new deployment at 0% (pinned with `azureml-model-deployment`) before live
+//!   traffic. `replace` then moves 100% in one PUT; `blueGreen` does the same and smoke-tests again at 100%;
+//!   `canary` smoke-tests after each step and waits `stepWaitSeconds` between steps. With no other deployment
+//!   holding traffic (a first deployment), every strategy goes straight to 100%.
+//! - The mirror phase (`mirrorPercent`) lasts `stepWaitSeconds`, then mirroring to the new deployment stops as it
+//!   takes live traffic.
+//! - Traffic is changed by GET + PUT of the endpoint (read-only fields left out). Rollback PUTs the exact split
+//!   and mirror split read at the start, through a client that the task's cancellation does not stop, then
+//!   deletes the new deployment when `deleteFailedDeployment` and the task created it (an existing deployment
+//!   updated in place is never deleted; a warning says its previous version is not restored).
+//! - An existing endpoint is never modified from `endpointFile` (only its traffic changes); a new one is created
+//!   from the YAML with empty traffic.
+//! - A deployment YAML may upload local code folders; local model paths and `@latest` references are refused
+//!   before any call (register and pin the model first).
+//!
 //! `AMLOPS_POLL_INTERVAL_MS` (tests only): the provisioning-state and LRO poll interval in milliseconds.
 
 pub mod api;
@@ -61,6 +78,29 @@ pub enum DeployError {
         /// The spec crate's error (file, line, field).
         #[source]
         source: Box<amlops_spec::SpecError>,
+    },
+    /// The deployment YAML names a local model (or other non-code) path, which this task does not upload.
+    #[error(
+        "the deployment YAML '{file}' (input 'deploymentFile') names the local path '{path}'; only local code \
+         folders are uploaded by this task: register the model first (AzureMLRegister) and reference it as \
+         azureml:<name>:<version>"
+    )]
+    LocalPath {
+        /// The YAML file.
+        file: PathBuf,
+        /// The local path in it.
+        path: String,
+    },
+    /// The deployment YAML uses `@latest`, which a release must not.
+    #[error(
+        "the deployment YAML '{file}' (input 'deploymentFile') references {reference}; pin a version so the \
+         rollout is reproducible"
+    )]
+    Latest {
+        /// The YAML file.
+        file: PathBuf,
+        /// The reference.
+        reference: String,
     },
     /// The smoke-test inputs cannot be used.
     #[error(transparent)]

@@ -12,9 +12,9 @@ pub type Split = BTreeMap<String, u32>;
 /// How the new deployment receives live traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
-    /// All traffic at once; the smoke test runs after the switch (rolled back if it fails).
+    /// Smoke test at 0%, then all traffic at once, without a second check.
     Replace,
-    /// Smoke test at 0%, then 0 -> 100.
+    /// Smoke test at 0%, then 0 -> 100, smoke-tested again at 100% (rolled back if it fails).
     BlueGreen,
     /// Smoke test at 0%, then through the traffic steps, smoke-testing after each.
     Canary,

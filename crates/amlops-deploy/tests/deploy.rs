@@ -207,7 +207,14 @@ fn aml_token_endpoint_is_smoke_tested_with_its_token() {
     let (_, ep) = env.arm("GET", "onlineEndpoints/token-ep", None);
     assert_eq!(ep["properties"]["authMode"], "AMLToken");
     assert!(
-        run.stdout.contains("Smoke test at 100%: passed"),
+        run.stdout.contains("Smoke test before live traffic: passed"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("Smoke test at 100%"), "replace checks once");
+    assert!(
+        run.stdout
+            .contains("Deployment 'blue': provisioning state Creating"),
         "{}",
         run.stdout
     );
@@ -341,7 +348,8 @@ fn endpoint_and_deployment_from_yaml_files() {
         env.path("deployment.yml"),
         "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json\n\
          name: blue\nendpoint_name: yaml-ep\nmodel: azureml:churn:1\ncode_configuration:\n  code: ./code\n  \
-         scoring_script: score.py\ninstance_type: Standard_DS3_v2\ninstance_count: 1\ntags:\n  owner: ada\n",
+         scoring_script: score.py\nenvironment:\n  image: sklearn-inference:1\ninstance_type: Standard_DS3_v2\n\
+         instance_count: 1\ntags:\n  owner: ada\n",
     )
     .unwrap();
     let run = AgentRun::new(cargo_bin("amlops-deploy"))
@@ -361,9 +369,59 @@ fn endpoint_and_deployment_from_yaml_files() {
     assert_eq!(ep["tags"]["team"], "churn");
     let (_, dep) = env.arm("GET", "onlineEndpoints/yaml-ep/deployments/blue", None);
     assert_eq!(dep["tags"]["owner"], "ada");
-    assert!(dep["tags"]["amlops.modelId"].as_str().unwrap().ends_with("/models/churn/versions/1"), "{dep}");
     assert!(
-        dep["properties"]["codeConfiguration"]["codeId"].as_str().unwrap().contains("/codes/"),
+        dep["tags"]["amlops.modelId"]
+            .as_str()
+            .unwrap()
+            .ends_with("/models/churn/versions/1"),
         "{dep}"
+    );
+    // The inline environment became an anonymous environment version, sent before the deployment.
+    let env_id = dep["properties"]["environmentId"].as_str().unwrap().to_string();
+    let rel = env_id.split("/workspaces/local/").nth(1).unwrap().to_string();
+    let (status, environment) = env.arm("GET", &rel, None);
+    assert_eq!(status, 200, "{env_id}: {environment}");
+    assert_eq!(
+        environment["properties"]["image"], "sklearn-inference:1",
+        "{environment}"
+    );
+    assert!(
+        dep["properties"]["codeConfiguration"]["codeId"]
+            .as_str()
+            .unwrap()
+            .contains("/codes/"),
+        "{dep}"
+    );
+}
+
+#[test]
+fn a_deployment_yaml_with_a_local_model_path_fails_before_any_call() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(wiremock::MockServer::start());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("model")).unwrap();
+    std::fs::write(dir.path().join("model/m.pkl"), "x").unwrap();
+    let yml = dir.path().join("deployment.yml");
+    std::fs::write(
+        &yml,
+        "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json\n\
+         name: blue\nendpoint_name: churn-ep\nmodel:\n  path: ./model\ninstance_type: Standard_DS3_v2\n\
+         instance_count: 1\n",
+    )
+    .unwrap();
+    let run = AgentRun::new(cargo_bin("amlops-deploy"))
+        .azure_rm("azureSubscription", AzureRmSpec::anonymous(&server.uri()))
+        .input("resourceGroup", "rg")
+        .input("workspace", "ws")
+        .input("endpointName", "churn-ep")
+        .input("deploymentFile", yml.to_str().unwrap())
+        .run();
+    assert_eq!(run.agent_result(), TaskResult::Failed, "{}", text(&run));
+    let errors = run.errors().join("\n");
+    assert!(errors.contains("names the local path 'model'"), "{errors}");
+    assert!(
+        rt.block_on(server.received_requests())
+            .unwrap_or_default()
+            .is_empty()
     );
 }

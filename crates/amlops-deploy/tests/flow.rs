@@ -37,6 +37,8 @@ struct State {
     /// The n-th scoring call (from 1) answers 500.
     fail_invoke: Option<usize>,
     provision_fails: bool,
+    /// The deployment PUT takes this long, reading `Creating` meanwhile.
+    provision_delay: Option<Duration>,
     logs: Vec<String>,
     /// Cancel this token at the n-th endpoint PUT (from 1).
     cancel_at_put: Option<(usize, CancellationToken)>,
@@ -129,6 +131,13 @@ impl DeployApi for Fake {
         name: &str,
         body: &OnlineDeployment,
     ) -> Result<OnlineDeployment, AzureMlError> {
+        let delay = self.lock().provision_delay;
+        if let Some(delay) = delay {
+            let mut d = body.clone();
+            d.properties.provisioning_state = Some(ProvisioningState::Creating);
+            self.lock().deployments.insert(name.into(), d);
+            tokio::time::sleep(delay).await;
+        }
         let mut s = self.lock();
         s.deployment_puts
             .push((name.into(), serde_json::to_value(body).unwrap()));
@@ -491,13 +500,70 @@ async fn mirror_phase_then_live_traffic() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn replace_switches_first_and_rolls_back_when_the_smoke_test_fails() {
+async fn replace_tests_before_traffic_then_switches_once() {
+    let fake = Fake::default().with_endpoint(&[("blue", 100)], &[("blue", "2026-11-01T00:00:00Z")]);
+    let r = run(&fake, &settings(Strategy::Replace), &CancellationToken::new()).await;
+    assert!(r.result.is_ok(), "{:?}\n{}", r.result.err(), r.log);
+    assert_eq!(fake.traffic_puts(), vec![json!({"green": 100})]);
+    assert_eq!(fake.lock().invokes.len(), 1);
+
     let fake = Fake::default().with_endpoint(&[("blue", 100)], &[("blue", "2026-11-01T00:00:00Z")]);
     fake.lock().fail_invoke = Some(1);
     let r = run(&fake, &settings(Strategy::Replace), &CancellationToken::new()).await;
+    let msg = r.result.expect_err("must fail").to_string();
+    assert!(msg.contains("smoke test before live traffic failed"), "{msg}");
+    assert!(fake.traffic_puts().is_empty(), "no traffic was moved");
+    assert_eq!(fake.lock().deletes, vec!["green".to_string()]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn provisioning_state_is_shown_as_it_changes_and_read_only_fields_are_not_put_back() {
+    let fake = Fake::default().with_endpoint(&[("blue", 100)], &[("blue", "2026-11-01T00:00:00Z")]);
+    fake.lock().provision_delay = Some(Duration::from_secs(5));
+    let r = run(&fake, &settings(Strategy::BlueGreen), &CancellationToken::new()).await;
+    assert!(r.result.is_ok(), "{:?}\n{}", r.result.err(), r.log);
+    let creating: Vec<&str> = r
+        .log
+        .lines()
+        .filter(|l| l.contains("Deployment 'green': provisioning state"))
+        .collect();
+    assert_eq!(
+        creating,
+        vec![
+            "Deployment 'green': provisioning state Creating",
+            "Deployment 'green': provisioning state Succeeded"
+        ],
+        "{}",
+        r.log
+    );
+    let put = &fake.lock().endpoint_puts[0];
+    assert!(put["properties"].get("scoringUri").is_none(), "{put}");
+    assert!(put["properties"].get("provisioningState").is_none(), "{put}");
+    assert_eq!(put["properties"]["authMode"], "Key");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_deployment_is_updated_in_place_and_never_deleted() {
+    let fake = Fake::default().with_endpoint(
+        &[("blue", 80), ("green", 20)],
+        &[
+            ("blue", "2026-11-01T00:00:00Z"),
+            ("green", "2026-11-02T00:00:00Z"),
+        ],
+    );
+    fake.lock().fail_invoke = Some(2);
+    let r = run(&fake, &settings(Strategy::Canary), &CancellationToken::new()).await;
     assert!(r.result.is_err());
+    assert!(
+        r.log
+            .contains("already exists on 'churn-ep': it is updated in place"),
+        "{}",
+        r.log
+    );
+    // 10% is below green's 20%: the first step is 50%.
     assert_eq!(
         fake.traffic_puts(),
-        vec![json!({"green": 100}), json!({"blue": 100})]
+        vec![json!({"blue": 50, "green": 50}), json!({"blue": 80, "green": 20})]
     );
+    assert!(fake.lock().deletes.is_empty());
 }

@@ -32,11 +32,17 @@ pub fn histogram(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
     let k = edges.len() - 1;
     let (e0, ek) = (edges[0], edges[k]);
     let steps = edges.windows(2).map(|w| w[1] - w[0]);
-    let (mn, mx) = steps.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| (a.min(s), b.max(s)));
+    let (mn, mx) = steps.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| {
+        (a.min(s), b.max(s))
+    });
     let even = mx - mn < 1e-10;
     let inc = (ek - e0) / k as f64;
     let bin = |x: f64| -> usize {
-        let idx = if even { ((x - e0) / inc) as usize } else { edges.partition_point(|&e| e <= x) - 1 };
+        let idx = if even {
+            ((x - e0) / inc) as usize
+        } else {
+            edges.partition_point(|&e| e <= x) - 1
+        };
         idx.min(k - 1)
     };
     let start = sorted.partition_point(|&x| x < e0);
@@ -120,12 +126,7 @@ pub struct NumericalValues {
 
 /// Compute the numerical metrics of two samples. Sorts both in place (exact KS and Wasserstein
 /// need order); `scratch` is the sort's second buffer, kept by the caller for reuse.
-pub fn numerical(
-    b: &mut Vec<f64>,
-    t: &mut Vec<f64>,
-    scratch: &mut Vec<f64>,
-    n_bins: usize,
-) -> NumericalValues {
+pub fn numerical(b: &mut [f64], t: &mut [f64], scratch: &mut Vec<f64>, n_bins: usize) -> NumericalValues {
     let (nb, nt) = (b.len(), t.len());
     let mean = b.iter().sum::<f64>() / nb as f64;
     let ss: f64 = b.iter().map(|x| (x - mean) * (x - mean)).sum();

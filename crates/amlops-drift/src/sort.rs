@@ -18,34 +18,23 @@ fn unkey(k: u64) -> f64 {
 }
 
 /// Sort ascending (`-0.0` before `0.0`, as `f64::total_cmp`), using `scratch` as the second
-/// buffer (grown as needed, never shrunk). Keys are offset by the smallest key, so only the
-/// bits that vary are sorted on (e.g. 5 passes of 12 bits for 60 varying bits).
+/// buffer (grown as needed, never shrunk). Digits are 12 bits of the order-preserving key;
+/// digits equal in every key are skipped (typically 5 passes).
 pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
     let n = v.len();
-    if n < 1024 {
+    if n < 4096 || n > u32::MAX as usize {
         v.sort_unstable_by(|a, b| a.total_cmp(b));
         return;
     }
-    let (mut kmin, mut kmax) = (u64::MAX, 0u64);
-    for x in v.iter() {
-        let k = key(*x);
-        kmin = kmin.min(k);
-        kmax = kmax.max(k);
-    }
-    let bits = 64 - (kmax - kmin).leading_zeros();
-    if bits == 0 {
-        return; // all equal
-    }
-    let passes = bits.div_ceil(MAX_BITS);
-    let width = bits.div_ceil(passes);
-    let buckets = 1usize << width;
-    let mask = (buckets - 1) as u64;
-    let mut hist = vec![0usize; buckets * passes as usize];
+    const PASSES: usize = 64usize.div_ceil(MAX_BITS as usize);
+    const BUCKETS: usize = 1 << MAX_BITS;
+    const MASK: u64 = (BUCKETS - 1) as u64;
+    let mut hist = vec![[0u32; BUCKETS]; PASSES];
     for x in v.iter_mut() {
-        let k = key(*x) - kmin;
+        let k = key(*x);
         *x = f64::from_bits(k);
-        for p in 0..passes {
-            hist[p as usize * buckets + ((k >> (p * width)) & mask) as usize] += 1;
+        for (p, h) in hist.iter_mut().enumerate() {
+            h[((k >> (p as u32 * MAX_BITS)) & MASK) as usize] += 1;
         }
     }
     if scratch.len() < n {
@@ -53,21 +42,24 @@ pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
     }
     let scratch = &mut scratch[..n];
     let mut in_scratch = false;
-    for p in 0..passes {
-        let h = &hist[p as usize * buckets..(p as usize + 1) * buckets];
-        if h.contains(&n) {
+    let mut offsets = vec![0usize; BUCKETS];
+    for (p, h) in hist.iter().enumerate() {
+        if h.iter().any(|&c| c as usize == n) {
             continue; // every key has the same digit here
         }
-        let mut offsets = vec![0usize; buckets];
-        let mut sum = 0;
-        for (o, &c) in offsets.iter_mut().zip(h) {
+        let mut sum = 0usize;
+        for (o, &c) in offsets.iter_mut().zip(h.iter()) {
             *o = sum;
-            sum += c;
+            sum += c as usize;
         }
-        let shift = p * width;
-        let (src, dst): (&[f64], &mut [f64]) = if in_scratch { (&*scratch, &mut *v) } else { (&*v, &mut *scratch) };
+        let shift = p as u32 * MAX_BITS;
+        let (src, dst): (&[f64], &mut [f64]) = if in_scratch {
+            (&*scratch, &mut *v)
+        } else {
+            (&*v, &mut *scratch)
+        };
         for &x in src {
-            let d = ((x.to_bits() >> shift) & mask) as usize;
+            let d = ((x.to_bits() >> shift) & MASK) as usize;
             dst[offsets[d]] = x;
             offsets[d] += 1;
         }
@@ -77,7 +69,7 @@ pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
         v.copy_from_slice(scratch);
     }
     for x in v.iter_mut() {
-        *x = unkey(x.to_bits() + kmin);
+        *x = unkey(x.to_bits());
     }
 }
 

@@ -234,19 +234,20 @@ pub fn is_remote_data(uri: &str) -> bool {
     lower.starts_with("azureml:") || lower.starts_with("https://") || lower.starts_with("http://")
 }
 
-/// Number-valued properties of a model as metrics. A `metrics.` or `metric.` prefix is also removed (both names
-/// work); values that are not finite numbers are not metrics.
+/// Number-valued properties of a model as metrics. The prefix `amlops.metric.` (how AzureMLRegister copies a
+/// training job's metrics), `metrics.` or `metric.` is also removed (both names work); other `amlops.` properties
+/// are governance data, not metrics; values that are not finite numbers are not metrics.
 pub fn metrics_from_properties(properties: &BTreeMap<String, String>) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     for (key, value) in properties {
         let Ok(v) = value.trim().parse::<f64>() else {
             continue;
         };
-        if !v.is_finite() {
+        if !v.is_finite() || (key.starts_with("amlops.") && !key.starts_with("amlops.metric.")) {
             continue;
         }
         out.insert(key.clone(), v);
-        for prefix in ["metrics.", "metric."] {
+        for prefix in ["amlops.metric.", "metrics.", "metric."] {
             if let Some(short) = key.strip_prefix(prefix)
                 && !short.is_empty()
             {
@@ -313,6 +314,8 @@ mod tests {
         let props: BTreeMap<String, String> = [
             ("accuracy", "0.91"),
             ("metrics.rmse", "0.4"),
+            ("amlops.metric.auc", "0.8"),
+            ("amlops.buildId", "1234"),
             ("framework", "sklearn"),
             ("nan", "NaN"),
         ]
@@ -323,6 +326,8 @@ mod tests {
         assert_eq!(m.get("accuracy"), Some(&0.91));
         assert_eq!(m.get("metrics.rmse"), Some(&0.4));
         assert_eq!(m.get("rmse"), Some(&0.4));
+        assert_eq!(m.get("auc"), Some(&0.8));
+        assert!(!m.contains_key("amlops.buildId"));
         assert!(!m.contains_key("framework") && !m.contains_key("nan"));
     }
 

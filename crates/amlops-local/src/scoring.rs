@@ -751,6 +751,8 @@ pub(crate) fn recover(app: &Arc<App>) -> Result<(), crate::error::LocalError> {
                     && o["status"] == "InProgress"
             })
             .map(|(id, _)| id.clone());
+        // Its scoring process is gone with the old server: it is Updating until the new one answers.
+        set_state(app, kind::DEPLOYMENTS, &key, "Updating");
         spawn_provision(app, ep.to_owned(), dep.to_owned(), op);
     }
     for (id, o) in ops {
@@ -884,4 +886,14 @@ pub(crate) async fn route_scoring(app: &Arc<App>, req: &Req, segs: &[&str]) -> R
             .unwrap_or(http::HeaderValue::from_static("")),
     );
     Ok(resp)
+}
+
+/// Whether any online deployment is still provisioning (after a restart, or a PUT in progress).
+pub(crate) fn provisioning(app: &App) -> bool {
+    app.store.list(kind::DEPLOYMENTS).iter().any(|(_, v)| {
+        matches!(
+            v["properties"]["provisioningState"].as_str(),
+            Some("Creating" | "Updating" | "Scaling")
+        )
+    })
 }

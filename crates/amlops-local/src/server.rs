@@ -25,6 +25,9 @@ impl std::fmt::Debug for LocalWorkspace {
     }
 }
 
+/// How often [`LocalWorkspace::ready`] looks at the deployments' states.
+const READY_POLL: std::time::Duration = std::time::Duration::from_millis(25);
+
 impl LocalWorkspace {
     /// Opens the state directory, recovers persisted state (jobs that were running are marked `Failed`, online
     /// deployments are started again) and starts serving on 127.0.0.1.
@@ -55,6 +58,14 @@ impl LocalWorkspace {
         });
         tracing::info!(url = %app.base_url, "local workspace listening");
         Ok(Self { app, server })
+    }
+
+    /// Wait until no online deployment is provisioning: after [`LocalWorkspace::start`] on existing state, the
+    /// deployments' scoring processes are started again in the background and answer once this returns.
+    pub async fn ready(&self) {
+        while crate::scoring::provisioning(&self.app) {
+            tokio::time::sleep(READY_POLL).await;
+        }
     }
 
     /// `http://127.0.0.1:{port}`: the ARM endpoint, the data-plane `api` and the blob host all in one.

@@ -65,7 +65,7 @@ pub struct Uploaded {
     pub account: String,
     /// Its container.
     pub container: String,
-    /// The blob path (`LocalUpload/{hash}/{name}`, plus `/{file}` for a single file).
+    /// The blob path (`LocalUpload/{hash}/{name}`; for a single file, `name` is the file).
     pub path: String,
     /// The object hash.
     pub hash: String,

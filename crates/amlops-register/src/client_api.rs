@@ -360,7 +360,7 @@ impl RegisterApi for ClientRegisterApi {
             .client
             .upload_to_default_datastore(path, asset, &UploadOptions::default())
             .await?;
-        let (datastore, account, container, mut blob_path) = blob_location(&done.uri, &done.blob_folder_url)
+        let (datastore, account, container, blob_path) = blob_location(&done.uri, &done.blob_folder_url)
             .ok_or_else(|| {
                 AzureMlError::new(
                     ErrorKind::Decode,
@@ -368,14 +368,8 @@ impl RegisterApi for ClientRegisterApi {
                     format!("cannot read the upload location '{}'", done.uri),
                 )
             })?;
-        let mut uri = done.uri.trim_end_matches('/').to_string();
-        // A single file is stored as `{prefix}/{file}` under a folder named after it: point at the file itself.
-        if path.is_file()
-            && let Some(file) = path.file_name().map(|f| f.to_string_lossy().into_owned())
-        {
-            uri = format!("{uri}/{file}");
-            blob_path = format!("{blob_path}/{file}");
-        }
+        // A single file's URI already names the file (`LocalUpload/{hash}/{file}`).
+        let uri = done.uri.trim_end_matches('/').to_string();
         Ok(Uploaded {
             uri,
             datastore,

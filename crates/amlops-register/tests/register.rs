@@ -228,7 +228,7 @@ async fn a_single_file_model_points_at_the_file() {
     let body = put_body(&server, &format!("{}/models/onnx-model/versions/1", ws())).await;
     let uri = body["properties"]["modelUri"].as_str().unwrap();
     assert!(
-        uri.ends_with(&format!("/paths/LocalUpload/{hash}/model.onnx/model.onnx")),
+        uri.ends_with(&format!("/paths/LocalUpload/{hash}/model.onnx")),
         "{uri}"
     );
 }

@@ -16,7 +16,15 @@
 //!    components), the main PUT last.
 //!
 //! Callers choose the job name ([`PlanOptions::job_name`], used when the YAML has no `name`) and
-//! may merge tags ([`PlanOptions::tags`]) into the main resource.
+//! may merge tags ([`PlanOptions::tags`]) into the main resource. A code [`Upload`] with
+//! `additional_includes` must be uploaded as one snapshot of the code folder plus those paths.
+//! Phase 1 runs the whole conversion with placeholder answers, so every schema error surfaces
+//! there; phase 2 only fails if the resolver does.
+//!
+//! [`OfflineResolver`] answers offline (content hashes as the SDK computes them, placeholder
+//! storage names); `amlops render` uses it. Real tasks implement [`Resolver`] with the client
+//! crate's uploader (reuse a code version found by hash, or create a uuid-named one, version `1`)
+//! and a GET of the asset for `@latest`.
 //!
 //! Helpers: [`AssetRef::parse`] (asset references), [`validate_name`] (API guide §7 name rules),
 //! [`SetOverride`] / [`apply_overrides`], [`Scope`].

@@ -159,3 +159,34 @@ pub fn object_hash(root: &Path) -> std::io::Result<String> {
     }
     Ok(hex::encode(h.finalize()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_follow_content_and_names() {
+        let dir = std::env::temp_dir().join(format!("amlops-spec-local-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("code/sub")).unwrap();
+        fs::create_dir_all(dir.join("inc")).unwrap();
+        fs::write(dir.join("code/a.py"), "a").unwrap();
+        fs::write(dir.join("code/sub/B.py"), "bb").unwrap();
+        fs::write(dir.join("inc/c.py"), "c").unwrap();
+        let h1 = content_hash(&dir.join("code")).unwrap();
+        assert_eq!(h1, content_hash(&dir.join("code")).unwrap());
+        // hand-computed: count, then #rel#size per file, then contents
+        let mut h = Sha256::new();
+        h.update(b"2");
+        h.update(b"#a.py#1");
+        h.update(b"#sub/B.py#2");
+        h.update(b"abb");
+        assert_eq!(h1, hex::encode(h.finalize()));
+        let with_inc = content_hash_with(&dir.join("code"), &[dir.join("inc")]).unwrap();
+        assert_ne!(h1, with_inc);
+        let o1 = object_hash(&dir.join("code")).unwrap();
+        fs::write(dir.join("code/a.py"), "changed").unwrap();
+        assert_ne!(o1, object_hash(&dir.join("code")).unwrap());
+        fs::remove_dir_all(&dir).ok();
+    }
+}

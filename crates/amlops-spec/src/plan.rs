@@ -117,7 +117,8 @@ pub struct PlanOptions {
     /// Name for a job without `name:` (the SDK generates one; the oracle uses
     /// `oracle_generated_job_name`). Also used as default display name.
     pub job_name: Option<String>,
-    /// Tags merged into the main resource's tags (YAML tags win on conflicts? no: these win).
+    /// Tags merged into the main resource's tags (jobs, endpoints, deployments); on a key
+    /// conflict these win over the YAML's tags.
     pub tags: BTreeMap<String, String>,
     /// `--name`: overrides the resource name.
     pub name: Option<String>,

@@ -329,7 +329,13 @@ fn component_spec(
         spec.insert("sourceJobId".into(), Value::Null);
     }
     // the SDK hashes the spec as sent (min/max/default as strings), without `_source`
-    let hash = spec.clone();
+    let mut hash = spec.clone();
+    // parallel `partition_keys` are hashed as the list, sent as its JSON text
+    if let Some(Value::String(pk)) = hash.get("partition_keys")
+        && let Ok(list) = serde_json::from_str::<Value>(pk)
+    {
+        hash.insert("partition_keys".into(), list);
+    }
     spec.insert("_source".into(), json!(form.source()));
     Ok((spec, hash))
 }
@@ -455,6 +461,8 @@ struct NodeDef {
     /// Component mapping and the file it came from (None for references).
     def: Option<(Source, Map<String, Value>, ComponentForm)>,
     env: Option<String>,
+    /// Resolved `task` of an inline parallel node.
+    task: Option<Value>,
 }
 
 /// Converts pipeline `jobs`: first every node's environment (as the SDK resolves them), then per
@@ -513,7 +521,9 @@ fn pipeline_nodes_inner(
             None => {
                 let ty = opt_str(&node, "type").unwrap_or_else(|| "command".into());
                 let spark = ty == "spark";
-                if ty != "command" && !spark {
+                if ty == "parallel" {
+                    Some((ctx.src.clone(), parallel_def(&node), ComponentForm::Job))
+                } else if ty != "command" && !spark {
                     None
                 } else {
                     let mut cm = Map::new();
@@ -537,7 +547,7 @@ fn pipeline_nodes_inner(
                             cm.insert((*k).into(), v.clone());
                         }
                     }
-                    let ins = infer_inputs(node.get("inputs"), parent_inputs, spark);
+                    let ins = infer_inputs(node.get("inputs"), parent_inputs, jobs, spark);
                     if !ins.is_empty() {
                         cm.insert("inputs".into(), Value::Object(ins));
                     }
@@ -571,6 +581,7 @@ fn pipeline_nodes_inner(
             node,
             def,
             env: None,
+            task: None,
         });
     }
     // pass 1: environments
@@ -582,6 +593,18 @@ fn pipeline_nodes_inner(
             let key = d.key.clone();
             let e = ctx.with_source(src.clone(), |c| spec_env(c, &env, &["jobs", &key, "environment"]))?;
             d.env = Some(e);
+        }
+    }
+    // pass 1b: code and environment of inline parallel tasks
+    for d in &mut defs {
+        if let Some((src, cm, _)) = &d.def
+            && cm.get("type").and_then(Value::as_str) == Some("parallel")
+            && let Some(Value::Object(task)) = cm.get("task")
+        {
+            let task = task.clone();
+            let key = d.key.clone();
+            let resolved = ctx.with_source(src.clone(), |c| resolve_task(c, &task, &key))?;
+            d.task = Some(resolved);
         }
     }
     // pass 2: code, component, node; nested pipelines after the other nodes (SDK order)
@@ -657,8 +680,12 @@ fn pipeline_nodes_inner(
             node.insert("tags".into(), stringify_map(t));
         }
         match d.def {
-            Some((src, cm, form)) => {
+            Some((src, mut cm, form)) => {
                 node.insert("_source".into(), json!(form.source()));
+                if let Some(t) = &d.task {
+                    cm.insert("task".into(), t.clone());
+                    parallel_node(&d.node, t, &mut node);
+                }
                 let env = d.env.clone();
                 // a component file used by several nodes is loaded (and uploaded) once
                 let from_file = src.file != ctx.src.file;
@@ -721,7 +748,12 @@ fn pipeline_nodes_inner(
 }
 
 /// Infers input types of an inline node from its bindings (parent inputs give their type).
-fn infer_inputs(v: Option<&Value>, parent_inputs: Option<&Value>, spark: bool) -> Map<String, Value> {
+fn infer_inputs(
+    v: Option<&Value>,
+    parent_inputs: Option<&Value>,
+    jobs: &Map<String, Value>,
+    spark: bool,
+) -> Map<String, Value> {
     let mut out = Map::new();
     let scalar_type = |v: &Value| -> String {
         match v {
@@ -743,6 +775,22 @@ fn infer_inputs(v: Option<&Value>, parent_inputs: Option<&Value>, spark: bool) -
                         Some(Value::Object(pm)) => opt_str(pm, "type").unwrap_or_else(|| "uri_folder".into()),
                         Some(other) => scalar_type(other),
                         None => "string".into(),
+                    }
+                }
+                Value::String(s) if s.starts_with("${{parent.jobs.") => {
+                    // the type of the referenced node output, when that node declares it
+                    let inner = s.trim_start_matches("${{parent.jobs.").trim_end_matches("}}");
+                    let parts: Vec<&str> = inner.split('.').collect();
+                    match parts.as_slice() {
+                        [job, "outputs", out] => jobs
+                            .get(*job)
+                            .and_then(|j| j.get("outputs"))
+                            .and_then(|o| o.get(*out))
+                            .and_then(|o| o.get("type"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("uri_folder")
+                            .to_string(),
+                        _ => "uri_folder".to_string(),
                     }
                 }
                 Value::String(s) if s.starts_with("${{") => "uri_folder".to_string(),
@@ -881,7 +929,17 @@ fn spark_node(m: &Map<String, Value>, node: &mut Map<String, Value>, inline: boo
     }
     for k in ["py_files", "jars", "files", "archives", "conf", "args"] {
         if let Some(v) = m.get(k).filter(|v| !v.is_null()) {
-            node.insert(k.into(), v.clone());
+            let mut v = v.clone();
+            // with dynamic allocation the SDK starts with the minimum number of executors
+            if k == "conf"
+                && let Some(c) = v.as_object_mut()
+                && c.get("spark.dynamicAllocation.enabled") == Some(&json!(true))
+                && !c.contains_key("spark.executor.instances")
+                && let Some(min) = c.get("spark.dynamicAllocation.minExecutors").cloned()
+            {
+                c.insert("spark.executor.instances".into(), min);
+            }
+            node.insert(k.into(), v);
         }
     }
     if inline && let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
@@ -897,4 +955,157 @@ fn spark_node(m: &Map<String, Value>, node: &mut Map<String, Value>, inline: boo
         out.insert("spark_job_entry_type".into(), json!(t));
         node.insert("entry".into(), Value::Object(out));
     }
+}
+
+/// The component an inline parallel node defines.
+fn parallel_def(node: &Map<String, Value>) -> Map<String, Value> {
+    let mut cm = Map::new();
+    cm.insert("type".into(), json!("parallel"));
+    let mut ins = Map::new();
+    if let Some(Value::Object(m)) = node.get("inputs") {
+        for (k, v) in m {
+            let mut o = Map::new();
+            match v {
+                Value::Object(im) => {
+                    o.insert(
+                        "type".into(),
+                        json!(opt_str(im, "type").unwrap_or_else(|| "uri_folder".into())),
+                    );
+                    if let Some(md) = opt_str(im, "mode") {
+                        o.insert("mode".into(), json!(md));
+                    }
+                }
+                Value::String(s) if s.starts_with("${{") => {
+                    o.insert("type".into(), json!("uri_folder"));
+                }
+                other => {
+                    o.insert("type".into(), json!("string"));
+                    o.insert("default".into(), json!(scalar_to_py_str(other)));
+                }
+            }
+            ins.insert(k.clone(), Value::Object(o));
+        }
+    }
+    if !ins.is_empty() {
+        cm.insert("inputs".into(), Value::Object(ins));
+    }
+    let mut outs = Map::new();
+    if let Some(Value::Object(m)) = node.get("outputs") {
+        for (k, v) in m {
+            let mut o = Map::new();
+            let om = v.as_object();
+            o.insert(
+                "type".into(),
+                json!(
+                    om.and_then(|m| opt_str(m, "type"))
+                        .unwrap_or_else(|| "uri_folder".into())
+                ),
+            );
+            if let Some(md) = om.and_then(|m| opt_str(m, "mode")) {
+                o.insert("mode".into(), json!(md));
+            }
+            outs.insert(k.clone(), Value::Object(o));
+        }
+    }
+    if !outs.is_empty() {
+        cm.insert("outputs".into(), Value::Object(outs));
+    }
+    // the SDK always sends a mini-batch size (0 = decided by the service)
+    cm.insert("mini_batch_size".into(), json!("0"));
+    for k in [
+        "resources",
+        "logging_level",
+        "task",
+        "mini_batch_size",
+        "input_data",
+        "retry_settings",
+        "max_concurrency_per_instance",
+        "mini_batch_error_threshold",
+        "error_threshold",
+        "partition_keys",
+    ] {
+        if let Some(v) = node.get(k).filter(|v| !v.is_null()) {
+            let v = match k {
+                "mini_batch_size" => json!(
+                    mini_batch_bytes(v)
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| scalar_to_py_str(v))
+                ),
+                "partition_keys" => json!(py_json_dumps(v)),
+                _ => v.clone(),
+            };
+            cm.insert(k.into(), v);
+        }
+    }
+    cm
+}
+
+/// `10kb` → 10240, `5` → 5 (the SDK's parsing of `mini_batch_size`).
+fn mini_batch_bytes(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => {
+            let t = s.trim().to_ascii_lowercase();
+            let (num, mult) = if let Some(n) = t.strip_suffix("kb") {
+                (n, 1024)
+            } else if let Some(n) = t.strip_suffix("mb") {
+                (n, 1024 * 1024)
+            } else if let Some(n) = t.strip_suffix("gb") {
+                (n, 1024 * 1024 * 1024)
+            } else {
+                (t.as_str(), 1)
+            };
+            num.trim().parse::<u64>().ok().map(|n| n * mult)
+        }
+        _ => None,
+    }
+}
+
+/// Uploads a parallel task's code and registers its environment (always anonymous).
+fn resolve_task(ctx: &mut Ctx<'_>, task: &Map<String, Value>, key: &str) -> Result<Value> {
+    let mut out = task.clone();
+    if let Some(code) = task.get("code").filter(|v| !v.is_null()) {
+        let s = code.as_str().unwrap_or_default();
+        let c = if s.starts_with("azureml:") || s.contains("://") {
+            s.to_string()
+        } else {
+            format!("azureml:{}", ctx.code(code, &["jobs", key, "task", "code"])?)
+        };
+        out.insert("code".into(), json!(c));
+    }
+    if let Some(env) = task.get("environment").filter(|v| !v.is_null()) {
+        let e = spec_env(ctx, env, &["jobs", key, "task", "environment"])?;
+        out.insert("environment".into(), json!(e));
+    }
+    Ok(Value::Object(out))
+}
+
+/// Node-level fields of an inline parallel node.
+fn parallel_node(m: &Map<String, Value>, task: &Value, node: &mut Map<String, Value>) {
+    node.insert("task".into(), task.clone());
+    for k in [
+        "resources",
+        "logging_level",
+        "input_data",
+        "retry_settings",
+        "max_concurrency_per_instance",
+        "mini_batch_error_threshold",
+        "error_threshold",
+        "partition_keys",
+        "environment_variables",
+    ] {
+        if let Some(v) = m.get(k).filter(|v| !v.is_null()) {
+            let v = if k == "partition_keys" {
+                json!(py_json_dumps(v))
+            } else {
+                v.clone()
+            };
+            node.insert(k.into(), v);
+        }
+    }
+    let mbs = match m.get("mini_batch_size").filter(|v| !v.is_null()) {
+        Some(v) => mini_batch_bytes(v).map(|n| json!(n)).unwrap_or_else(|| v.clone()),
+        None => json!(0),
+    };
+    node.insert("mini_batch_size".into(), mbs);
 }

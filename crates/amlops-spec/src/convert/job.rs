@@ -955,17 +955,23 @@ pub(crate) fn node_inputs(ctx: &mut Ctx<'_>, v: Option<&Value>, node: &str) -> R
                     let ty = ty.unwrap_or_else(|| "uri_folder".into());
                     let p = im.get("path").and_then(Value::as_str).unwrap_or_default();
                     let mut o = Map::new();
-                    let uri = if p.starts_with("${{") {
-                        p.to_string()
+                    if p.starts_with("${{") {
+                        // a binding stays a literal reference, keeping its mode
+                        o.insert("value".into(), json!(p));
+                        o.insert("job_input_type".into(), json!("literal"));
+                        if let Some(md) = opt_str(im, "mode") {
+                            o.insert("mode".into(), json!(mode(&md)));
+                        }
+                        Value::Object(o)
                     } else {
-                        input_uri(ctx, &ty, p, &field)?
-                    };
-                    o.insert("uri".into(), json!(uri));
-                    if let Some(md) = opt_str(im, "mode") {
-                        o.insert("mode".into(), json!(mode(&md)));
+                        let uri = input_uri(ctx, &ty, p, &field)?;
+                        o.insert("uri".into(), json!(uri));
+                        if let Some(md) = opt_str(im, "mode") {
+                            o.insert("mode".into(), json!(mode(&md)));
+                        }
+                        o.insert("job_input_type".into(), json!(ty));
+                        Value::Object(o)
                     }
-                    o.insert("job_input_type".into(), json!(ty));
-                    Value::Object(o)
                 } else if let Some(val) = im.get("value").or_else(|| im.get("default")) {
                     json!({"value": scalar_to_py_str(val), "job_input_type": "literal"})
                 } else {

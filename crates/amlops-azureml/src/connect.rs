@@ -1,0 +1,53 @@
+//! [`connect`]: a ready client for a task (HTTP client, credential, secrets, workspace).
+
+use std::sync::Arc;
+
+use amlops_agent::{AzureRmConnection, CancellationToken, TaskContext};
+
+use crate::client::{AzureMlClient, ClientConfig};
+use crate::credential::{PipelineIdentity, credential_for_connection};
+use crate::error::AzureMlError;
+use crate::http::{SecretSink, build_client, is_loopback, parse_checked_url};
+
+/// The client of a task for `resource_group`/`workspace` through `conn` (its subscription), observing `cancel`.
+/// See [`connect_with`].
+pub fn connect(
+    ctx: &TaskContext,
+    conn: &AzureRmConnection,
+    resource_group: &str,
+    workspace: &str,
+    cancel: CancellationToken,
+) -> Result<AzureMlClient, AzureMlError> {
+    let config = ClientConfig::from_connection(conn, None, resource_group, workspace)?;
+    connect_with(ctx, conn, config, cancel)
+}
+
+/// The client of a task with a prepared `config` (e.g. [`ClientConfig::from_connection`] with other poll
+/// settings): the agent's proxy and CA settings ([`build_client`]), the connection's credential (the pipeline's
+/// OIDC and system token from `ctx`), every secret registered through `ctx.output.register_secret`. Against a
+/// loopback ARM URL (the local workspace, tests) blobs are addressed path-style on the same server
+/// (`{arm}/{account}/{container}`) unless `config` names another override.
+pub fn connect_with(
+    ctx: &TaskContext,
+    conn: &AzureRmConnection,
+    mut config: ClientConfig,
+    cancel: CancellationToken,
+) -> Result<AzureMlClient, AzureMlError> {
+    const OP: &str = "client";
+    let http = build_client(&ctx.network)
+        .map_err(|e| AzureMlError::invalid_input(OP, format!("cannot set up the HTTP client: {e}")))?;
+    if config.blob_endpoint_override.is_none()
+        && let Ok(url) = parse_checked_url(&config.resource_manager_url)
+        && is_loopback(&url)
+    {
+        config.blob_endpoint_override = Some(config.resource_manager_url.trim_end_matches('/').to_string());
+    }
+    let out = ctx.output.clone();
+    let secrets: SecretSink = Arc::new(move |s: &str| out.register_secret(s));
+    let identity = PipelineIdentity {
+        oidc_request_uri: ctx.pipeline.oidc_request_uri.clone(),
+        system_access_token: amlops_agent::system_access_token(&ctx.env),
+    };
+    let credential = credential_for_connection(conn, &identity, &http, &config.retry, secrets.clone())?;
+    AzureMlClient::new(http, config, credential, secrets, cancel)
+}
