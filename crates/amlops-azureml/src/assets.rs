@@ -90,7 +90,11 @@ impl AzureMlClient {
 
     /// GET an asset container of any collection (`models`, `environments`, `components`, `data`, `codes`):
     /// `latestVersion`, `nextVersion`.
-    pub async fn get_asset_container(&self, collection: &str, name: &str) -> Result<AssetContainer, AzureMlError> {
+    pub async fn get_asset_container(
+        &self,
+        collection: &str,
+        name: &str,
+    ) -> Result<AssetContainer, AzureMlError> {
         let op = format!("{collection}.get");
         self.get_json(&op, self.ws_url(&op, &[collection, name])?).await
     }
@@ -119,17 +123,27 @@ impl AzureMlClient {
     }
 
     /// List the versions of an asset of any collection, as JSON (all pages, `nextLink` kept on the ARM host).
-    pub async fn list_asset_versions(&self, collection: &str, name: &str) -> Result<Vec<Value>, AzureMlError> {
+    pub async fn list_asset_versions(
+        &self,
+        collection: &str,
+        name: &str,
+    ) -> Result<Vec<Value>, AzureMlError> {
         let op = format!("{collection}Versions.list");
         self.list(&op, self.ws_url(&op, &[collection, name, "versions"])?)
             .await
     }
 
     /// List an online endpoint's deployments (all pages).
-    pub async fn list_online_deployments(&self, endpoint: &str) -> Result<Vec<OnlineDeployment>, AzureMlError> {
+    pub async fn list_online_deployments(
+        &self,
+        endpoint: &str,
+    ) -> Result<Vec<OnlineDeployment>, AzureMlError> {
         const OP: &str = "onlineDeployments.list";
-        self.list(OP, self.ws_url(OP, &["onlineEndpoints", endpoint, "deployments"])?)
-            .await
+        self.list(
+            OP,
+            self.ws_url(OP, &["onlineEndpoints", endpoint, "deployments"])?,
+        )
+        .await
     }
 
     /// The blob container URL of a datastore (no SAS): path-style under

@@ -444,7 +444,11 @@ impl AzureMlClient {
         Self::decode(op, &Method::PUT, &url, &resp, false)
     }
 
-    pub(crate) async fn list<T: DeserializeOwned>(&self, op: &str, first: Url) -> Result<Vec<T>, AzureMlError> {
+    pub(crate) async fn list<T: DeserializeOwned>(
+        &self,
+        op: &str,
+        first: Url,
+    ) -> Result<Vec<T>, AzureMlError> {
         let mut out = Vec::new();
         let mut next = Some(first);
         let mut pages = 0;

@@ -144,6 +144,28 @@ pub fn content_hash(root: &Path) -> Result<String, AzureMlError> {
     content_hash_of(&list_files(root)?)
 }
 
+/// The §4(a) content hash of a code snapshot made of `root` plus `includes` (a component's
+/// `additional_includes`: each folder under its own name at the snapshot root, each file as itself), every part
+/// filtered by its own root `.amlignore`/`.gitignore`.
+pub fn content_hash_with_includes(root: &Path, includes: &[PathBuf]) -> Result<String, AzureMlError> {
+    let mut files = list_files(root)?;
+    for inc in includes {
+        let name = inc
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let is_file = inc.is_file();
+        for mut f in list_files(inc)? {
+            if !is_file {
+                f.relative = format!("{name}/{}", f.relative);
+            }
+            files.push(f);
+        }
+    }
+    files.sort_by_key(|f| f.relative.to_lowercase());
+    content_hash_of(&files)
+}
+
 /// The §4(b) object hash of a folder or file: sha256 seeded with [`OBJECT_HASH_SEED`]; per directory, entries
 /// sorted by lower-cased name (ignored ones skipped), each contributes its name, then its bytes (file) or its own
 /// entries (directory).
@@ -226,6 +248,35 @@ pub struct CodeUpload {
     pub files_uploaded: usize,
 }
 
+/// A code version made from a local folder ([`AzureMlClient::upload_code_asset`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeAsset {
+    /// The code asset's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its `codeUri` (the blob folder URL).
+    pub code_uri: String,
+    /// The content hash.
+    pub hash: String,
+    /// Whether an existing version with the same hash was reused (nothing uploaded).
+    pub reused: bool,
+    /// Files uploaded.
+    pub files_uploaded: usize,
+}
+
+impl CodeUpload {
+    /// The name and version in [`CodeUpload::code_id`] (`…/codes/{name}/versions/{version}`).
+    pub fn name_and_version(&self) -> Option<(String, String)> {
+        let parts: Vec<&str> = self.code_id.trim_end_matches('/').split('/').collect();
+        let n = parts.len();
+        (n >= 4
+            && parts[n - 4].eq_ignore_ascii_case("codes")
+            && parts[n - 2].eq_ignore_ascii_case("versions"))
+        .then(|| (parts[n - 3].to_string(), parts[n - 1].to_string()))
+    }
+}
+
 /// The result of a datastore upload.
 #[derive(Debug, Clone)]
 pub struct DatastoreUpload {
@@ -233,6 +284,14 @@ pub struct DatastoreUpload {
     pub uri: String,
     /// The blob folder URL (without SAS), for `contextUri`-style fields.
     pub blob_folder_url: String,
+    /// The datastore's name.
+    pub datastore: String,
+    /// The storage account.
+    pub account: String,
+    /// The blob container.
+    pub container: String,
+    /// The blob path in the container (`LocalUpload/{hash}/{folder or file name}`).
+    pub path: String,
     /// The object hash.
     pub hash: String,
     /// Whether the folder was already there (nothing uploaded).
@@ -551,6 +610,29 @@ impl AzureMlClient {
         })
     }
 
+    /// [`AzureMlClient::upload_code`] with the default version, then read the version back for its `codeUri`.
+    pub async fn upload_code_asset(
+        &self,
+        name: &str,
+        folder: &Path,
+        options: &UploadOptions,
+    ) -> Result<CodeAsset, AzureMlError> {
+        const OP: &str = "codeVersions.upload";
+        let done = self.upload_code(name, None, folder, options).await?;
+        let (name, version) = done.name_and_version().ok_or_else(|| {
+            AzureMlError::new(ErrorKind::Decode, OP, format!("bad code id '{}'", done.code_id))
+        })?;
+        let code = self.get_code_version(&name, &version).await?;
+        Ok(CodeAsset {
+            code_uri: code.properties.code_uri.unwrap_or_default(),
+            name,
+            version,
+            hash: done.hash,
+            reused: done.reused,
+            files_uploaded: done.files_uploaded,
+        })
+    }
+
     /// Upload a folder to the default datastore (§4b) under `LocalUpload/{objectHash}/{folderName}`. Skipped when
     /// the first file's blob already carries `upload_status=completed`. `asset` (name, version) goes into that
     /// metadata. With an account key (not a SAS) a 2-hour container SAS is signed locally
@@ -679,6 +761,10 @@ impl AzureMlClient {
                 c.subscription_id, c.resource_group, c.workspace
             ),
             blob_folder_url: container.folder_url(&prefix),
+            datastore: ds_name.clone(),
+            account: account.to_string(),
+            container: container_name.to_string(),
+            path: prefix.clone(),
             hash,
             reused: done,
             files_uploaded: uploaded,
@@ -760,4 +846,64 @@ pub fn container_sas_from_account_key(
     }
     q.append_pair("sig", &sig);
     Ok(q.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(id: &str) -> CodeUpload {
+        CodeUpload {
+            code_id: id.to_string(),
+            hash: String::new(),
+            reused: false,
+            files_uploaded: 0,
+        }
+    }
+
+    #[test]
+    fn content_hash_counts_names_sizes_then_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("code/sub")).unwrap();
+        std::fs::create_dir_all(d.join("inc")).unwrap();
+        std::fs::write(d.join("code/a.py"), "a").unwrap();
+        std::fs::write(d.join("code/sub/B.py"), "bb").unwrap();
+        std::fs::write(d.join("inc/c.py"), "c").unwrap();
+        let h1 = content_hash(&d.join("code")).unwrap();
+        assert_eq!(h1, content_hash(&d.join("code")).unwrap());
+        // Hand-computed: count, then #rel#size per file, then contents.
+        let mut h = Sha256::new();
+        h.update(b"2");
+        h.update(b"#a.py#1");
+        h.update(b"#sub/B.py#2");
+        h.update(b"abb");
+        assert_eq!(h1, hex::encode(h.finalize()));
+        assert_eq!(content_hash_with_includes(&d.join("code"), &[]).unwrap(), h1);
+        let with_inc = content_hash_with_includes(&d.join("code"), &[d.join("inc")]).unwrap();
+        let mut h = Sha256::new();
+        h.update(b"3");
+        h.update(b"#a.py#1");
+        h.update(b"#inc/c.py#1");
+        h.update(b"#sub/B.py#2");
+        h.update(b"acbb");
+        assert_eq!(with_inc, hex::encode(h.finalize()));
+        let o1 = object_hash(&d.join("code")).unwrap();
+        std::fs::write(d.join("code/a.py"), "changed").unwrap();
+        assert_ne!(o1, object_hash(&d.join("code")).unwrap());
+    }
+
+    #[test]
+    fn code_ids_name_a_version() {
+        assert_eq!(
+            code("/subscriptions/s/resourceGroups/g/providers/P/workspaces/w/codes/c1/versions/ab12")
+                .name_and_version(),
+            Some(("c1".to_string(), "ab12".to_string()))
+        );
+        assert_eq!(
+            code("/x/codes/c1/versions/ab").name_and_version(),
+            Some(("c1".into(), "ab".into()))
+        );
+        assert_eq!(code("/x/models/m/versions/1").name_and_version(), None);
+    }
 }

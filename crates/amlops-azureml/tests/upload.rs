@@ -314,6 +314,11 @@ async fn datastore_upload_then_repeat_sends_no_blob() {
         )
     );
     assert!(seen.lock().unwrap().iter().any(|s| s == "SIG2"));
+    assert_eq!(
+        (up.datastore.as_str(), up.account.as_str(), up.container.as_str()),
+        ("workspaceblobstore", "acct", "c")
+    );
+    assert_eq!(up.path, format!("LocalUpload/{hash}/proj"));
     let puts = blob_requests(&server)
         .await
         .into_iter()
@@ -357,4 +362,54 @@ fn account_key_container_sas() {
     assert_eq!(pairs["se"], "2026-01-02T05:04:05Z");
     assert_eq!(pairs["spr"], "https");
     assert!(upload::container_sas_from_account_key("acct", "c1", "%%%", start, expiry, true).is_err());
+}
+
+#[tokio::test]
+async fn code_asset_reuses_a_version_and_reads_its_uri() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = fixture(dir.path());
+    let hash = expected_content_hash();
+    let server = MockServer::start().await;
+    let code_id = format!("{}/codes/mycode/versions/7", ws_path());
+    Mock::given(method("GET"))
+        .and(path(format!("{}/codes/mycode/versions", ws_path())))
+        .and(query_param("hash", hash.as_str()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"value": [{"id": code_id, "properties": {}}]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{}/codes/mycode/versions/7", ws_path())))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": code_id, "properties": {
+                "codeUri": "https://acct.blob.core.windows.net/c/proj",
+                "properties": {"hash_sha256": hash, "hash_version": 202208}
+            }})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let asset = client(&server.uri())
+        .upload_code_asset("mycode", &p, &options())
+        .await
+        .unwrap();
+    assert_eq!(
+        asset,
+        upload::CodeAsset {
+            name: "mycode".into(),
+            version: "7".into(),
+            code_uri: "https://acct.blob.core.windows.net/c/proj".into(),
+            hash,
+            reused: true,
+            files_uploaded: 0,
+        }
+    );
+    let bad = upload::CodeUpload {
+        code_id: "/x/models/m/versions/1".into(),
+        hash: String::new(),
+        reused: true,
+        files_uploaded: 0,
+    };
+    assert_eq!(bad.name_and_version(), None);
 }

@@ -37,12 +37,9 @@ pub mod smoke;
 pub mod traffic;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use amlops_agent::{CancellationToken, Outcome, TaskContext, TaskError};
-use amlops_azureml::credential::{PipelineIdentity, credential_for_connection};
-use amlops_azureml::http::{SecretSink, build_client};
 use amlops_azureml::{AzureMlError, ClientConfig};
 use amlops_events::{Emitter, WorkspaceInfo};
 
@@ -169,27 +166,10 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
         config.poll.interval = poll;
         config.poll.max_interval = poll;
     }
-    let http = build_client(&ctx.network).map_err(|e| DeployError::Setup(e.to_string()))?;
-    let out = ctx.output.clone();
-    let secrets: SecretSink = Arc::new(move |s: &str| out.register_secret(s));
-    let identity = PipelineIdentity {
-        oidc_request_uri: ctx.pipeline.oidc_request_uri.clone(),
-        system_access_token: amlops_agent::system_access_token(&ctx.env),
-    };
-    let credential = credential_for_connection(&conn, &identity, &http, &config.retry, secrets.clone())
+    let client = amlops_azureml::connect_with(&ctx, &conn, config.clone(), ctx.cancel.clone())
         .map_err(|e| DeployError::Setup(e.to_string()))?;
-    let client = |cancel: CancellationToken| {
-        ClientDeployApi::new(
-            http.clone(),
-            config.clone(),
-            credential.clone(),
-            secrets.clone(),
-            cancel,
-        )
-        .map_err(|e| DeployError::Setup(e.to_string()))
-    };
-    let api = client(ctx.cancel.clone())?;
-    let cleanup = client(CancellationToken::new())?;
+    let cleanup = ClientDeployApi::new(client.with_cancellation(CancellationToken::new()));
+    let api = ClientDeployApi::new(client);
     let workspace = WorkspaceRef {
         subscription: config.subscription_id.clone(),
         resource_group: settings.resource_group.clone(),

@@ -2,14 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use amlops_agent::TaskContext;
 use amlops_azureml::upload::SasContainer;
-use amlops_azureml::{
-    AzureMlClient, AzureMlError, ClientConfig, PipelineIdentity, RetryPolicy, SecretSink, build_client,
-    credential_for_connection,
-};
+use amlops_azureml::{AzureMlClient, AzureMlError};
 use async_trait::async_trait;
 
 use crate::backend::{BackendError, EndpointTraffic, GateBackend, ModelVersion};
@@ -32,33 +28,21 @@ impl AzureBackend {
     /// connection's credential (every token registered as a secret), the task's cancellation token.
     pub fn connect(ctx: &TaskContext, workspace: &WorkspaceInputs) -> Result<Self, GateError> {
         let conn = &workspace.connection;
-        let output = ctx.output.clone();
-        let secrets: SecretSink = Arc::new(move |s: &str| output.register_secret(s));
-        let setup = |e: String| GateError::Config(format!("cannot set up the Azure ML client: {e}"));
-        let http = build_client(&ctx.network).map_err(|e| setup(e.to_string()))?;
-        let pipeline = PipelineIdentity {
-            oidc_request_uri: ctx.pipeline.oidc_request_uri.clone(),
-            system_access_token: amlops_agent::system_access_token(&ctx.env),
-        };
-        let credential =
-            credential_for_connection(conn, &pipeline, &http, &RetryPolicy::default(), secrets.clone())
-                .map_err(|e| setup(e.to_string()))?;
-        let subscription = conn.subscription_id.clone().ok_or_else(|| {
-            GateError::Config(format!(
+        if conn.subscription_id.is_none() {
+            return Err(GateError::Config(format!(
                 "service connection '{}' (input 'azureSubscription') is not scoped to a subscription; use a \
                  subscription-scoped Azure Resource Manager connection",
                 conn.id
-            ))
-        })?;
-        let mut config = ClientConfig::new(
-            &conn.resource_manager_url,
-            &subscription,
+            )));
+        }
+        let client = amlops_azureml::connect(
+            ctx,
+            conn,
             &workspace.resource_group,
             &workspace.workspace,
-        );
-        config.token_resource = conn.resource_id.clone();
-        let client = AzureMlClient::new(http, config, credential, secrets, ctx.cancel.clone())
-            .map_err(|e| setup(e.to_string()))?;
+            ctx.cancel.clone(),
+        )
+        .map_err(|e| GateError::Config(format!("cannot set up the Azure ML client: {e}")))?;
         Ok(Self { client })
     }
 }
@@ -179,15 +163,12 @@ impl AzureBackend {
             .get_datastore(datastore)
             .await
             .map_err(|e| BackendError::new(op(), e))?;
-        let props = &ds.properties;
-        let (Some(account), Some(container)) =
-            (props.account_name.as_deref(), props.container_name.as_deref())
-        else {
-            return Err(BackendError::new(
+        let container_url = self.client.datastore_container_url(&ds).ok_or_else(|| {
+            BackendError::new(
                 op(),
                 format!("the datastore '{datastore}' is not a blob container (no account or container name)"),
-            ));
-        };
+            )
+        })?;
         let secrets = self
             .client
             .list_datastore_secrets(datastore, true)
@@ -207,14 +188,6 @@ impl AzureBackend {
                     ),
                 )
             })?;
-        let container_url = match &self.client.config().blob_endpoint_override {
-            Some(base) => format!("{}/{account}/{container}", base.trim_end_matches('/')),
-            None => format!(
-                "{}://{account}.blob.{}/{container}",
-                props.protocol.as_deref().unwrap_or("https"),
-                props.endpoint.as_deref().unwrap_or("core.windows.net")
-            ),
-        };
         let container = SasContainer::from_sas_url("data.download", &format!("{container_url}?{sas}"))
             .map_err(|e| BackendError::new(op(), e))?;
         let path = path.trim_matches('/');

@@ -1,75 +1,48 @@
-//! [`RegisterApi`] over the client crate's [`AzureMlClient`]: model containers and versions, datastore and code
-//! uploads, MLflow metrics.
-//!
-//! The client has typed operations for models but none for environment, component and data containers, their
-//! version lists, or for sending a request rendered by the spec crate (its own api-version); those calls are made
-//! here over the same HTTP client, retry policy and credential.
+//! [`RegisterApi`] over the client crate's [`AzureMlClient`]: asset containers and versions, datastore and code
+//! uploads, rendered requests, MLflow metrics.
 
-// The client crate's error type is large; these helpers return it as the client does.
-#![allow(clippy::result_large_err)]
+use std::path::{Path, PathBuf};
 
-use std::path::Path;
-use std::sync::Arc;
-
-use amlops_agent::CancellationToken;
-use amlops_azureml::credential::{Credential, scope_for_resource};
-use amlops_azureml::http::{BufferedResponse, Idempotency, RetryPolicy, parse_checked_url, redact_url};
 use amlops_azureml::models::ModelVersion;
 use amlops_azureml::upload::UploadOptions;
-use amlops_azureml::{AzureMlClient, AzureMlError, ClientConfig, ErrorKind, SecretSink};
-use amlops_spec::{AssetType, RestRequest, Upload, UploadOutcome};
+use amlops_azureml::{ArmRequest, AzureMlClient, AzureMlError, ErrorKind};
+use amlops_spec::{AssetType, RestRequest, Upload, UploadHashes, UploadOutcome};
 use async_trait::async_trait;
-use reqwest::Method;
 use serde_json::Value;
-use url::Url;
 
 use crate::api::{AssetVersion, RegisterApi, Uploaded};
 
 /// The HTTP implementation of [`RegisterApi`] for one workspace.
+#[derive(Debug, Clone)]
 pub struct ClientRegisterApi {
     client: AzureMlClient,
-    http: reqwest::Client,
-    retry: RetryPolicy,
-    credential: Option<Arc<Credential>>,
-    arm_base: Url,
-    scope: String,
-    cancel: CancellationToken,
 }
 
-impl std::fmt::Debug for ClientRegisterApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientRegisterApi")
-            .field("client", &self.client)
-            .finish_non_exhaustive()
-    }
-}
-
-fn status_error(op: &str, method: &Method, url: &Url, resp: &BufferedResponse) -> AzureMlError {
-    AzureMlError::new(
-        ErrorKind::Status,
-        op,
-        format!("the service answered HTTP {}", resp.status.as_u16()),
-    )
-    .with_request(method, redact_url(url))
-    .with_response(resp.status.as_u16(), &resp.headers, &resp.body, false)
-}
-
-fn decode(op: &str, method: &Method, url: &Url, body: &[u8]) -> Result<Value, AzureMlError> {
-    if body.is_empty() {
-        return Ok(Value::Null);
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        AzureMlError::new(
-            ErrorKind::Decode,
-            op,
-            format!("the response is not valid JSON: {e}"),
-        )
-        .with_request(method, redact_url(url))
-    })
-}
-
+#[allow(clippy::result_large_err)] // the client crate's error type, returned as the client does
 fn to_value<T: serde::Serialize>(op: &str, v: &T) -> Result<Value, AzureMlError> {
     serde_json::to_value(v).map_err(|e| AzureMlError::new(ErrorKind::Decode, op, e.to_string()))
+}
+
+fn not_found_is_none<T>(r: Result<T, AzureMlError>) -> Result<Option<T>, AzureMlError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The client crate's §4 upload hashes for the spec crate's offline renders.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientHashes;
+
+impl UploadHashes for ClientHashes {
+    fn content_hash(&self, root: &Path, includes: &[PathBuf]) -> Result<String, String> {
+        amlops_azureml::upload::content_hash_with_includes(root, includes).map_err(|e| e.to_string())
+    }
+
+    fn object_hash(&self, root: &Path) -> Result<String, String> {
+        amlops_azureml::upload::object_hash(root).map_err(|e| e.to_string())
+    }
 }
 
 /// The next version from a container: `nextVersion`, else `latestVersion + 1` when numeric, else `None`.
@@ -82,61 +55,10 @@ pub fn next_from_container(v: &Value) -> Option<String> {
     latest.parse::<u64>().ok().map(|n| (n + 1).to_string())
 }
 
-/// `…/codes/{name}/versions/{version}` -> (name, version).
-fn code_name_version(id: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = id.trim_end_matches('/').split('/').collect();
-    let n = parts.len();
-    (n >= 4 && parts[n - 4].eq_ignore_ascii_case("codes") && parts[n - 2].eq_ignore_ascii_case("versions"))
-        .then(|| (parts[n - 3].to_string(), parts[n - 1].to_string()))
-}
-
-/// The datastore, account, container and blob path of an upload: from its `azureml://…/datastores/{ds}/paths/{p}`
-/// URI and its blob folder URL (`https://{account}.blob.…/{container}/{p}`, or path-style
-/// `{base}/{account}/{container}/{p}` against loopback).
-pub fn blob_location(uri: &str, blob_folder_url: &str) -> Option<(String, String, String, String)> {
-    let (head, path) = uri.split_once("/paths/")?;
-    let datastore = head.rsplit('/').next()?.to_string();
-    let path = path.trim_end_matches('/').to_string();
-    let url = Url::parse(blob_folder_url).ok()?;
-    let segments: Vec<&str> = url.path().trim_matches('/').split('/').collect();
-    let container_at = segments.len().checked_sub(path.split('/').count() + 1)?;
-    let container = segments.get(container_at)?.to_string();
-    let host = url.host_str()?;
-    let account = match host.split_once(".blob.") {
-        Some((account, _)) => account.to_string(),
-        None => segments.get(container_at.checked_sub(1)?)?.to_string(),
-    };
-    Some((datastore, account, container, path))
-}
-
 impl ClientRegisterApi {
-    /// A client for the workspace of `config`; `credential` is `None` only for loopback URLs.
-    pub fn new(
-        http: reqwest::Client,
-        config: ClientConfig,
-        credential: Option<Arc<Credential>>,
-        secrets: SecretSink,
-        cancel: CancellationToken,
-    ) -> Result<Self, AzureMlError> {
-        let scope = scope_for_resource(&config.token_resource);
-        let retry = config.retry.clone();
-        let mut base = config
-            .resource_manager_url
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-        base.push('/');
-        let arm_base = parse_checked_url(&base).map_err(|e| AzureMlError::from_url("client", e))?;
-        let client = AzureMlClient::new(http.clone(), config, credential.clone(), secrets, cancel.clone())?;
-        Ok(Self {
-            client,
-            http,
-            retry,
-            credential,
-            arm_base,
-            scope,
-            cancel,
-        })
+    /// Registrations in `client`'s workspace.
+    pub fn new(client: AzureMlClient) -> Self {
+        Self { client }
     }
 
     /// The client crate's client.
@@ -144,84 +66,12 @@ impl ClientRegisterApi {
         &self.client
     }
 
-    fn arm_url(&self, path: &str, api_version: &str) -> Result<Url, AzureMlError> {
-        let mut url = self.arm_base.join(path.trim_start_matches('/')).map_err(|e| {
-            AzureMlError::invalid_input("request", format!("cannot build a URL for '{path}': {e}"))
-        })?;
-        url.query_pairs_mut().append_pair("api-version", api_version);
-        Ok(url)
-    }
-
-    fn ws_path(&self, segments: &[&str]) -> String {
-        format!("{}/{}", self.client.workspace_scope(), segments.join("/"))
-    }
-
-    /// One ARM call with the bearer, retried per the policy; a 401 makes the credential ask again once.
-    async fn call(
-        &self,
-        op: &str,
-        method: Method,
-        url: &Url,
-        body: Option<&Value>,
-    ) -> Result<BufferedResponse, AzureMlError> {
-        let mut refreshed = false;
-        loop {
-            let bearer = match &self.credential {
-                Some(c) => Some(c.token(&self.scope, &self.cancel).await?),
-                None => None,
-            };
-            let resp = self
-                .retry
-                .execute(&self.cancel, Idempotency::Idempotent, || {
-                    let mut r = self.http.request(method.clone(), url.clone());
-                    if let Some(t) = &bearer {
-                        r = r.bearer_auth(t);
-                    }
-                    if let Some(b) = body {
-                        r = r.json(b);
-                    }
-                    r
-                })
-                .await
-                .map_err(|e| AzureMlError::from_send(op, e))?;
-            if resp.status.as_u16() == 401
-                && !refreshed
-                && let Some(c) = &self.credential
-            {
-                c.invalidate(&self.scope).await;
-                refreshed = true;
-                continue;
-            }
-            return Ok(resp);
-        }
-    }
-
-    /// GET a JSON resource; `None` on 404.
-    async fn get_optional(&self, op: &str, url: &Url) -> Result<Option<Value>, AzureMlError> {
-        let resp = self.call(op, Method::GET, url, None).await?;
-        if resp.status.as_u16() == 404 {
-            return Ok(None);
-        }
-        if !resp.status.is_success() {
-            return Err(status_error(op, &Method::GET, url, &resp));
-        }
-        decode(op, &Method::GET, url, &resp.body).map(Some)
-    }
-
     async fn container(&self, asset: AssetType, name: &str) -> Result<Option<Value>, AzureMlError> {
-        if asset == AssetType::Model {
-            return match self.client.get_model_container(name).await {
-                Ok(c) => to_value("modelContainers.get", &c).map(Some),
-                Err(e) if e.is_not_found() => Ok(None),
-                Err(e) => Err(e),
-            };
-        }
         let op = format!("{}.get", asset.collection());
-        let url = self.arm_url(
-            &self.ws_path(&[asset.collection(), name]),
-            &self.client.config().api_version,
-        )?;
-        self.get_optional(&op, &url).await
+        match not_found_is_none(self.client.get_asset_container(asset.collection(), name).await)? {
+            Some(c) => to_value(&op, &c).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
@@ -253,31 +103,27 @@ impl RegisterApi for ClientRegisterApi {
         version: &str,
     ) -> Result<Option<AssetVersion>, AzureMlError> {
         if asset == AssetType::Model {
-            return match self.client.get_model_version(name, version).await {
-                Ok(v) => Ok(Some(AssetVersion::from_json(
+            return match not_found_is_none(self.client.get_model_version(name, version).await)? {
+                Some(v) => Ok(Some(AssetVersion::from_json(
                     name,
                     version,
                     &to_value("modelVersions.get", &v)?,
                 ))),
-                Err(e) if e.is_not_found() => Ok(None),
-                Err(e) => Err(e),
+                None => Ok(None),
             };
         }
-        let op = format!("{}Versions.get", asset.collection());
-        let url = self.arm_url(
-            &self.ws_path(&[asset.collection(), name, "versions", version]),
-            &self.client.config().api_version,
-        )?;
-        Ok(self
-            .get_optional(&op, &url)
-            .await?
-            .map(|v| AssetVersion::from_json(name, version, &v)))
+        Ok(not_found_is_none(
+            self.client
+                .get_asset_version(asset.collection(), name, version)
+                .await,
+        )?
+        .map(|v| AssetVersion::from_json(name, version, &v)))
     }
 
     async fn list_versions(&self, asset: AssetType, name: &str) -> Result<Vec<AssetVersion>, AzureMlError> {
         if asset == AssetType::Model {
-            return match self.client.list_model_versions(name).await {
-                Ok(all) => all
+            return match not_found_is_none(self.client.list_model_versions(name).await)? {
+                Some(all) => all
                     .iter()
                     .map(|v| {
                         Ok(AssetVersion::from_json(
@@ -287,42 +133,16 @@ impl RegisterApi for ClientRegisterApi {
                         ))
                     })
                     .collect(),
-                Err(e) if e.is_not_found() => Ok(Vec::new()),
-                Err(e) => Err(e),
+                None => Ok(Vec::new()),
             };
         }
-        let op = format!("{}Versions.list", asset.collection());
-        let mut next = Some(self.arm_url(
-            &self.ws_path(&[asset.collection(), name, "versions"]),
-            &self.client.config().api_version,
-        )?);
-        let mut out = Vec::new();
-        let mut pages = 0;
-        while let Some(url) = next.take() {
-            pages += 1;
-            let Some(page) = self.get_optional(&op, &url).await? else {
-                return Ok(out);
-            };
-            for item in page["value"].as_array().into_iter().flatten() {
-                out.push(AssetVersion::from_json(name, "", item));
-            }
-            if let Some(link) = page["nextLink"].as_str().filter(|l| !l.is_empty())
-                && pages < 1000
-            {
-                let u = parse_checked_url(link).map_err(|e| AzureMlError::from_url(&op, e))?;
-                if u.host() != self.arm_base.host()
-                    || u.port_or_known_default() != self.arm_base.port_or_known_default()
-                {
-                    return Err(AzureMlError::new(
-                        ErrorKind::Decode,
-                        op,
-                        "the nextLink points to another host; refusing to send the token there",
-                    ));
-                }
-                next = Some(u);
-            }
-        }
-        Ok(out)
+        Ok(
+            not_found_is_none(self.client.list_asset_versions(asset.collection(), name).await)?
+                .unwrap_or_default()
+                .iter()
+                .map(|v| AssetVersion::from_json(name, "", v))
+                .collect(),
+        )
     }
 
     async fn put_model_version(
@@ -343,39 +163,30 @@ impl RegisterApi for ClientRegisterApi {
     }
 
     async fn send(&self, request: &RestRequest) -> Result<Value, AzureMlError> {
-        let op = "createOrUpdate";
-        let method = Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| AzureMlError::invalid_input(op, format!("bad method '{}'", request.method)))?;
-        let url = self.arm_url(&request.path, &request.api_version)?;
-        let resp = self.call(op, method.clone(), &url, Some(&request.body)).await?;
-        if !resp.status.is_success() {
-            return Err(status_error(op, &method, &url, &resp));
-        }
-        decode(op, &method, &url, &resp.body)
+        self.client
+            .send_arm_request(&ArmRequest {
+                op: "createOrUpdate",
+                method: &request.method,
+                path: &request.path,
+                api_version: &request.api_version,
+                body: Some(&request.body),
+                aml_token: None,
+            })
+            .await
     }
 
     async fn upload(&self, path: &Path, asset: (&str, &str)) -> Result<Uploaded, AzureMlError> {
-        const OP: &str = "datastores.upload";
         let done = self
             .client
             .upload_to_default_datastore(path, asset, &UploadOptions::default())
             .await?;
-        let (datastore, account, container, blob_path) = blob_location(&done.uri, &done.blob_folder_url)
-            .ok_or_else(|| {
-                AzureMlError::new(
-                    ErrorKind::Decode,
-                    OP,
-                    format!("cannot read the upload location '{}'", done.uri),
-                )
-            })?;
         // A single file's URI already names the file (`LocalUpload/{hash}/{file}`).
-        let uri = done.uri.trim_end_matches('/').to_string();
         Ok(Uploaded {
-            uri,
-            datastore,
-            account,
-            container,
-            path: blob_path,
+            uri: done.uri.trim_end_matches('/').to_string(),
+            datastore: done.datastore,
+            account: done.account,
+            container: done.container,
+            path: done.path,
             hash: done.hash,
             reused: done.reused,
             files_uploaded: done.files_uploaded,
@@ -383,7 +194,6 @@ impl RegisterApi for ClientRegisterApi {
     }
 
     async fn upload_code(&self, upload: &Upload) -> Result<UploadOutcome, AzureMlError> {
-        const OP: &str = "codeVersions.upload";
         let base: String = upload
             .basename
             .chars()
@@ -396,23 +206,15 @@ impl RegisterApi for ClientRegisterApi {
             })
             .collect();
         let name = format!("amlops-code-{}", if base.is_empty() { "root" } else { &base });
-        let done = self
+        let code = self
             .client
-            .upload_code(&name, None, &upload.local_path, &UploadOptions::default())
+            .upload_code_asset(&name, &upload.local_path, &UploadOptions::default())
             .await?;
-        let (name, version) = code_name_version(&done.code_id).ok_or_else(|| {
-            AzureMlError::new(ErrorKind::Decode, OP, format!("bad code id '{}'", done.code_id))
-        })?;
-        let code = to_value(OP, &self.client.get_code_version(&name, &version).await?)?;
-        let code_uri = code["properties"]["codeUri"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
         Ok(UploadOutcome::Code {
-            name,
-            version,
-            code_uri,
-            hash: done.hash,
+            name: code.name,
+            version: code.version,
+            code_uri: code.code_uri,
+            hash: code.hash,
         })
     }
 
@@ -445,36 +247,5 @@ mod tests {
             None
         );
         assert_eq!(next_from_container(&json!({"properties":{}})), None);
-    }
-
-    #[test]
-    fn locations() {
-        let uri = "azureml://subscriptions/s/resourcegroups/g/workspaces/w/datastores/workspaceblobstore/paths/LocalUpload/h1/model";
-        assert_eq!(
-            blob_location(
-                uri,
-                "https://acct.blob.core.windows.net/cont/LocalUpload/h1/model"
-            ),
-            Some((
-                "workspaceblobstore".into(),
-                "acct".into(),
-                "cont".into(),
-                "LocalUpload/h1/model".into()
-            ))
-        );
-        assert_eq!(
-            blob_location(uri, "http://127.0.0.1:9/acct/cont/LocalUpload/h1/model"),
-            Some((
-                "workspaceblobstore".into(),
-                "acct".into(),
-                "cont".into(),
-                "LocalUpload/h1/model".into()
-            ))
-        );
-        assert_eq!(
-            code_name_version("/x/codes/c1/versions/ab"),
-            Some(("c1".into(), "ab".into()))
-        );
-        assert_eq!(code_name_version("/x/models/m/versions/1"), None);
     }
 }

@@ -5,13 +5,14 @@ use std::path::Path;
 
 use amlops_agent::{Output, PipelineContext};
 use amlops_spec::{
-    AssetType, Kind, OfflineResolver, PathSegment, Plan, PlanOptions, Resolver, RestRequest, Scope,
-    SetOverride, Upload, UploadOutcome, UploadRole, plan_file,
+    AssetType, Kind, OfflineResolver, PathSegment, Plan, PlanOptions, PrecomputedResolver, RestRequest,
+    Scope, SetOverride, UploadOutcome, UploadRole, plan_file,
 };
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::api::{AssetVersion, RegisterApi};
+use crate::client_api::ClientHashes;
 use crate::error::{RegisterError, api_err};
 use crate::governance::{self, GovernanceRecord, sha256_hex};
 use crate::inputs::{ModelSource, ModelType, RegisterInputs, Target, check_mlflow_folder, check_version};
@@ -71,32 +72,6 @@ pub struct Register<'a> {
     pub scope: Scope,
     /// The time of registration.
     pub now: OffsetDateTime,
-}
-
-struct Precomputed {
-    uploads: HashMap<usize, UploadOutcome>,
-    latest: HashMap<(String, String), String>,
-}
-
-impl Resolver for Precomputed {
-    fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
-        self.uploads
-            .get(&upload.index)
-            .cloned()
-            .ok_or_else(|| format!("'{}' was not uploaded", upload.local_path.display()))
-    }
-
-    fn latest_version(&mut self, asset: AssetType, name: &str) -> Result<String, String> {
-        self.latest
-            .get(&(asset.collection().to_string(), name.to_string()))
-            .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "no latest version of {} '{name}' was looked up",
-                    asset.collection()
-                )
-            })
-    }
 }
 
 /// Why an existing version is reused: registered by an earlier attempt of this step of this run, or (a fixed
@@ -515,7 +490,7 @@ impl Register<'_> {
             }
         }
         let offline = first
-            .render(&mut OfflineResolver::default())
+            .render(&mut OfflineResolver::new(std::sync::Arc::new(ClientHashes)))
             .map_err(RegisterError::Spec)?;
         let content_hash = requests_hash(&offline);
         let source_job = self.inputs.job_name.clone().or_else(|| scalar(&doc["job_name"]));
@@ -529,7 +504,7 @@ impl Register<'_> {
         }
         let version = self.choose_version(asset, &name, explicit.as_deref()).await?;
         let plan = self.plan(file, Some(first.kind()), Some(&version))?;
-        let mut resolved = Precomputed {
+        let mut resolved = PrecomputedResolver {
             uploads: HashMap::new(),
             latest: HashMap::new(),
         };
@@ -664,6 +639,7 @@ mod tests {
     use super::*;
     use crate::api::Uploaded;
     use amlops_azureml::AzureMlError;
+    use amlops_spec::Upload;
     use async_trait::async_trait;
     use std::sync::Mutex;
 

@@ -24,12 +24,8 @@ pub mod inputs;
 pub mod summary;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use amlops_agent::{AzureRmConnection, Outcome, TaskContext, TaskError};
-use amlops_azureml::ClientConfig;
-use amlops_azureml::credential::{PipelineIdentity, credential_for_connection};
-use amlops_azureml::http::{SecretSink, build_client, is_loopback, parse_checked_url};
 use amlops_events::{AssetKind, AssetRef, Emitter, Event, WorkspaceInfo};
 use amlops_spec::{AssetType, Scope};
 use time::OffsetDateTime;
@@ -96,29 +92,15 @@ async fn register(
     inputs: &RegisterInputs,
     subscription: &str,
 ) -> Result<Registered, RegisterError> {
-    let http = build_client(&ctx.network).map_err(|e| RegisterError::Setup(e.to_string()))?;
-    let mut config = ClientConfig::new(
-        &conn.resource_manager_url,
-        subscription,
+    let client = amlops_azureml::connect(
+        ctx,
+        conn,
         &inputs.resource_group,
         &inputs.workspace,
-    );
-    config.token_resource = conn.resource_id.clone();
-    if let Ok(url) = parse_checked_url(&conn.resource_manager_url)
-        && is_loopback(&url)
-    {
-        config.blob_endpoint_override = Some(conn.resource_manager_url.trim_end_matches('/').to_string());
-    }
-    let out = ctx.output.clone();
-    let secrets: SecretSink = Arc::new(move |s: &str| out.register_secret(s));
-    let identity = PipelineIdentity {
-        oidc_request_uri: ctx.pipeline.oidc_request_uri.clone(),
-        system_access_token: amlops_agent::system_access_token(&ctx.env),
-    };
-    let credential = credential_for_connection(conn, &identity, &http, &config.retry, secrets.clone())
-        .map_err(|e| RegisterError::Setup(e.to_string()))?;
-    let api = ClientRegisterApi::new(http, config, credential, secrets, ctx.cancel.clone())
-        .map_err(|e| RegisterError::Setup(e.to_string()))?;
+        ctx.cancel.clone(),
+    )
+    .map_err(|e| RegisterError::Setup(e.to_string()))?;
+    let api = ClientRegisterApi::new(client);
     Register {
         output: &ctx.output,
         pipeline: &ctx.pipeline,

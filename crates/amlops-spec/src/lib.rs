@@ -21,8 +21,8 @@
 //! Phase 1 runs the whole conversion with placeholder answers, so every schema error surfaces
 //! there; phase 2 only fails if the resolver does.
 //!
-//! [`OfflineResolver`] answers offline (content hashes as the SDK computes them, placeholder
-//! storage names); `amlops render` uses it. Real tasks implement [`Resolver`] with the client
+//! [`OfflineResolver`] answers offline (hashes from the caller's [`UploadHashes`], i.e. the client crate's
+//! §4 hashes, placeholder storage names); `amlops render` uses it. Real tasks implement [`Resolver`] with the client
 //! crate's uploader (reuse a code version found by hash, or create a uuid-named one, version `1`)
 //! and a GET of the asset for `@latest`.
 //!
@@ -37,7 +37,7 @@ pub mod refs;
 pub mod yaml;
 
 pub use error::{Location, Result, SpecError};
-pub use local::OfflineResolver;
+pub use local::{OfflineResolver, PrecomputedResolver, UploadHashes};
 pub use plan::{
     Kind, Lookup, Plan, PlanOptions, Resolver, RestRequest, Upload, UploadOutcome, UploadRole, plan_file,
     plan_str,

@@ -1,17 +1,57 @@
-//! An offline [`Resolver`] for `amlops render`: hashes local files the way the SDK does (API guide
-//! §4) and answers with the blob locations the uploads would get, without uploading anything.
+//! An offline [`Resolver`] for `amlops render`: hashes local files with the caller's [`UploadHashes`] (the
+//! client crate's §4 hashes, so render shows the paths a real upload gets) and answers with the blob locations
+//! the uploads would get, without uploading anything. This crate computes no upload hash itself.
 
-use std::fs;
-use std::path::Path;
-
-use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::plan::{Resolver, Upload, UploadOutcome};
 use crate::refs::AssetType;
 
+/// A [`Resolver`] answering from outcomes obtained beforehand: uploads by [`Upload::index`], `@latest` lookups
+/// by (collection, name). Anything not there is an error naming it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrecomputedResolver {
+    /// Upload outcomes by [`Upload::index`].
+    pub uploads: HashMap<usize, UploadOutcome>,
+    /// Latest versions by (collection, name).
+    pub latest: HashMap<(String, String), String>,
+}
+
+impl Resolver for PrecomputedResolver {
+    fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
+        self.uploads
+            .get(&upload.index)
+            .cloned()
+            .ok_or_else(|| format!("'{}' was not uploaded", upload.local_path.display()))
+    }
+
+    fn latest_version(&mut self, asset: AssetType, name: &str) -> Result<String, String> {
+        self.latest
+            .get(&(asset.collection().to_string(), name.to_string()))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "no latest version of {} '{name}' was looked up",
+                    asset.collection()
+                )
+            })
+    }
+}
+
+/// The API guide §4 hashes of local files, as an upload computes them (implemented over the client crate).
+pub trait UploadHashes: Send + Sync {
+    /// §4(a) content hash of a code snapshot: `root` plus `includes` (each under its own name at the snapshot
+    /// root, as `additional_includes` are assembled).
+    fn content_hash(&self, root: &Path, includes: &[PathBuf]) -> Result<String, String>;
+    /// §4(b) object hash of a folder or file (its `LocalUpload/{hash}/...` path).
+    fn object_hash(&self, root: &Path) -> Result<String, String>;
+}
+
 /// Offline resolver. Code assets are named after their content hash (the SDK would reuse an
 /// existing version with that hash or create a uuid-named one); `@latest` becomes `latest_placeholder`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OfflineResolver {
     /// Default datastore name.
     pub datastore: String,
@@ -21,15 +61,31 @@ pub struct OfflineResolver {
     pub container: String,
     /// Version answered for `name@latest`.
     pub latest_placeholder: String,
+    /// The upload hashes.
+    pub hashes: Arc<dyn UploadHashes>,
 }
 
-impl Default for OfflineResolver {
-    fn default() -> Self {
+impl std::fmt::Debug for OfflineResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfflineResolver")
+            .field("datastore", &self.datastore)
+            .field("account", &self.account)
+            .field("container", &self.container)
+            .field("latest_placeholder", &self.latest_placeholder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OfflineResolver {
+    /// Placeholder storage names (`workspaceblobstore`, `<storage-account>`, `<container>`, `<latest>`) and
+    /// the given hashes.
+    pub fn new(hashes: Arc<dyn UploadHashes>) -> Self {
         OfflineResolver {
             datastore: "workspaceblobstore".into(),
             account: "<storage-account>".into(),
             container: "<container>".into(),
             latest_placeholder: "<latest>".into(),
+            hashes,
         }
     }
 }
@@ -41,7 +97,7 @@ impl Resolver for OfflineResolver {
             return Err(format!("local path `{}` does not exist", p.display()));
         }
         if upload.role.is_code() {
-            let hash = content_hash_with(p, &upload.additional_includes).map_err(|e| e.to_string())?;
+            let hash = self.hashes.content_hash(p, &upload.additional_includes)?;
             let name = format!(
                 "{}-{}-{}-{}-{}",
                 &hash[0..8],
@@ -61,7 +117,7 @@ impl Resolver for OfflineResolver {
                 hash,
             })
         } else {
-            let hash = object_hash(p).map_err(|e| e.to_string())?;
+            let hash = self.hashes.object_hash(p)?;
             Ok(UploadOutcome::Blob {
                 datastore: self.datastore.clone(),
                 account: self.account.clone(),
@@ -77,116 +133,80 @@ impl Resolver for OfflineResolver {
     }
 }
 
-/// Files under `root` (or `root` itself) as (relative POSIX path, absolute path), sorted by
-/// lower-cased relative path.
-fn files(root: &Path) -> std::io::Result<Vec<(String, std::path::PathBuf)>> {
-    let mut out = Vec::new();
-    if root.is_file() {
-        let name = root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        out.push((name, root.to_path_buf()));
-        return Ok(out);
-    }
-    let mut stack = vec![(String::new(), root.to_path_buf())];
-    while let Some((rel, dir)) = stack.pop() {
-        for entry in fs::read_dir(&dir)? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let r = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            let ft = entry.file_type()?;
-            if ft.is_dir() {
-                stack.push((r, entry.path()));
-            } else if ft.is_file() {
-                out.push((r, entry.path()));
-            }
-        }
-    }
-    out.sort_by_key(|(r, _)| r.to_lowercase());
-    Ok(out)
-}
-
-/// Code snapshot hash, version 202208: sha256 of the file count, then `#rel#size` per file,
-/// then the file contents, files sorted by lower-cased relative path.
-pub fn content_hash(root: &Path) -> std::io::Result<String> {
-    content_hash_with(root, &[])
-}
-
-/// [`content_hash`] of a snapshot that also holds `includes` (each under its own name at the
-/// snapshot root, as `additional_includes` are assembled).
-pub fn content_hash_with(root: &Path, includes: &[std::path::PathBuf]) -> std::io::Result<String> {
-    let mut fs_ = files(root)?;
-    for inc in includes {
-        let name = inc
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for (rel, abs) in files(inc)? {
-            let rel = if inc.is_file() {
-                rel
-            } else {
-                format!("{name}/{rel}")
-            };
-            fs_.push((rel, abs));
-        }
-    }
-    fs_.sort_by_key(|(r, _)| r.to_lowercase());
-    let mut h = Sha256::new();
-    h.update(fs_.len().to_string().as_bytes());
-    for (rel, abs) in &fs_ {
-        let size = fs::metadata(abs)?.len();
-        h.update(format!("#{rel}#{size}").as_bytes());
-    }
-    for (_, abs) in &fs_ {
-        h.update(fs::read(abs)?);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
-/// Datastore artifact hash: sha256 seeded with the SDK's constant, then per file (sorted by
-/// lower-cased path) its relative path and its bytes.
-pub fn object_hash(root: &Path) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    h.update(b"Initialize for october 2021 AML CLI version");
-    for (rel, abs) in files(root)? {
-        h.update(rel.as_bytes());
-        h.update(fs::read(&abs)?);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::UploadRole;
+
+    /// Hashes that name the path, to see which one the resolver asked for.
+    struct Named;
+
+    impl UploadHashes for Named {
+        fn content_hash(&self, root: &Path, includes: &[PathBuf]) -> Result<String, String> {
+            assert!(root.exists());
+            Ok(format!("{:0<32}", format!("c{}", includes.len())))
+        }
+        fn object_hash(&self, _root: &Path) -> Result<String, String> {
+            Ok("obj".into())
+        }
+    }
 
     #[test]
-    fn hashes_follow_content_and_names() {
-        let dir = std::env::temp_dir().join(format!("amlops-spec-local-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("code/sub")).unwrap();
-        fs::create_dir_all(dir.join("inc")).unwrap();
-        fs::write(dir.join("code/a.py"), "a").unwrap();
-        fs::write(dir.join("code/sub/B.py"), "bb").unwrap();
-        fs::write(dir.join("inc/c.py"), "c").unwrap();
-        let h1 = content_hash(&dir.join("code")).unwrap();
-        assert_eq!(h1, content_hash(&dir.join("code")).unwrap());
-        // hand-computed: count, then #rel#size per file, then contents
-        let mut h = Sha256::new();
-        h.update(b"2");
-        h.update(b"#a.py#1");
-        h.update(b"#sub/B.py#2");
-        h.update(b"abb");
-        assert_eq!(h1, hex::encode(h.finalize()));
-        let with_inc = content_hash_with(&dir.join("code"), &[dir.join("inc")]).unwrap();
-        assert_ne!(h1, with_inc);
-        let o1 = object_hash(&dir.join("code")).unwrap();
-        fs::write(dir.join("code/a.py"), "changed").unwrap();
-        assert_ne!(o1, object_hash(&dir.join("code")).unwrap());
-        fs::remove_dir_all(&dir).ok();
+    fn answers_with_the_given_hashes() {
+        let dir = std::env::temp_dir().join(format!("amlops-spec-offline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut r = OfflineResolver::new(Arc::new(Named));
+        let up = |role: UploadRole| Upload {
+            index: 0,
+            role,
+            local_path: dir.clone(),
+            rel_path: "src".into(),
+            basename: "src".into(),
+            additional_includes: vec![dir.clone()],
+        };
+        let code = r.upload(&up(UploadRole::Code)).unwrap();
+        let UploadOutcome::Code { name, hash, .. } = code else {
+            panic!("{code:?}")
+        };
+        assert_eq!(hash, format!("{:0<32}", "c1"));
+        assert_eq!(name, "c1000000-0000-0000-0000-000000000000");
+        let blob = r.upload(&up(UploadRole::Model)).unwrap();
+        assert!(
+            matches!(blob, UploadOutcome::Blob { ref path, .. } if path == "LocalUpload/obj/src"),
+            "{blob:?}"
+        );
+        let mut missing = up(UploadRole::Model);
+        missing.local_path = dir.join("missing");
+        assert!(r.upload(&missing).unwrap_err().contains("does not exist"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn precomputed_answers_what_it_holds() {
+        let mut r = PrecomputedResolver::default();
+        let up = Upload {
+            index: 3,
+            role: UploadRole::Model,
+            local_path: PathBuf::from("m"),
+            rel_path: "m".into(),
+            basename: "m".into(),
+            additional_includes: Vec::new(),
+        };
+        assert_eq!(r.upload(&up).unwrap_err(), "'m' was not uploaded");
+        assert_eq!(
+            r.latest_version(AssetType::Environment, "e").unwrap_err(),
+            "no latest version of environments 'e' was looked up"
+        );
+        let out = UploadOutcome::Blob {
+            datastore: "ds".into(),
+            account: "a".into(),
+            container: "c".into(),
+            path: "p".into(),
+            hash: "h".into(),
+        };
+        r.uploads.insert(3, out.clone());
+        r.latest.insert(("environments".into(), "e".into()), "4".into());
+        assert_eq!(r.upload(&up).unwrap(), out);
+        assert_eq!(r.latest_version(AssetType::Environment, "e").unwrap(), "4");
     }
 }

@@ -8,8 +8,8 @@ use amlops_agent::{AzureEnvironment, Canceled, CancellationToken, Outcome, TaskC
 use amlops_azureml::AzureMlError;
 use amlops_events::{AssetRef, Emitter, Event};
 use amlops_spec::{
-    AssetType, Kind, PathSegment, Plan, PlanOptions, Resolver, Scope, SetOverride, Upload, UploadOutcome,
-    plan_file,
+    AssetType, Kind, PathSegment, Plan, PlanOptions, PrecomputedResolver, Scope, SetOverride, Upload,
+    UploadOutcome, plan_file,
 };
 use serde_json::Value;
 use tokio::time::Instant;
@@ -83,32 +83,6 @@ pub struct Train<'a> {
     pub workspace: &'a WorkspaceRef,
     /// Lifecycle events, if enabled.
     pub events: Option<&'a Emitter>,
-}
-
-struct Precomputed {
-    uploads: HashMap<usize, UploadOutcome>,
-    latest: HashMap<(String, String), String>,
-}
-
-impl Resolver for Precomputed {
-    fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
-        self.uploads
-            .get(&upload.index)
-            .cloned()
-            .ok_or_else(|| format!("'{}' was not uploaded", upload.local_path.display()))
-    }
-
-    fn latest_version(&mut self, asset: AssetType, name: &str) -> Result<String, String> {
-        self.latest
-            .get(&(asset.collection().to_string(), name.to_string()))
-            .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "no latest version of {} '{name}' was looked up",
-                    asset.collection()
-                )
-            })
-    }
 }
 
 fn string_override(key: &str, value: &str) -> SetOverride {
@@ -268,7 +242,7 @@ impl Train<'_> {
 
     async fn submit(&self, name: &str) -> Result<JobInfo, TrainError> {
         let plan = self.plan(Some(name))?;
-        let mut resolved = Precomputed {
+        let mut resolved = PrecomputedResolver {
             uploads: HashMap::new(),
             latest: HashMap::new(),
         };

@@ -23,15 +23,12 @@ pub mod report;
 pub mod status;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use amlops_agent::{
     AzureAuth, AzureRmConnection, Canceled, CancellationToken, Outcome, TaskContext, TaskEnv, TaskError,
 };
-use amlops_azureml::credential::{PipelineIdentity, credential_for_connection};
-use amlops_azureml::http::{SecretSink, build_client, is_loopback, parse_checked_url};
-use amlops_azureml::{AzureMlError, ClientConfig};
+use amlops_azureml::AzureMlError;
 use amlops_events::{Emitter, WorkspaceInfo};
 
 use crate::client_api::ClientJobApi;
@@ -233,41 +230,19 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
         inputs.resource_group,
         inputs.workspace
     ));
-    let http = build_client(&ctx.network).map_err(|e| TrainError::Setup(e.to_string()))?;
-    let mut config = ClientConfig::new(
-        &conn.resource_manager_url,
-        &subscription,
+    let client = amlops_azureml::connect(
+        &ctx,
+        conn,
         &inputs.resource_group,
         &inputs.workspace,
+        ctx.cancel.clone(),
+    )
+    .map_err(|e| TrainError::Setup(e.to_string()))?;
+    let cleanup = ClientJobApi::new(
+        client.with_cancellation(CancellationToken::new()),
+        conn.environment.clone(),
     );
-    config.token_resource = conn.resource_id.clone();
-    // The local workspace serves blobs path-style under its own URL.
-    if let Ok(url) = parse_checked_url(&conn.resource_manager_url)
-        && is_loopback(&url)
-    {
-        config.blob_endpoint_override = Some(conn.resource_manager_url.trim_end_matches('/').to_string());
-    }
-    let out = ctx.output.clone();
-    let secrets: SecretSink = Arc::new(move |s: &str| out.register_secret(s));
-    let identity = PipelineIdentity {
-        oidc_request_uri: ctx.pipeline.oidc_request_uri.clone(),
-        system_access_token: amlops_agent::system_access_token(&ctx.env),
-    };
-    let credential = credential_for_connection(conn, &identity, &http, &config.retry, secrets.clone())
-        .map_err(|e| TrainError::Setup(e.to_string()))?;
-    let client = |cancel: CancellationToken| {
-        ClientJobApi::new(
-            http.clone(),
-            config.clone(),
-            credential.clone(),
-            secrets.clone(),
-            conn.environment.clone(),
-            cancel,
-        )
-        .map_err(|e| TrainError::Setup(e.to_string()))
-    };
-    let api = client(ctx.cancel.clone())?;
-    let cleanup = client(CancellationToken::new())?;
+    let api = ClientJobApi::new(client, conn.environment.clone());
     let workspace = WorkspaceRef {
         environment: conn.environment.clone(),
         subscription: subscription.clone(),

@@ -1,9 +1,12 @@
 //! `amlops render`: the REST calls the tasks would make for an `az ml` YAML file, offline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use amlops_spec::{Kind, OfflineResolver, PlanOptions, Scope, SetOverride, UploadOutcome, plan_file};
+use amlops_spec::{
+    Kind, OfflineResolver, PlanOptions, Scope, SetOverride, UploadHashes, UploadOutcome, plan_file,
+};
 use serde_json::{Value, json};
 
 /// Arguments of `amlops render`.
@@ -39,6 +42,20 @@ pub struct RenderArgs {
     /// Workspace region (placeholder when absent).
     #[arg(long)]
     pub location: Option<String>,
+}
+
+/// The client crate's §4 upload hashes, so render shows the code hashes and `LocalUpload` paths a real upload
+/// gets.
+struct ClientHashes;
+
+impl UploadHashes for ClientHashes {
+    fn content_hash(&self, root: &Path, includes: &[PathBuf]) -> Result<String, String> {
+        amlops_azureml::upload::content_hash_with_includes(root, includes).map_err(|e| e.to_string())
+    }
+
+    fn object_hash(&self, root: &Path) -> Result<String, String> {
+        amlops_azureml::upload::object_hash(root).map_err(|e| e.to_string())
+    }
 }
 
 fn render(args: &RenderArgs) -> Result<Value, String> {
@@ -79,7 +96,7 @@ fn render(args: &RenderArgs) -> Result<Value, String> {
         ..PlanOptions::default()
     };
     let plan = plan_file(&args.file, options).map_err(|e| e.to_string())?;
-    let mut resolver = OfflineResolver::default();
+    let mut resolver = OfflineResolver::new(Arc::new(ClientHashes));
     let requests = plan.render(&mut resolver).map_err(|e| e.to_string())?;
     // the resolver is deterministic: asking again gives the same destinations
     let mut uploads = Vec::new();
@@ -189,6 +206,90 @@ mod tests {
         std::fs::write(&file, "command: [unclosed\n").unwrap();
         let err = render(&args(file)).unwrap_err();
         assert!(err.contains("job.yml:"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Render answers with the hashes and `LocalUpload` paths a real upload (to the local workspace) gets, for
+    /// folders with sub-folders and an `.amlignore`, and for a single file.
+    #[tokio::test]
+    async fn render_matches_real_uploads() {
+        use amlops_agent::{CancellationToken, NetworkSettings};
+        use amlops_azureml::upload::UploadOptions;
+        use amlops_azureml::{AzureMlClient, ClientConfig, SecretSink};
+        use amlops_spec::{PlanOptions, Resolver, UploadRole};
+
+        let dir = std::env::temp_dir().join(format!("amlops-render-hashes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (rel, text) in [
+            ("proj/src/train.py", "print(1)"),
+            ("proj/src/pkg/Util.py", "x = 2"),
+            ("proj/src/.amlignore", "*.tmp"),
+            ("proj/src/skip.tmp", "ignored"),
+            ("proj/data/a.csv", "a,b"),
+            ("proj/data/Deep/b.csv", "1,2"),
+            ("proj/one.csv", "x"),
+        ] {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let file = dir.join("proj/job.yml");
+        std::fs::write(
+            &file,
+            "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n\
+             command: python train.py ${{inputs.d}} ${{inputs.f}}\ncode: src\nenvironment: azureml:env:1\n\
+             inputs:\n  d:\n    type: uri_folder\n    path: ./data\n  f:\n    type: uri_file\n    path: ./one.csv\n",
+        )
+        .unwrap();
+        let plan = plan_file(
+            &file,
+            PlanOptions {
+                job_name: Some("j1".into()),
+                ..PlanOptions::default()
+            },
+        )
+        .unwrap();
+        let mut cfg = amlops_local::LocalConfig::new(dir.join("state"));
+        cfg.timing = amlops_local::Timing::immediate();
+        let local = amlops_local::LocalWorkspace::start(cfg.clone()).await.unwrap();
+        let config = ClientConfig::new(
+            local.base_url(),
+            &cfg.subscription_id,
+            &cfg.resource_group,
+            &cfg.workspace,
+        );
+        let secrets: SecretSink = Arc::new(|_: &str| {});
+        let http = amlops_azureml::build_client(&NetworkSettings::default()).unwrap();
+        let client = AzureMlClient::new(http, config, None, secrets, CancellationToken::new()).unwrap();
+        let mut resolver = OfflineResolver::new(Arc::new(ClientHashes));
+        let uploads = plan.uploads();
+        assert_eq!(uploads.len(), 3, "{uploads:?}");
+        for up in uploads {
+            let offline = resolver.upload(up).unwrap();
+            match (up.role, offline) {
+                (UploadRole::Code, UploadOutcome::Code { hash, .. }) => {
+                    let real = client
+                        .upload_code("render-check", None, &up.local_path, &UploadOptions::default())
+                        .await
+                        .unwrap();
+                    assert_eq!(hash, real.hash);
+                }
+                (_, UploadOutcome::Blob { path, hash, .. }) => {
+                    let real = client
+                        .upload_to_default_datastore(&up.local_path, ("x", "1"), &UploadOptions::default())
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        (path, hash),
+                        (real.path, real.hash),
+                        "{}",
+                        up.local_path.display()
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        local.shutdown().await.unwrap();
         std::fs::remove_dir_all(&dir).ok();
     }
 }
