@@ -307,7 +307,7 @@ fn outcomes_map_to_complete_and_exit_codes() {
         .text()
         .lines()
         .filter_map(|l| parse_command(l, true))
-        .last()
+        .next_back()
         .unwrap();
     assert_eq!(complete.property("result"), Some("Canceled"));
     assert_eq!(complete.data, "waiting for job j1: the task was cancelled");

@@ -16,7 +16,14 @@ fn events_become_decorations_and_are_masked() {
         tracing::debug!(target: "amlops_train", "hidden without system.debug");
     });
     let lines: Vec<String> = buffer.text().lines().skip(1).map(str::to_string).collect();
-    assert_eq!(lines, ["##[error]denied with *** status=403", "##[warning]slow", "Job j1 is Running"]);
+    assert_eq!(
+        lines,
+        [
+            "##[error]denied with *** status=403",
+            "##[warning]slow",
+            "Job j1 is Running"
+        ]
+    );
 }
 
 #[test]
