@@ -179,7 +179,6 @@ fn plan(
 fn open_side(
     src: &DataSource,
     planned: &[Planned],
-    config: &DriftConfig,
     side: &str,
     spill: &std::path::Path,
 ) -> Result<Side, DriftError> {
@@ -187,7 +186,6 @@ fn open_side(
     match src.format() {
         DataFormat::Parquet => Ok(Side::Parquet(ParquetSide::open(src.files(), &names)?)),
         DataFormat::Csv => {
-            let _ = config;
             let types = csv_side::schema(src.files())?;
             let cols: Vec<ScanColumn> = planned
                 .iter()
@@ -228,6 +226,7 @@ struct Buffers {
     baseline: Vec<f64>,
     target: Vec<f64>,
     scratch: Vec<f64>,
+    counter: metrics::Counter,
 }
 
 /// Run jobs over `n` workers, collecting results in job order.
@@ -293,8 +292,8 @@ pub fn compute_drift(
     }
     .map_err(|e| DriftError::io(config.temp_dir.clone().unwrap_or_else(std::env::temp_dir), e))?;
     let (b, t) = std::thread::scope(|s| {
-        let h = s.spawn(|| open_side(target, &planned, config, "target", spill_dir.path()));
-        let b = open_side(baseline, &planned, config, "baseline", spill_dir.path());
+        let h = s.spawn(|| open_side(target, &planned, "target", spill_dir.path()));
+        let b = open_side(baseline, &planned, "baseline", spill_dir.path());
         (
             b,
             h.join()
@@ -360,7 +359,13 @@ fn column_job(
         ColumnKind::Numerical => {
             b.numeric(&p.name, &mut buf.baseline)?;
             t.numeric(&p.name, &mut buf.target)?;
-            let v = metrics::numerical(&mut buf.baseline, &mut buf.target, &mut buf.scratch, bins);
+            let v = metrics::numerical_with(
+                &mut buf.baseline,
+                &mut buf.target,
+                &mut buf.scratch,
+                &mut buf.counter,
+                bins,
+            );
             vec![
                 (Metric::JensenShannonDistance, v.jensen_shannon),
                 (Metric::PopulationStabilityIndex, v.psi),

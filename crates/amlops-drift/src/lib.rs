@@ -22,6 +22,7 @@
 
 mod config;
 mod csv_side;
+mod distinct;
 mod engine;
 mod error;
 pub mod metrics;

@@ -1,5 +1,7 @@
 //! The metric formulas (Azure ML model monitoring definitions, see the crate docs).
 
+pub use crate::distinct::Counter;
+use crate::distinct::count_distinct;
 use crate::sort::sort_f64;
 use crate::special::{chi2_sf, ks_2samp_pvalue};
 
@@ -31,20 +33,7 @@ pub fn bin_edges(lo: f64, hi: f64, k: usize) -> Vec<f64> {
 pub fn histogram(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
     let k = edges.len() - 1;
     let (e0, ek) = (edges[0], edges[k]);
-    let steps = edges.windows(2).map(|w| w[1] - w[0]);
-    let (mn, mx) = steps.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| {
-        (a.min(s), b.max(s))
-    });
-    let even = mx - mn < 1e-10;
-    let inc = (ek - e0) / k as f64;
-    let bin = |x: f64| -> usize {
-        let idx = if even {
-            ((x - e0) / inc) as usize
-        } else {
-            edges.partition_point(|&e| e <= x) - 1
-        };
-        idx.min(k - 1)
-    };
+    let bin = binner(edges);
     let start = sorted.partition_point(|&x| x < e0);
     let end = sorted.partition_point(|&x| x <= ek);
     let inside = &sorted[start..end.max(start)];
@@ -56,6 +45,40 @@ pub fn histogram(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
         lo = hi;
     }
     counts
+}
+
+/// The per-value bin index of [`histogram`] (for values inside [e_0, e_k]).
+fn binner(edges: &[f64]) -> impl Fn(f64) -> usize + '_ {
+    let k = edges.len() - 1;
+    let (e0, ek) = (edges[0], edges[k]);
+    let steps = edges.windows(2).map(|w| w[1] - w[0]);
+    let (mn, mx) = steps.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), s| {
+        (a.min(s), b.max(s))
+    });
+    let even = mx - mn < 1e-10;
+    let inc = (ek - e0) / k as f64;
+    move |x: f64| -> usize {
+        let idx = if even {
+            ((x - e0) / inc) as usize
+        } else {
+            edges.partition_point(|&e| e <= x) - 1
+        };
+        idx.min(k - 1)
+    }
+}
+
+/// [`histogram`] of a sample given as its distinct values (ascending) with their counts.
+pub fn histogram_counted(values: &[f64], counts: &[u32], edges: &[f64]) -> Vec<u64> {
+    let k = edges.len() - 1;
+    let (e0, ek) = (edges[0], edges[k]);
+    let bin = binner(edges);
+    let mut out = vec![0u64; k];
+    for (&x, &c) in values.iter().zip(counts) {
+        if x >= e0 && x <= ek {
+            out[bin(x)] += u64::from(c);
+        }
+    }
+    out
 }
 
 /// Jensen-Shannon distance (base 2) between two count vectors, each normalised to sum 1
@@ -124,9 +147,49 @@ pub struct NumericalValues {
     pub wasserstein: f64,
 }
 
-/// Compute the numerical metrics of two samples. Sorts both in place (exact KS and Wasserstein
-/// need order); `scratch` is the sort's second buffer, kept by the caller for reuse.
+/// Compute the numerical metrics of two samples. Reorders both in place (exact KS and
+/// Wasserstein need order); `scratch` is the sort's second buffer, kept by the caller for reuse.
 pub fn numerical(b: &mut [f64], t: &mut [f64], scratch: &mut Vec<f64>, n_bins: usize) -> NumericalValues {
+    numerical_with(b, t, scratch, &mut Counter::default(), n_bins)
+}
+
+/// A sample in order: sorted values, or sorted distinct values with their counts.
+#[derive(Clone, Copy)]
+struct Ordered<'a> {
+    values: &'a [f64],
+    counts: Option<&'a [u32]>,
+}
+
+/// Sort a sample, or summarise it as distinct values with counts when it has few of them.
+fn order<'a>(
+    v: &'a mut [f64],
+    scratch: &mut Vec<f64>,
+    counter: &mut Counter,
+    counts: &'a mut Vec<u32>,
+) -> Ordered<'a> {
+    match count_distinct(v, counter, counts) {
+        Some(d) => Ordered {
+            values: &v[..d],
+            counts: Some(&counts[..]),
+        },
+        None => {
+            sort_f64(v, scratch);
+            Ordered {
+                values: v,
+                counts: None,
+            }
+        }
+    }
+}
+
+/// [`numerical`] with a caller-kept value counter (reused across columns).
+pub fn numerical_with(
+    b: &mut [f64],
+    t: &mut [f64],
+    scratch: &mut Vec<f64>,
+    counter: &mut Counter,
+    n_bins: usize,
+) -> NumericalValues {
     let (nb, nt) = (b.len(), t.len());
     let mean = b.iter().sum::<f64>() / nb as f64;
     let ss: f64 = b.iter().map(|x| (x - mean) * (x - mean)).sum();
@@ -136,16 +199,25 @@ pub fn numerical(b: &mut [f64], t: &mut [f64], scratch: &mut Vec<f64>, n_bins: u
         f64::NAN
     };
     let norm = if sd.is_nan() { 0.001 } else { sd.max(0.001) };
-    sort_f64(b, scratch);
-    sort_f64(t, scratch);
-    let lo = b[0].min(t[0]);
-    let hi = b[nb - 1].max(t[nt - 1]);
+    let (mut cb, mut ct) = (Vec::new(), Vec::new());
+    let ob = order(b, scratch, counter, &mut cb);
+    let ot = order(t, scratch, counter, &mut ct);
+    let lo = ob.values[0].min(ot.values[0]);
+    let hi = ob.values[ob.values.len() - 1].max(ot.values[ot.values.len() - 1]);
     let edges = bin_edges(lo, hi, n_bins);
-    let hb: Vec<f64> = histogram(b, &edges).into_iter().map(|c| c as f64).collect();
-    let ht: Vec<f64> = histogram(t, &edges).into_iter().map(|c| c as f64).collect();
+    let hist = |o: Ordered<'_>| -> Vec<f64> {
+        match o.counts {
+            None => histogram(o.values, &edges),
+            Some(c) => histogram_counted(o.values, c, &edges),
+        }
+        .into_iter()
+        .map(|c| c as f64)
+        .collect()
+    };
+    let (hb, ht) = (hist(ob), hist(ot));
     let js = jensen_shannon(&hb, &ht);
     let psi_v = psi(&hb, &ht, nb as f64, nt as f64);
-    let (d, w1) = ks_and_wasserstein(b, t);
+    let (d, w1) = merge(ob, ot, nb as f64, nt as f64);
     NumericalValues {
         jensen_shannon: js,
         psi: psi_v,
@@ -159,30 +231,102 @@ pub fn numerical(b: &mut [f64], t: &mut [f64], scratch: &mut Vec<f64>, n_bins: u
 /// The KS statistic and the Wasserstein-1 distance of two sorted samples, by one merge:
 /// D = max |F_b - F_t| over the pooled values, W1 = integral of |F_b - F_t|.
 pub fn ks_and_wasserstein(b: &[f64], t: &[f64]) -> (f64, f64) {
-    let (nb, nt) = (b.len() as f64, t.len() as f64);
-    let (mut i, mut j) = (0usize, 0usize);
+    let ob = Ordered {
+        values: b,
+        counts: None,
+    };
+    let ot = Ordered {
+        values: t,
+        counts: None,
+    };
+    merge(ob, ot, b.len() as f64, t.len() as f64)
+}
+
+/// Position in an [`Ordered`] sample: next value index and the number of values passed.
+struct Cursor<'a> {
+    o: Ordered<'a>,
+    i: usize,
+    passed: u64,
+}
+
+impl Cursor<'_> {
+    #[inline]
+    fn peek(&self) -> Option<f64> {
+        self.o.values.get(self.i).copied()
+    }
+
+    /// Step over every value <= v.
+    #[inline]
+    fn pass(&mut self, v: f64) {
+        let vals = self.o.values;
+        match self.o.counts {
+            None => {
+                while self.i < vals.len() && vals[self.i] <= v {
+                    self.i += 1;
+                }
+                self.passed = self.i as u64;
+            }
+            Some(c) => {
+                while self.i < vals.len() && vals[self.i] <= v {
+                    self.passed += u64::from(c[self.i]);
+                    self.i += 1;
+                }
+            }
+        }
+    }
+}
+
+/// One merge over both ordered samples: the ECDF difference at each pooled distinct value.
+/// Two plain sorted samples are first merged value by value without data-dependent branches
+/// (the difference is taken only after the last value of a run of equal values, so the sums
+/// are the same as value-group by value-group); the ends and counted samples step by group.
+fn merge(b: Ordered<'_>, t: Ordered<'_>, nb: f64, nt: f64) -> (f64, f64) {
     let (mut dmax, mut dmin) = (f64::NEG_INFINITY, f64::INFINITY);
     let mut w1 = 0.0;
-    while i < b.len() || j < t.len() {
-        let v = match (b.get(i), t.get(j)) {
-            (Some(&x), Some(&y)) => x.min(y),
-            (Some(&x), None) => x,
-            (None, Some(&y)) => y,
+    let (mut i, mut j) = (0usize, 0usize);
+    if let (None, None) = (b.counts, t.counts) {
+        let (bv, tv) = (b.values, t.values);
+        while i + 1 < bv.len() && j + 1 < tv.len() {
+            let (x, y) = (bv[i], tv[j]);
+            let take_b = x <= y;
+            let v = if take_b { x } else { y };
+            i += usize::from(take_b);
+            j += usize::from(!take_b);
+            let next = bv[i].min(tv[j]);
+            if next > v {
+                let cd = i as f64 / nb - j as f64 / nt;
+                dmax = dmax.max(cd);
+                dmin = dmin.min(cd);
+                w1 += cd.abs() * (next - v);
+            }
+        }
+    }
+    let mut cb = Cursor {
+        o: b,
+        i,
+        passed: i as u64,
+    };
+    let mut ct = Cursor {
+        o: t,
+        i: j,
+        passed: j as u64,
+    };
+    loop {
+        let v = match (cb.peek(), ct.peek()) {
+            (Some(x), Some(y)) => x.min(y),
+            (Some(x), None) => x,
+            (None, Some(y)) => y,
             (None, None) => break,
         };
-        while i < b.len() && b[i] <= v {
-            i += 1;
-        }
-        while j < t.len() && t[j] <= v {
-            j += 1;
-        }
-        let cd = i as f64 / nb - j as f64 / nt;
+        cb.pass(v);
+        ct.pass(v);
+        let cd = cb.passed as f64 / nb - ct.passed as f64 / nt;
         dmax = dmax.max(cd);
         dmin = dmin.min(cd);
-        let next = match (b.get(i), t.get(j)) {
-            (Some(&x), Some(&y)) => x.min(y),
-            (Some(&x), None) => x,
-            (None, Some(&y)) => y,
+        let next = match (cb.peek(), ct.peek()) {
+            (Some(x), Some(y)) => x.min(y),
+            (Some(x), None) => x,
+            (None, Some(y)) => y,
             (None, None) => v,
         };
         w1 += cd.abs() * (next - v);
@@ -256,6 +400,56 @@ mod tests {
         assert!(close(v.normalized_wasserstein, 1000.0));
     }
 
+    // The counted path (few distinct values) and the sorting path give bit-identical values.
+    #[test]
+    fn counted_and_sorted_samples_agree_exactly() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        // Few distinct values (counted) against many (sorted), both orders, with +-0.
+        let few: Vec<f64> = (0..20_000)
+            .map(|i| {
+                if i % 97 == 0 {
+                    -0.0
+                } else {
+                    ((next() - 0.3) * 500.0).round() / 10.0
+                }
+            })
+            .collect();
+        let many: Vec<f64> = (0..15_000).map(|_| (next() - 0.4) * 55.0).collect();
+        for (b, t) in [(&few, &many), (&many, &few), (&few, &few)] {
+            let (mut b1, mut t1) = (b.clone(), t.clone());
+            let got = numerical(
+                &mut b1,
+                &mut t1,
+                &mut Vec::new(),
+                n_bins(b.len() as u64, t.len() as u64),
+            );
+            let (mut b2, mut t2) = (b.clone(), t.clone());
+            b2.sort_unstable_by(|x, y| x.total_cmp(y));
+            t2.sort_unstable_by(|x, y| x.total_cmp(y));
+            let edges = bin_edges(
+                b2[0].min(t2[0]),
+                b2[b2.len() - 1].max(t2[t2.len() - 1]),
+                n_bins(b.len() as u64, t.len() as u64),
+            );
+            let hb: Vec<f64> = histogram(&b2, &edges).into_iter().map(|c| c as f64).collect();
+            let ht: Vec<f64> = histogram(&t2, &edges).into_iter().map(|c| c as f64).collect();
+            let (d, w1) = ks_and_wasserstein(&b2, &t2);
+            assert_eq!(got.ks_statistic.to_bits(), d.to_bits());
+            assert_eq!(got.wasserstein.to_bits(), w1.to_bits());
+            assert_eq!(got.jensen_shannon.to_bits(), jensen_shannon(&hb, &ht).to_bits());
+            assert_eq!(
+                got.psi.to_bits(),
+                psi(&hb, &ht, b.len() as f64, t.len() as f64).to_bits()
+            );
+        }
+    }
+
     #[test]
     fn histogram_closes_the_last_bin_and_drops_outside_values() {
         let edges = bin_edges(0.0, 3.0, 3);
@@ -265,6 +459,15 @@ mod tests {
         );
         // Uneven edges use bisection.
         assert_eq!(histogram(&[0.0, 0.5, 1.0, 10.0], &[0.0, 1.0, 10.0]), vec![2, 2]);
+        // The same from distinct values with counts.
+        assert_eq!(
+            histogram_counted(
+                &[-1.0, 0.0, 0.5, 1.0, 2.999, 3.0, 3.5],
+                &[4, 1, 2, 3, 1, 5, 9],
+                &edges
+            ),
+            vec![3, 3, 6]
+        );
     }
 
     // Categorical, b = {a: 2, b: 2}, t = {b: 2, c: 2}: same JS and PSI as above; c is unseen

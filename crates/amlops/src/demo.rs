@@ -108,7 +108,7 @@ fn locate_binaries(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
     };
     println!("Building the task binaries ({}) ...", missing.join(", "));
     let mut cmd = std::process::Command::new(cargo);
-    cmd.arg("build").arg("--quiet");
+    cmd.arg("build");
     if dir.ends_with("release") {
         cmd.arg("--release");
     }
