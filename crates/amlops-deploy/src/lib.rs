@@ -199,10 +199,5 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
     }
     .run()
     .await;
-    let delivered = events.finish().await;
-    match (result, delivered) {
-        (Err(e), _) => Err(e.into()),
-        (Ok(_), Err(e)) => Err(DeployError::Events(e).into()),
-        (Ok(outcome), Ok(_)) => Ok(outcome),
-    }
+    Ok(events.finish_after(result, DeployError::Events).await?)
 }

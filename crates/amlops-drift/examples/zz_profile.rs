@@ -1,9 +1,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, missing_docs)]
-use std::time::Instant;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::time::Instant;
 fn main() {
     let path = std::env::args().nth(1).unwrap_or_default();
     let mut out: Vec<f64> = Vec::new();
@@ -27,8 +27,14 @@ fn main() {
         let mut t = out.clone();
         let v = amlops_drift::metrics::numerical_with(&mut out, &mut t, &mut scratch, &mut counter, 24);
         let m = t1.elapsed().as_secs_f64();
-        td += d; tm += m;
-        println!("col {c}: decode {:.0} ms, metrics(self vs self) {:.0} ms {}", d * 1e3, m * 1e3, v.ks_statistic);
+        td += d;
+        tm += m;
+        println!(
+            "col {c}: decode {:.0} ms, metrics(self vs self) {:.0} ms {}",
+            d * 1e3,
+            m * 1e3,
+            v.ks_statistic
+        );
     }
     println!("total decode {td:.2} s, metrics {tm:.2} s");
 }

@@ -450,6 +450,41 @@ mod tests {
         }
     }
 
+    // The merge against a direct evaluation at every pooled distinct value, with many ties.
+    #[test]
+    fn merge_matches_the_ecdf_at_every_distinct_value() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for (scale, nb, nt) in [(50.0, 3000, 2000), (1e6, 2500, 2600), (3.0, 1, 700)] {
+            let mut b: Vec<f64> = (0..nb).map(|_| (next() * scale).round() - scale / 3.0).collect();
+            let mut t: Vec<f64> = (0..nt)
+                .map(|_| (next() * scale * 1.1).round() - scale / 3.0)
+                .collect();
+            b.sort_unstable_by(|x, y| x.total_cmp(y));
+            t.sort_unstable_by(|x, y| x.total_cmp(y));
+            let mut pooled: Vec<f64> = b.iter().chain(&t).copied().collect();
+            pooled.sort_unstable_by(|x, y| x.total_cmp(y));
+            pooled.dedup();
+            let (fb, ft) = (b.len() as f64, t.len() as f64);
+            let (mut d, mut w1) = (0.0f64, 0.0);
+            for (k, &u) in pooled.iter().enumerate() {
+                let cd =
+                    b.partition_point(|&x| x <= u) as f64 / fb - t.partition_point(|&x| x <= u) as f64 / ft;
+                d = d.max(cd.abs());
+                let up = pooled.get(k + 1).copied().unwrap_or(u);
+                w1 += cd.abs() * (up - u);
+            }
+            let (gd, gw) = ks_and_wasserstein(&b, &t);
+            assert_eq!(gd.to_bits(), d.to_bits(), "D for scale {scale}");
+            assert_eq!(gw.to_bits(), w1.to_bits(), "W1 for scale {scale}");
+        }
+    }
+
     #[test]
     fn histogram_closes_the_last_bin_and_drops_outside_values() {
         let edges = bin_edges(0.0, 3.0, 3);

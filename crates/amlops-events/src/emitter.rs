@@ -426,6 +426,21 @@ impl Emitter {
         }
     }
 
+    /// [`Emitter::finish`] after the task's work: the task's own error comes first; otherwise a delivery failure
+    /// (only with `failOnNotifyError`) becomes the task's error through `on_delivery_error`.
+    pub async fn finish_after<T, E>(
+        self,
+        result: Result<T, E>,
+        on_delivery_error: impl FnOnce(EventsError) -> E,
+    ) -> Result<T, E> {
+        let delivered = self.finish().await;
+        match (result, delivered) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(on_delivery_error(e)),
+            (Ok(value), Ok(_)) => Ok(value),
+        }
+    }
+
     /// Write the build-summary section and upload it (`task.uploadsummary`), upload the audit file as the
     /// artifact `amlops-audit` (`artifact.upload`), and report. Nothing is uploaded when no event was emitted.
     /// Returns [`EventsError::DeliveryFailed`] only when `failOnNotifyError` is true and a delivery failed.

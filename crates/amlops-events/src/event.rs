@@ -350,6 +350,20 @@ pub struct WorkspaceInfo {
 }
 
 impl WorkspaceInfo {
+    /// A workspace known by its ARM coordinates; `id` is its ARM resource id.
+    pub fn arm(subscription_id: &str, resource_group: &str, workspace: &str) -> Self {
+        Self {
+            name: workspace.to_string(),
+            resource_group: Some(resource_group.to_string()),
+            subscription_id: Some(subscription_id.to_string()),
+            location: None,
+            id: Some(format!(
+                "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/\
+                 Microsoft.MachineLearningServices/workspaces/{workspace}"
+            )),
+        }
+    }
+
     /// A workspace known by name only.
     pub fn named(name: impl Into<String>) -> Self {
         Self {

@@ -126,17 +126,7 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
     let inputs = RegisterInputs::read(&ctx)?;
     let events = Emitter::from_task(
         &ctx,
-        WorkspaceInfo {
-            name: inputs.workspace.clone(),
-            resource_group: Some(inputs.resource_group.clone()),
-            subscription_id: Some(subscription.clone()),
-            location: None,
-            id: Some(format!(
-                "/subscriptions/{subscription}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/\
-                 workspaces/{}",
-                inputs.resource_group, inputs.workspace
-            )),
-        },
+        WorkspaceInfo::arm(&subscription, &inputs.resource_group, &inputs.workspace),
     )
     .map_err(RegisterError::Events)?;
     let result = register(&ctx, &conn, &inputs, &subscription).await;

@@ -252,17 +252,7 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
     };
     let events = Emitter::from_task(
         &ctx,
-        WorkspaceInfo {
-            name: inputs.workspace.clone(),
-            resource_group: Some(inputs.resource_group.clone()),
-            subscription_id: Some(subscription.clone()),
-            location: None,
-            id: Some(format!(
-                "/subscriptions/{subscription}/resourceGroups/{}/providers/Microsoft.MachineLearningServices/\
-                 workspaces/{}",
-                inputs.resource_group, inputs.workspace
-            )),
-        },
+        WorkspaceInfo::arm(&subscription, &inputs.resource_group, &inputs.workspace),
     )
     .map_err(TrainError::Events)?;
     let result = Train {
@@ -276,10 +266,5 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
     }
     .run()
     .await;
-    let delivered = events.finish().await;
-    match (result, delivered) {
-        (Err(e), _) => Err(e.into()),
-        (Ok(_), Err(e)) => Err(TrainError::Events(e).into()),
-        (Ok(outcome), Ok(_)) => Ok(outcome),
-    }
+    Ok(events.finish_after(result, TrainError::Events).await?)
 }
