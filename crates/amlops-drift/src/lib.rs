@@ -18,7 +18,9 @@
 //!
 //! Memory: categorical columns are counted while streaming; a numerical column is held (both
 //! sides, 8 bytes a value) only while its metric job runs, because exact KS and Wasserstein
-//! need sorted samples. CSV inputs are read once and spill numeric columns to a temp folder.
+//! need ordered samples (a sample with at most 262,144 distinct values is counted in a hash
+//! table, one that has more is radix-sorted; both give the same values). CSV inputs are read
+//! once and spill numeric columns to a temp folder.
 
 mod config;
 mod csv_side;

@@ -277,39 +277,18 @@ impl Cursor<'_> {
 }
 
 /// One merge over both ordered samples: the ECDF difference at each pooled distinct value.
-/// Two plain sorted samples are first merged value by value without data-dependent branches
-/// (the difference is taken only after the last value of a run of equal values, so the sums
-/// are the same as value-group by value-group); the ends and counted samples step by group.
 fn merge(b: Ordered<'_>, t: Ordered<'_>, nb: f64, nt: f64) -> (f64, f64) {
     let (mut dmax, mut dmin) = (f64::NEG_INFINITY, f64::INFINITY);
     let mut w1 = 0.0;
-    let (mut i, mut j) = (0usize, 0usize);
-    if let (None, None) = (b.counts, t.counts) {
-        let (bv, tv) = (b.values, t.values);
-        while i + 1 < bv.len() && j + 1 < tv.len() {
-            let (x, y) = (bv[i], tv[j]);
-            let take_b = x <= y;
-            let v = if take_b { x } else { y };
-            i += usize::from(take_b);
-            j += usize::from(!take_b);
-            let next = bv[i].min(tv[j]);
-            if next > v {
-                let cd = i as f64 / nb - j as f64 / nt;
-                dmax = dmax.max(cd);
-                dmin = dmin.min(cd);
-                w1 += cd.abs() * (next - v);
-            }
-        }
-    }
     let mut cb = Cursor {
         o: b,
-        i,
-        passed: i as u64,
+        i: 0,
+        passed: 0,
     };
     let mut ct = Cursor {
         o: t,
-        i: j,
-        passed: j as u64,
+        i: 0,
+        passed: 0,
     };
     loop {
         let v = match (cb.peek(), ct.peek()) {

@@ -1,4 +1,4 @@
-//! Sorting of f64 samples: an LSD radix sort on order-preserving 64-bit keys (11-bit digits;
+//! Sorting of f64 samples: an LSD radix sort on order-preserving 64-bit keys (12-bit digits;
 //! digits that are equal in every key are skipped). The inputs hold no NaN. Keys are kept as
 //! bit patterns inside the caller's f64 buffers, so a worker reuses the same memory for every
 //! column and the only extra memory is one scratch buffer.
