@@ -74,6 +74,12 @@ impl<'a> Inputs<'a> {
             })
     }
 
+    /// An input's value exactly as the agent passed it (multiLine text keeps its blank and comment lines, so
+    /// positions in it stay right for error messages); empty when unset.
+    pub fn raw(&self, name: &str) -> String {
+        self.env.get(&input_env_name(name)).unwrap_or("").to_string()
+    }
+
     /// A multiLine input as its non-blank lines, trimmed, without `#` comment lines.
     pub fn lines(&self, name: &str) -> Vec<String> {
         self.env

@@ -33,13 +33,6 @@ pub struct GateInputs {
     pub workspace: Option<WorkspaceInputs>,
 }
 
-fn raw(ctx: &TaskContext, name: &str) -> String {
-    ctx.env
-        .get(&amlops_agent::env::input_env_name(name))
-        .unwrap_or("")
-        .to_string()
-}
-
 impl GateInputs {
     /// Read and validate the inputs. The service connection is read (and its secrets registered) only when the
     /// gate needs Azure ML.
@@ -62,7 +55,7 @@ impl GateInputs {
 /// Read the gate's configuration (everything but the workspace).
 pub fn read_config(ctx: &TaskContext) -> Result<GateConfig, GateError> {
     let i = ctx.inputs();
-    let mut rules = parse_rules(&raw(ctx, "rules"), &RuleOrigin::Input("rules".into()))
+    let mut rules = parse_rules(&ctx.inputs().raw("rules"), &RuleOrigin::Input("rules".into()))
         .inspect_err(|e| ctx.output.line(&e.pointer()))?;
     if let Some(path) = i.file_path("rulesFile") {
         let text = std::fs::read_to_string(&path).map_err(|source| GateError::RulesFile {
@@ -124,7 +117,7 @@ pub fn read_config(ctx: &TaskContext) -> Result<GateConfig, GateError> {
             target,
             columns: split_list(i.string("driftColumns")),
             categorical: split_list(i.string("categoricalColumns")),
-            thresholds: Thresholds::parse(&raw(ctx, "driftThresholds")).map_err(|e| {
+            thresholds: Thresholds::parse(&ctx.inputs().raw("driftThresholds")).map_err(|e| {
                 GateError::DriftInput {
                     input: "driftThresholds",
                     problem: e.to_string(),
