@@ -2,12 +2,10 @@
 //! launcher's process only. The launcher forwards it, the train task cancels the Azure ML job, the local job
 //! process is killed and the job ends Canceled.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use amlops_local::{LocalConfig, LocalWorkspace, Timing};
-use amlops_testkit::{AgentRun, AzureRmSpec, RunResult, TaskResult, cargo_bin, send_sigint};
+use amlops_testkit::{AgentRun, AzureRmSpec, TaskResult, cargo_bin, send_sigint};
 
 /// A task folder as the .vsix lays it out: launcher.js, launcher.json, bin/<platform>-<arch>/<binary>.
 fn task_folder(dir: &Path, binary: &str) -> PathBuf {
@@ -82,31 +80,17 @@ async fn sigint_to_the_launcher_cancels_the_job_and_kills_its_process() {
         .input("jobFile", project.join("job.yml").to_string_lossy())
         .input("jobName", "cancel-me")
         .env("AMLOPS_POLL_INTERVAL_MS", "50");
-    let mut child = run.spawn();
+    // Send SIGINT once the job's own log line arrives.
+    let mut running = run.start();
+    running.wait_for_line(
+        |l| l.contains("training started"),
+        std::time::Duration::from_secs(120),
+    );
+    send_sigint(running.child());
+    let result = running.finish();
+    let status_code = result.exit_code;
 
-    // Read the task's output as it comes; send SIGINT once the job's own log line arrives.
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            all.push_str(&line);
-            all.push('\n');
-            let _ = tx.send(line);
-        }
-        all
-    });
-    let started =
-        tokio::task::spawn_blocking(move || rx.iter().any(|line| line.contains("training started")))
-            .await
-            .unwrap();
-    assert!(started, "the job's log never arrived");
-    send_sigint(&child);
-    let status = child.wait().unwrap();
-    let stdout = reader.join().unwrap();
-    let result = RunResult::decode(status.code(), stdout, String::new());
-
-    assert_ne!(status.code(), Some(0), "{}", result.stdout);
+    assert_ne!(status_code, Some(0), "{}", result.stdout);
     assert_eq!(result.agent_result(), TaskResult::Canceled, "{}", result.stdout);
 
     // The job itself is Canceled in the workspace, and its process is gone.

@@ -314,6 +314,23 @@ async fn lro_to_another_host_is_refused() {
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
+/// Answers an operation-status poll with `Running`, and cancels `cancel` at poll number `at`.
+struct CancelOnPoll {
+    polls: std::sync::atomic::AtomicUsize,
+    at: usize,
+    cancel: amlops_agent::CancellationToken,
+}
+
+impl wiremock::Respond for CancelOnPoll {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let n = self.polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if n == self.at {
+            self.cancel.cancel();
+        }
+        ResponseTemplate::new(200).set_body_json(json!({"status": "Running"}))
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn lro_timeout_and_cancellation() {
     let server = MockServer::start().await;
@@ -351,22 +368,35 @@ async fn lro_timeout_and_cancellation() {
     assert!(start.elapsed() <= Duration::from_secs(60));
     assert!(start.elapsed() >= Duration::from_secs(55));
 
+    // Cancel while the operation is still running: the second status poll pulls the trigger.
     let cancel = amlops_agent::CancellationToken::new();
+    server.reset().await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{}/schedules/s", ws_path())))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .insert_header("azure-asyncoperation", op_url.as_str())
+                .set_body_json(json!({"properties": {}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ops/1"))
+        .respond_with(CancelOnPoll {
+            polls: Default::default(),
+            at: 2,
+            cancel: cancel.clone(),
+        })
+        .mount(&server)
+        .await;
     let c = paused_client_cancel(
         cfg,
         Some(CountingSource::new(Duration::from_secs(3600))),
         sink,
         cancel.clone(),
     );
-    let canceller = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(12)).await;
-            cancel.cancel();
-        })
-    };
     let err = c.create_or_update_schedule("s", &body).await.unwrap_err();
-    canceller.await.unwrap();
+    assert!(cancel.is_cancelled());
     assert!(err.is_canceled());
     assert!(amlops_agent::is_canceled(&err));
 }

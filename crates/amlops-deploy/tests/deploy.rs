@@ -2,7 +2,7 @@
 //! init()/run()) and, for the checks made before any call, a wiremock server that must see no request.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use amlops_local::{LocalConfig, LocalWorkspace, Timing};
 use amlops_testkit::{AgentRun, AzureRmSpec, TaskResult, cargo_bin, send_sigint};
@@ -265,14 +265,15 @@ fn cancellation_in_the_middle_of_a_canary_restores_the_traffic() {
         .input("strategy", "canary")
         .input("trafficSteps", "10,100")
         .input("stepWaitSeconds", "600");
-    let child = agent.spawn();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while env.traffic("churn-ep") != json!({"blue": 90, "green": 10}) {
-        assert!(Instant::now() < deadline, "the canary step never happened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    send_sigint(&child);
-    let run = agent.wait(child);
+    let mut running = agent.start();
+    // The task reports each traffic change once the endpoint has it.
+    running.wait_for_line(
+        |l| l.starts_with("Traffic:") && l.contains("green 10%"),
+        Duration::from_secs(60),
+    );
+    assert_eq!(env.traffic("churn-ep"), json!({"blue": 90, "green": 10}));
+    send_sigint(running.child());
+    let run = running.finish();
     assert_eq!(run.agent_result(), TaskResult::Canceled, "{}", text(&run));
     assert_eq!(env.traffic("churn-ep"), json!({"blue": 100}));
     assert_eq!(run.output("traffic"), r#"{"blue":100}"#);

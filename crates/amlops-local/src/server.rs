@@ -25,9 +25,6 @@ impl std::fmt::Debug for LocalWorkspace {
     }
 }
 
-/// How often [`LocalWorkspace::ready`] looks at the deployments' states.
-const READY_POLL: std::time::Duration = std::time::Duration::from_millis(25);
-
 impl LocalWorkspace {
     /// Opens the state directory, recovers persisted state (jobs that were running are marked `Failed`, online
     /// deployments are started again) and starts serving on 127.0.0.1.
@@ -63,9 +60,20 @@ impl LocalWorkspace {
     /// Wait until no online deployment is provisioning: after [`LocalWorkspace::start`] on existing state, the
     /// deployments' scoring processes are started again in the background and answer once this returns.
     pub async fn ready(&self) {
-        while crate::scoring::provisioning(&self.app) {
-            tokio::time::sleep(READY_POLL).await;
+        loop {
+            let changed = self.app.store.changed();
+            if !crate::scoring::provisioning(&self.app) {
+                return;
+            }
+            changed.await;
         }
+    }
+
+    /// Resolves at the next change of the workspace's state (a job's status, a deployment's provisioning state,
+    /// any record). Create it before looking at the state, then await it, so no change is missed: tests wait on
+    /// this instead of polling on a timer.
+    pub fn state_changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.app.store.changed()
     }
 
     /// `http://127.0.0.1:{port}`: the ARM endpoint, the data-plane `api` and the blob host all in one.

@@ -27,6 +27,8 @@ pub(crate) mod kind {
 pub(crate) struct Store {
     root: PathBuf,
     data: Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
+    /// Woken on every change, so waiters react to state changes instead of polling on a timer.
+    changed: tokio::sync::Notify,
 }
 
 fn file_name(key: &str) -> String {
@@ -79,6 +81,7 @@ impl Store {
         Ok(Self {
             root,
             data: Mutex::new(data),
+            changed: tokio::sync::Notify::new(),
         })
     }
 
@@ -99,6 +102,12 @@ impl Store {
         std::fs::rename(&tmp, &path).map_err(|e| LocalError::state(&path, e))
     }
 
+    /// Resolves at the next change of any record. Create it before looking at the state, then await it: a
+    /// change in between is not missed.
+    pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
+    }
+
     pub fn get(&self, kind: &str, key: &str) -> Option<Value> {
         self.lock().get(kind).and_then(|m| m.get(key)).cloned()
     }
@@ -109,6 +118,8 @@ impl Store {
         data.entry(kind.to_owned())
             .or_default()
             .insert(key.to_owned(), value);
+        drop(data);
+        self.changed.notify_waiters();
         Ok(())
     }
 
@@ -126,6 +137,8 @@ impl Store {
         let r = f(v);
         let v = v.clone();
         self.write(kind, key, &v)?;
+        drop(data);
+        self.changed.notify_waiters();
         Ok(Some(r))
     }
 
@@ -139,6 +152,10 @@ impl Store {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(LocalError::state(&path, e)),
             }
+        }
+        drop(data);
+        if existed {
+            self.changed.notify_waiters();
         }
         Ok(existed)
     }

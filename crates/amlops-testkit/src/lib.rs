@@ -310,6 +310,30 @@ impl AgentRun {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.program.display()))
     }
 
+    /// Start the run with its output read as it comes, to wait for a line before acting (e.g. signalling it).
+    pub fn start(&self) -> Running {
+        let mut child = self.spawn();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut all = String::new();
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+                let _ = tx.send(line);
+            }
+            all
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+            reader,
+            secrets: self.secrets.clone(),
+        }
+    }
+
     /// Wait for a spawned run and decode its output.
     pub fn wait(&self, child: Child) -> RunResult {
         let output = child.wait_with_output().expect("wait for the task");
@@ -322,6 +346,59 @@ impl AgentRun {
             String::from_utf8_lossy(&stdout).into_owned(),
             String::from_utf8_lossy(&stderr).into_owned(),
         );
+        run.assert_no_secret_leaked(&self.secrets);
+        run
+    }
+}
+
+/// A run started with [`AgentRun::start`]: its standard output is read as it comes.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+    reader: std::thread::JoinHandle<String>,
+    secrets: Vec<String>,
+}
+
+impl Running {
+    /// Block until the task prints a line matching `pred` (and return it); panics with what it printed when the
+    /// task ends first or `limit` passes.
+    pub fn wait_for_line(&mut self, pred: impl Fn(&str) -> bool, limit: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = pred(&line);
+                    self.seen.push(line.clone());
+                    if hit {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no matching line ({e:?}); the task printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// The child process (to signal it).
+    pub fn child(&self) -> &Child {
+        &self.child
+    }
+
+    /// Wait for the task to end and decode everything it printed; fails the test if a secret leaked.
+    pub fn finish(mut self) -> RunResult {
+        let status = self.child.wait().expect("wait for the task");
+        let stdout = self.reader.join().expect("the output reader");
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        let run = RunResult::decode(status.code(), stdout, stderr);
         run.assert_no_secret_leaked(&self.secrets);
         run
     }

@@ -127,21 +127,21 @@ impl T {
         )
     }
 
-    /// Polls the job until it reaches a terminal status.
+    /// Waits (on the workspace's state changes) until the job reaches a terminal status.
     pub async fn wait_job(&self, name: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
+            // Created before the look, so a change in between is not missed.
+            let changed = self.ws.state_changed();
             let (s, v) = self.get(&self.arm(&format!("/jobs/{name}"))).await;
             assert_eq!(s, 200, "{v}");
             let status = v["properties"]["status"].as_str().unwrap_or_default().to_owned();
             if matches!(status.as_str(), "Completed" | "Failed" | "Canceled") {
                 return v;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "job {name} still {status}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!("job {name} still {status}");
+            }
         }
     }
 
@@ -149,16 +149,16 @@ impl T {
     pub async fn wait_async_op(&self, url: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
+            // Created before the look, so a change in between is not missed.
+            let changed = self.ws.state_changed();
             let (s, v) = self.get(url).await;
             assert_eq!(s, 200, "{v}");
             if v["status"] != "InProgress" {
                 return v;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "operation still in progress"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!("operation still in progress");
+            }
         }
     }
 
@@ -166,15 +166,15 @@ impl T {
     pub async fn wait_location(&self, url: &str) -> u16 {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
+            // Created before the look, so a change in between is not missed.
+            let changed = self.ws.state_changed();
             let (s, _) = self.get(url).await;
             if s != 202 {
                 return s;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "operation still in progress"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!("operation still in progress");
+            }
         }
     }
 
