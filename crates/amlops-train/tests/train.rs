@@ -107,11 +107,15 @@ fn sigint_requests_the_jobs_cancellation_and_exits_non_zero() {
     let (_rt, _server, fake) = start();
     fake.set_scenario(Scenario::statuses(&["Running"]));
     let agent = agent(&fake, COMMAND_JOB);
-    let child = agent.spawn();
-    wait_until("the job to be polled", || fake.job_gets() >= 2);
+    let mut running = agent.start();
+    // The task prints each status once; Running means it is waiting on the job.
+    running.wait_for_line(
+        |l| l.contains("status: Running"),
+        std::time::Duration::from_secs(60),
+    );
     let signalled = std::time::Instant::now();
-    amlops_testkit::send_sigint(&child);
-    let run = agent.wait(child);
+    amlops_testkit::send_sigint(running.child());
+    let run = running.finish();
     let st = fake.lock();
     assert_eq!(st.cancels.len(), 1, "{}", run.stdout);
     let (cancelled, at) = &st.cancels[0];

@@ -553,15 +553,6 @@ jobs:
     environment: azureml:sklearn-env:1
 ";
 
-/// Wait (bounded) until `cond` holds, polling the fake's state.
-pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed().as_secs() < 60, "timed out waiting for {what}");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-}
-
 /// The log lines among `lines` that are one of `wanted`, in order.
 pub fn picked<'a>(lines: &[&'a str], wanted: &[&str]) -> Vec<&'a str> {
     lines
