@@ -18,61 +18,72 @@ fn slot(bits: u64) -> usize {
     (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS_LOG2)) as usize
 }
 
-/// Reusable hash table for [`count_distinct`].
+/// Reusable hash table for [`Counter::count`].
 #[derive(Debug, Default)]
 pub struct Counter {
     keys: Vec<u64>,
     counts: Vec<u32>,
 }
 
-/// Count the distinct values of `v` (no NaN). On success the sorted distinct values are written
-/// to `v[..d]` (ascending by `f64::total_cmp`) and their counts to `counts`, and `d` is
-/// returned. When `v` holds more than [`MAX_DISTINCT`] distinct values (or more than
-/// `u32::MAX` values), `v` is left unchanged and `None` is returned.
-pub fn count_distinct(v: &mut [f64], counter: &mut Counter, counts: &mut Vec<u32>) -> Option<usize> {
-    if v.len() > u32::MAX as usize {
-        return None;
-    }
-    counter.keys.clear();
-    counter.keys.resize(SLOTS, EMPTY);
-    counter.counts.clear();
-    counter.counts.resize(SLOTS, 0);
-    let (keys, cnt) = (&mut counter.keys[..], &mut counter.counts[..]);
-    let mut distinct = 0usize;
-    for x in v.iter() {
-        let b = x.to_bits();
-        let mut s = slot(b);
-        loop {
-            let k = keys[s];
-            if k == b {
-                cnt[s] += 1;
-                break;
-            }
-            if k == EMPTY {
-                keys[s] = b;
-                cnt[s] = 1;
-                distinct += 1;
-                if distinct > MAX_DISTINCT {
-                    return None;
+impl Counter {
+    /// Count the distinct values of `values` plus the weighted `pairs` (no NaN). On success
+    /// the ascending distinct values (by `f64::total_cmp`) go to `distinct`, their counts to
+    /// `counts`, and `true` is returned. With more than [`MAX_DISTINCT`] distinct values it
+    /// gives up (typically early) and returns `false`. The caller keeps the total count at or
+    /// below `u32::MAX`.
+    pub fn count(
+        &mut self,
+        values: &[f64],
+        pairs: &[(f64, u64)],
+        distinct: &mut Vec<f64>,
+        counts: &mut Vec<u64>,
+    ) -> bool {
+        self.keys.clear();
+        self.keys.resize(SLOTS, EMPTY);
+        self.counts.clear();
+        self.counts.resize(SLOTS, 0);
+        let (keys, cnt) = (&mut self.keys[..], &mut self.counts[..]);
+        let mut filled = 0usize;
+        let weighted = values
+            .iter()
+            .map(|&x| (x, 1u32))
+            .chain(pairs.iter().map(|&(x, c)| (x, c as u32)));
+        for (x, w) in weighted {
+            let b = x.to_bits();
+            let mut s = slot(b);
+            loop {
+                let k = keys[s];
+                if k == b {
+                    cnt[s] += w;
+                    break;
                 }
-                break;
+                if k == EMPTY {
+                    keys[s] = b;
+                    cnt[s] = w;
+                    filled += 1;
+                    if filled > MAX_DISTINCT {
+                        return false;
+                    }
+                    break;
+                }
+                s = (s + 1) & (SLOTS - 1);
             }
-            s = (s + 1) & (SLOTS - 1);
         }
+        let mut found: Vec<(f64, u64)> = keys
+            .iter()
+            .zip(cnt.iter())
+            .filter(|(k, _)| **k != EMPTY)
+            .map(|(k, c)| (f64::from_bits(*k), u64::from(*c)))
+            .collect();
+        found.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        distinct.clear();
+        counts.clear();
+        for (x, c) in found {
+            distinct.push(x);
+            counts.push(c);
+        }
+        true
     }
-    let mut pairs: Vec<(f64, u32)> = keys
-        .iter()
-        .zip(cnt.iter())
-        .filter(|(k, _)| **k != EMPTY)
-        .map(|(k, c)| (f64::from_bits(*k), *c))
-        .collect();
-    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    counts.clear();
-    for (i, (x, c)) in pairs.iter().enumerate() {
-        v[i] = *x;
-        counts.push(*c);
-    }
-    Some(pairs.len())
 }
 
 #[cfg(test)]
@@ -81,34 +92,31 @@ mod tests {
 
     #[test]
     fn counts_sorted_distinct_values() {
-        let mut v = vec![2.5, -1.0, 2.5, 0.0, -0.0, 7.0, -1.0, 2.5];
-        let mut counts = Vec::new();
-        let d = count_distinct(&mut v, &mut Counter::default(), &mut counts);
-        assert_eq!(d, Some(5));
-        let vals: Vec<u64> = v[..5].iter().map(|x| x.to_bits()).collect();
-        let want: Vec<u64> = [-1.0f64, -0.0, 0.0, 2.5, 7.0]
+        let v = vec![2.5, -1.0, 2.5, 0.0, -0.0, 7.0, -1.0, 2.5];
+        let (mut d, mut c) = (Vec::new(), Vec::new());
+        assert!(Counter::default().count(&v, &[(7.0, 4), (9.0, 2)], &mut d, &mut c));
+        let vals: Vec<u64> = d.iter().map(|x| x.to_bits()).collect();
+        let want: Vec<u64> = [-1.0f64, -0.0, 0.0, 2.5, 7.0, 9.0]
             .iter()
             .map(|x| x.to_bits())
             .collect();
         assert_eq!(vals, want);
-        assert_eq!(counts, vec![2, 1, 1, 3, 1]);
+        assert_eq!(c, vec![2, 1, 1, 3, 5, 2]);
     }
 
     #[test]
-    fn too_many_distinct_values_leave_the_sample_alone() {
-        let mut v: Vec<f64> = (0..=MAX_DISTINCT).map(|i| i as f64 * 0.5).collect();
-        let before = v.clone();
-        let mut counts = Vec::new();
-        assert_eq!(count_distinct(&mut v, &mut Counter::default(), &mut counts), None);
-        assert_eq!(v, before);
-        let mut w: Vec<f64> = (0..MAX_DISTINCT).map(|i| (i % 1000) as f64).collect();
-        assert_eq!(
-            count_distinct(&mut w, &mut Counter::default(), &mut counts),
-            Some(1000)
-        );
+    fn too_many_distinct_values_give_up() {
+        let v: Vec<f64> = (0..=MAX_DISTINCT).map(|i| i as f64 * 0.5).collect();
+        let (mut d, mut c) = (Vec::new(), Vec::new());
+        let mut counter = Counter::default();
+        assert!(!counter.count(&v, &[], &mut d, &mut c));
+        let pairs: Vec<(f64, u64)> = v.iter().map(|&x| (x, 2)).collect();
+        assert!(!counter.count(&[], &pairs, &mut d, &mut c));
+        let w: Vec<f64> = (0..MAX_DISTINCT).map(|i| (i % 1000) as f64).collect();
+        assert!(counter.count(&w, &[], &mut d, &mut c));
+        assert_eq!(d.len(), 1000);
         assert!(
-            counts
-                .iter()
+            c.iter()
                 .all(|&c| c as usize == MAX_DISTINCT / 1000 || c as usize == MAX_DISTINCT / 1000 + 1)
         );
     }

@@ -11,6 +11,7 @@ use crate::csv_side::{self, CsvScan, ScanColumn};
 use crate::metrics;
 use crate::parquet_side::{self, ParquetSide};
 use crate::report::{ColumnReport, DriftReport, MetricResult};
+use crate::sample::Sample;
 use crate::source::{DataFormat, DataSource, ValueType};
 
 /// Integer columns are categorical when distinct/rows on the baseline is below this.
@@ -36,11 +37,11 @@ impl Side {
         }
     }
 
-    fn numeric(&self, column: &str, out: &mut Vec<f64>) -> Result<(), DriftError> {
+    fn numeric(&self, column: &str, out: &mut Sample) -> Result<(), DriftError> {
         out.clear();
         match self {
             Side::Csv(s) => match s.spills.get(column) {
-                Some(p) => csv_side::read_spill(p, out),
+                Some(p) => csv_side::read_spill(p, &mut out.values),
                 None => Err(DriftError::Config(format!(
                     "column `{column}` was not read as numbers"
                 ))),
@@ -59,6 +60,14 @@ impl Side {
                 ))),
             },
             Side::Parquet(p) => p.counts(column),
+        }
+    }
+
+    /// A cost estimate for a column's job: stored bytes (Parquet; 0 for CSV).
+    fn cost(&self, column: &str) -> u64 {
+        match self {
+            Side::Csv(_) => 0,
+            Side::Parquet(p) => p.size(column),
         }
     }
 
@@ -223,10 +232,9 @@ fn threads(config: &DriftConfig) -> usize {
 /// Per-worker buffers, reused from one numerical column to the next.
 #[derive(Default)]
 struct Buffers {
-    baseline: Vec<f64>,
-    target: Vec<f64>,
-    scratch: Vec<f64>,
-    counter: metrics::Counter,
+    baseline: Sample,
+    target: Sample,
+    metrics: metrics::Buffers,
 }
 
 /// Run jobs over `n` workers, collecting results in job order.
@@ -265,6 +273,7 @@ pub fn compute_drift(
     config: &DriftConfig,
 ) -> Result<DriftReport, DriftError> {
     let workers = threads(config);
+    let started = std::time::Instant::now();
     let (sb, st) = std::thread::scope(|s| {
         let h = s.spawn(|| schema(target));
         let b = schema(baseline);
@@ -302,6 +311,12 @@ pub fn compute_drift(
     });
     let (b, t) = (b?, t?);
     let (nb, nt) = (b.rows_valid(), t.rows_valid());
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        rows_baseline = nb,
+        rows_target = nt,
+        "schemas read, data sets opened"
+    );
     if nb == 0 {
         return Err(DriftError::NoRowsLeft {
             side: "baseline",
@@ -327,9 +342,16 @@ pub fn compute_drift(
         tracing::debug!(column = %p.name, ?distinct, categorical = cat, "integer column kind");
     }
     let bins = metrics::n_bins(nb, nt);
-    // Numerical jobs first: they are the long ones.
+    // Longest jobs first, so that the workers finish together: numerical before categorical,
+    // larger columns (stored bytes of both sides) before smaller ones.
     let mut order: Vec<usize> = (0..planned.len()).collect();
-    order.sort_by_key(|&i| planned[i].kind != Some(ColumnKind::Numerical));
+    order.sort_by_key(|&i| {
+        let p = &planned[i];
+        (
+            p.kind != Some(ColumnKind::Numerical),
+            std::cmp::Reverse(b.cost(&p.name) + t.cost(&p.name)),
+        )
+    });
     let results = run_jobs(order.len(), workers, |j, buffers| {
         let p = &planned[order[j]];
         column_job(p, &b, &t, bins, config, buffers)
@@ -339,6 +361,7 @@ pub fn compute_drift(
         columns[order[j]] = Some(r?);
     }
     drop(spill_dir);
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "drift computed");
     Ok(DriftReport {
         columns: columns.into_iter().flatten().collect(),
         rows_baseline: nb,
@@ -355,17 +378,14 @@ fn column_job(
     buf: &mut Buffers,
 ) -> Result<ColumnReport, DriftError> {
     let kind = p.kind.unwrap_or(ColumnKind::Numerical);
+    let _span = tracing::debug_span!("column", name = %p.name).entered();
+    let job_start = std::time::Instant::now();
     let values: Vec<(Metric, f64)> = match kind {
         ColumnKind::Numerical => {
             b.numeric(&p.name, &mut buf.baseline)?;
             t.numeric(&p.name, &mut buf.target)?;
-            let v = metrics::numerical_with(
-                &mut buf.baseline,
-                &mut buf.target,
-                &mut buf.scratch,
-                &mut buf.counter,
-                bins,
-            );
+            tracing::debug!(ms = job_start.elapsed().as_millis() as u64, "read");
+            let v = metrics::numerical_samples(&mut buf.baseline, &mut buf.target, &mut buf.metrics, bins);
             vec![
                 (Metric::JensenShannonDistance, v.jensen_shannon),
                 (Metric::PopulationStabilityIndex, v.psi),
@@ -397,6 +417,7 @@ fn column_job(
             ]
         }
     };
+    tracing::debug!(ms = job_start.elapsed().as_millis() as u64, ?kind, "column done");
     let metrics = values
         .into_iter()
         .map(|(metric, value)| {

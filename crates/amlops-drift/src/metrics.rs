@@ -1,8 +1,6 @@
 //! The metric formulas (Azure ML model monitoring definitions, see the crate docs).
 
-pub use crate::distinct::Counter;
-use crate::distinct::count_distinct;
-use crate::sort::sort_f64;
+use crate::sample::{OrderBuf, Ordered, Sample, Work, order};
 use crate::special::{chi2_sf, ks_2samp_pvalue};
 
 /// Number of bins for numerical JS and PSI: ceil(log2(min(N_b, N_t)) + 1).
@@ -68,14 +66,14 @@ fn binner(edges: &[f64]) -> impl Fn(f64) -> usize + '_ {
 }
 
 /// [`histogram`] of a sample given as its distinct values (ascending) with their counts.
-pub fn histogram_counted(values: &[f64], counts: &[u32], edges: &[f64]) -> Vec<u64> {
+pub fn histogram_counted(values: &[f64], counts: &[u64], edges: &[f64]) -> Vec<u64> {
     let k = edges.len() - 1;
     let (e0, ek) = (edges[0], edges[k]);
     let bin = binner(edges);
     let mut out = vec![0u64; k];
     for (&x, &c) in values.iter().zip(counts) {
         if x >= e0 && x <= ek {
-            out[bin(x)] += u64::from(c);
+            out[bin(x)] += c;
         }
     }
     out
@@ -147,61 +145,39 @@ pub struct NumericalValues {
     pub wasserstein: f64,
 }
 
-/// Compute the numerical metrics of two samples. Reorders both in place (exact KS and
-/// Wasserstein need order); `scratch` is the sort's second buffer, kept by the caller for reuse.
-pub fn numerical(b: &mut [f64], t: &mut [f64], scratch: &mut Vec<f64>, n_bins: usize) -> NumericalValues {
-    numerical_with(b, t, scratch, &mut Counter::default(), n_bins)
+/// Compute the numerical metrics of two samples (in any order).
+pub fn numerical(b: &[f64], t: &[f64], n_bins: usize) -> NumericalValues {
+    let mut sb = Sample::from_values(b.to_vec());
+    let mut st = Sample::from_values(t.to_vec());
+    numerical_samples(&mut sb, &mut st, &mut Buffers::default(), n_bins)
 }
 
-/// A sample in order: sorted values, or sorted distinct values with their counts.
-#[derive(Clone, Copy)]
-struct Ordered<'a> {
-    values: &'a [f64],
-    counts: Option<&'a [u32]>,
+/// Working memory for [`numerical_samples`], reused from column to column.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    baseline: OrderBuf,
+    target: OrderBuf,
+    work: Work,
 }
 
-/// Sort a sample, or summarise it as distinct values with counts when it has few of them.
-fn order<'a>(
-    v: &'a mut [f64],
-    scratch: &mut Vec<f64>,
-    counter: &mut Counter,
-    counts: &'a mut Vec<u32>,
-) -> Ordered<'a> {
-    match count_distinct(v, counter, counts) {
-        Some(d) => Ordered {
-            values: &v[..d],
-            counts: Some(&counts[..]),
-        },
-        None => {
-            sort_f64(v, scratch);
-            Ordered {
-                values: v,
-                counts: None,
-            }
-        }
-    }
-}
-
-/// [`numerical`] with a caller-kept value counter (reused across columns).
-pub fn numerical_with(
-    b: &mut [f64],
-    t: &mut [f64],
-    scratch: &mut Vec<f64>,
-    counter: &mut Counter,
+/// The numerical metrics of two samples. Reorders both in place (exact KS and Wasserstein
+/// need order); see [`crate::sample`] for how each sample is put in order.
+pub fn numerical_samples(
+    b: &mut Sample,
+    t: &mut Sample,
+    buf: &mut Buffers,
     n_bins: usize,
 ) -> NumericalValues {
     let (nb, nt) = (b.len(), t.len());
-    let mean = b.iter().sum::<f64>() / nb as f64;
-    let ss: f64 = b.iter().map(|x| (x - mean) * (x - mean)).sum();
-    let sd = if nb > 1 {
-        (ss / (nb - 1) as f64).sqrt()
-    } else {
-        f64::NAN
+    let (ob, rb) = order(b, &mut buf.baseline, &mut buf.work);
+    let (ot, rt) = order(t, &mut buf.target, &mut buf.work);
+    // The baseline's sd from its ordered form: one term per distinct value when counted.
+    let sd = match ob.counts {
+        None => sample_sd(ob.values.iter().map(|&x| (x, 1.0)), nb),
+        Some(c) => sample_sd(ob.values.iter().zip(c).map(|(&x, &c)| (x, c as f64)), nb),
     };
     let norm = if sd.is_nan() { 0.001 } else { sd.max(0.001) };
-    let (mut cb, mut ct) = (Vec::new(), Vec::new());
-    let ob = order(b, scratch, counter, &mut cb);
-    let ot = order(t, scratch, counter, &mut ct);
+    tracing::debug!(baseline = ?rb, target = ?rt, "ordered");
     let lo = ob.values[0].min(ot.values[0]);
     let hi = ob.values[ob.values.len() - 1].max(ot.values[ot.values.len() - 1]);
     let edges = bin_edges(lo, hi, n_bins);
@@ -222,10 +198,21 @@ pub fn numerical_with(
         jensen_shannon: js,
         psi: psi_v,
         normalized_wasserstein: w1 / norm,
-        ks_pvalue: ks_2samp_pvalue(d, nb as u64, nt as u64),
+        ks_pvalue: ks_2samp_pvalue(d, nb, nt),
         ks_statistic: d,
         wasserstein: w1,
     }
+}
+
+/// Sample standard deviation (ddof = 1; NaN for fewer than two values) of `n` values given
+/// as (value, occurrences).
+fn sample_sd(weighted: impl Iterator<Item = (f64, f64)> + Clone, n: u64) -> f64 {
+    if n < 2 {
+        return f64::NAN;
+    }
+    let mean = weighted.clone().map(|(x, c)| x * c).sum::<f64>() / n as f64;
+    let ss: f64 = weighted.map(|(x, c)| (x - mean) * (x - mean) * c).sum();
+    (ss / (n - 1) as f64).sqrt()
 }
 
 /// The KS statistic and the Wasserstein-1 distance of two sorted samples, by one merge:
@@ -268,7 +255,7 @@ impl Cursor<'_> {
             }
             Some(c) => {
                 while self.i < vals.len() && vals[self.i] <= v {
-                    self.passed += u64::from(c[self.i]);
+                    self.passed += c[self.i];
                     self.i += 1;
                 }
             }
@@ -349,11 +336,11 @@ mod tests {
     // sample sd of b = sqrt(5/3) -> NWD = 2/sqrt(5/3). KS exact: 27/35.
     #[test]
     fn numerical_hand_computed() {
-        let mut b = vec![4.0, 2.0, 3.0, 1.0];
-        let mut t = vec![6.0, 5.0, 4.0, 3.0];
+        let b = vec![4.0, 2.0, 3.0, 1.0];
+        let t = vec![6.0, 5.0, 4.0, 3.0];
         let k = n_bins(4, 4);
         assert_eq!(k, 3);
-        let v = numerical(&mut b, &mut t, &mut Vec::new(), k);
+        let v = numerical(&b, &t, k);
         assert!(close(v.jensen_shannon, 0.5f64.sqrt()), "{}", v.jensen_shannon);
         assert!(close(v.psi, 4.0 / 7.0 * 3f64.ln()), "{}", v.psi);
         assert!(close(v.ks_statistic, 0.5));
@@ -364,9 +351,9 @@ mod tests {
 
     #[test]
     fn constant_columns_use_one_bin_and_floor_the_sd() {
-        let mut b = vec![2.0; 10];
-        let mut t = vec![2.0; 8];
-        let v = numerical(&mut b, &mut t, &mut Vec::new(), n_bins(10, 8));
+        let b = vec![2.0; 10];
+        let t = vec![2.0; 8];
+        let v = numerical(&b, &t, n_bins(10, 8));
         assert_eq!(bin_edges(2.0, 2.0, 4), vec![1.99, 2.01]);
         assert_eq!(bin_edges(0.0, 0.0, 4), vec![-0.005, 0.005]);
         assert_eq!(v.jensen_shannon, 0.0);
@@ -374,14 +361,15 @@ mod tests {
         assert_eq!(v.normalized_wasserstein, 0.0);
         assert_eq!(v.ks_pvalue, 1.0);
         // A shifted constant: W1 = 1, sd 0 -> divided by 0.001.
-        let mut t2 = vec![3.0; 8];
-        let v = numerical(&mut b, &mut t2, &mut Vec::new(), 4);
+        let t2 = vec![3.0; 8];
+        let v = numerical(&b, &t2, 4);
         assert!(close(v.normalized_wasserstein, 1000.0));
     }
 
-    // The counted path (few distinct values) and the sorting path give bit-identical values.
+    // Every ordering route (dense decimal counts, hashed counts, radix on decimal keys, radix
+    // on float bits) gives the values of fully sorted samples, bit for bit, in any pairing.
     #[test]
-    fn counted_and_sorted_samples_agree_exactly() {
+    fn every_ordering_route_agrees_with_sorted_samples_exactly() {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
             state ^= state << 13;
@@ -389,8 +377,11 @@ mod tests {
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        // Few distinct values (counted) against many (sorted), both orders, with +-0.
-        let few: Vec<f64> = (0..20_000)
+        let big = crate::distinct::MAX_DISTINCT + 10_000;
+        // Decimal, narrow range, with -0.0 (dense); few non-decimal levels with -0.0 (hashed);
+        // many distinct decimals over a wide range (radix on keys); many distinct non-decimals
+        // (radix on bits).
+        let dense: Vec<f64> = (0..20_000)
             .map(|i| {
                 if i % 97 == 0 {
                     -0.0
@@ -399,33 +390,32 @@ mod tests {
                 }
             })
             .collect();
-        let many: Vec<f64> = (0..15_000).map(|_| (next() - 0.4) * 55.0).collect();
-        for (b, t) in [(&few, &many), (&many, &few), (&few, &few)] {
-            let (mut b1, mut t1) = (b.clone(), t.clone());
-            let got = numerical(
-                &mut b1,
-                &mut t1,
-                &mut Vec::new(),
-                n_bins(b.len() as u64, t.len() as u64),
-            );
-            let (mut b2, mut t2) = (b.clone(), t.clone());
-            b2.sort_unstable_by(|x, y| x.total_cmp(y));
-            t2.sort_unstable_by(|x, y| x.total_cmp(y));
-            let edges = bin_edges(
-                b2[0].min(t2[0]),
-                b2[b2.len() - 1].max(t2[t2.len() - 1]),
-                n_bins(b.len() as u64, t.len() as u64),
-            );
-            let hb: Vec<f64> = histogram(&b2, &edges).into_iter().map(|c| c as f64).collect();
-            let ht: Vec<f64> = histogram(&t2, &edges).into_iter().map(|c| c as f64).collect();
-            let (d, w1) = ks_and_wasserstein(&b2, &t2);
-            assert_eq!(got.ks_statistic.to_bits(), d.to_bits());
-            assert_eq!(got.wasserstein.to_bits(), w1.to_bits());
-            assert_eq!(got.jensen_shannon.to_bits(), jensen_shannon(&hb, &ht).to_bits());
-            assert_eq!(
-                got.psi.to_bits(),
-                psi(&hb, &ht, b.len() as f64, t.len() as f64).to_bits()
-            );
+        let levels: Vec<f64> = (0..300).map(|_| (next() - 0.3) * 50.0).collect();
+        let hashed: Vec<f64> = (0..20_000)
+            .map(|i| if i % 89 == 0 { -0.0 } else { levels[i % 300] })
+            .collect();
+        let keyed: Vec<f64> = (0..big).map(|_| ((next() - 0.4) * 4e9).round() / 100.0).collect();
+        let bits: Vec<f64> = (0..big).map(|_| (next() - 0.4) * 55.0).collect();
+        let all = [&dense, &hashed, &keyed, &bits];
+        for (i, b) in all.iter().enumerate() {
+            for t in &all[i..] {
+                let k = n_bins(b.len() as u64, t.len() as u64);
+                let got = numerical(b, t, k);
+                let (mut b2, mut t2) = ((*b).clone(), (*t).clone());
+                b2.sort_unstable_by(|x, y| x.total_cmp(y));
+                t2.sort_unstable_by(|x, y| x.total_cmp(y));
+                let edges = bin_edges(b2[0].min(t2[0]), b2[b2.len() - 1].max(t2[t2.len() - 1]), k);
+                let hb: Vec<f64> = histogram(&b2, &edges).into_iter().map(|c| c as f64).collect();
+                let ht: Vec<f64> = histogram(&t2, &edges).into_iter().map(|c| c as f64).collect();
+                let (d, w1) = ks_and_wasserstein(&b2, &t2);
+                assert_eq!(got.ks_statistic.to_bits(), d.to_bits(), "pair {i}");
+                assert_eq!(got.wasserstein.to_bits(), w1.to_bits(), "pair {i}");
+                assert_eq!(got.jensen_shannon.to_bits(), jensen_shannon(&hb, &ht).to_bits());
+                assert_eq!(
+                    got.psi.to_bits(),
+                    psi(&hb, &ht, b.len() as f64, t.len() as f64).to_bits()
+                );
+            }
         }
     }
 

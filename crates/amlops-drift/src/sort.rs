@@ -17,6 +17,10 @@ fn unkey(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
+const PASSES: usize = 64usize.div_ceil(MAX_BITS as usize);
+const BUCKETS: usize = 1 << MAX_BITS;
+const MASK: u64 = (BUCKETS - 1) as u64;
+
 /// Sort ascending (`-0.0` before `0.0`, as `f64::total_cmp`), using `scratch` as the second
 /// buffer (grown as needed, never shrunk). Digits are 12 bits of the order-preserving key;
 /// digits equal in every key are skipped (typically 5 passes).
@@ -26,9 +30,6 @@ pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
         v.sort_unstable_by(|a, b| a.total_cmp(b));
         return;
     }
-    const PASSES: usize = 64usize.div_ceil(MAX_BITS as usize);
-    const BUCKETS: usize = 1 << MAX_BITS;
-    const MASK: u64 = (BUCKETS - 1) as u64;
     let mut hist = vec![[0u32; BUCKETS]; PASSES];
     for x in v.iter_mut() {
         let k = key(*x);
@@ -37,6 +38,46 @@ pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
             h[((k >> (p as u32 * MAX_BITS)) & MASK) as usize] += 1;
         }
     }
+    radix_passes(v, scratch, &hist);
+    for x in v.iter_mut() {
+        *x = unkey(x.to_bits());
+    }
+}
+
+/// Sort values that are all exactly `k / scale` with integer `k` in `kmin..=kmax` (below 2^51
+/// in magnitude): the radix sort runs over `k - kmin`, so only the digits that span the key
+/// range are passed over (two passes for a range of 16 million keys), and the values are
+/// rebuilt exactly as `k / scale`.
+pub fn sort_decimal(v: &mut [f64], scratch: &mut Vec<f64>, scale: f64, kmin: i64, kmax: i64) {
+    const ROUNDER: f64 = 6_755_399_441_055_744.0;
+    let n = v.len();
+    let span = (kmax - kmin) as u64;
+    if n < 4096 || n > u32::MAX as usize {
+        v.sort_unstable_by(|a, b| a.total_cmp(b));
+        return;
+    }
+    let passes = ((64 - span.leading_zeros()) as usize)
+        .div_ceil(MAX_BITS as usize)
+        .max(1);
+    let mut hist = vec![[0u32; BUCKETS]; passes];
+    let base = kmin as f64;
+    for x in v.iter_mut() {
+        let k = (((*x * scale + ROUNDER) - ROUNDER) - base) as u64;
+        *x = f64::from_bits(k);
+        for (p, h) in hist.iter_mut().enumerate() {
+            h[((k >> (p as u32 * MAX_BITS)) & MASK) as usize] += 1;
+        }
+    }
+    radix_passes(v, scratch, &hist);
+    for x in v.iter_mut() {
+        *x = (x.to_bits() as i64 + kmin) as f64 / scale;
+    }
+}
+
+/// LSD passes over keys held as bit patterns in `v`, one per histogram (digit p is bits
+/// 12p..12p+12); a digit equal in every key is skipped.
+fn radix_passes(v: &mut [f64], scratch: &mut Vec<f64>, hist: &[[u32; BUCKETS]]) {
+    let n = v.len();
     if scratch.len() < n {
         scratch.resize(n, 0.0);
     }
@@ -68,9 +109,6 @@ pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
     if in_scratch {
         v.copy_from_slice(scratch);
     }
-    for x in v.iter_mut() {
-        *x = unkey(x.to_bits());
-    }
 }
 
 #[cfg(test)]
@@ -100,6 +138,13 @@ mod tests {
         let mut scratch = Vec::new();
         sort_f64(&mut v, &mut scratch);
         assert!(v.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()));
+        let mut dec: Vec<f64> = (0..40_000u32)
+            .map(|i| (i64::from(i.wrapping_mul(2_654_435_761) % 3_000_000) - 1_500_000) as f64 / 1e3)
+            .collect();
+        let mut want = dec.clone();
+        want.sort_unstable_by(|a, b| a.total_cmp(b));
+        sort_decimal(&mut dec, &mut scratch, 1e3, -1_500_000, 1_499_999);
+        assert!(dec.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
         let mut small = vec![3.0, -1.0, 2.0];
         sort_f64(&mut small, &mut scratch);
         assert_eq!(small, vec![-1.0, 2.0, 3.0]);

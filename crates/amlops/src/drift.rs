@@ -34,6 +34,10 @@ pub struct DriftArgs {
     /// Also write the JSON report to this file.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Print progress and timings (reading, each column's job and how its samples were
+    /// ordered) to stderr.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 fn config(args: &DriftArgs) -> Result<DriftConfig, amlops_drift::DriftError> {
@@ -50,6 +54,14 @@ fn config(args: &DriftArgs) -> Result<DriftConfig, amlops_drift::DriftError> {
 /// Run `amlops drift`: prints the JSON report and exits 0 whatever the verdict;
 /// exits 2 when the inputs or options are invalid.
 pub fn run(args: DriftArgs) -> ExitCode {
+    if args.verbose {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::new("amlops_drift=debug"))
+            .with_target(false)
+            .with_timer(tracing_subscriber::fmt::time::uptime())
+            .try_init();
+    }
     let result = (|| {
         let config = config(&args)?;
         let baseline = DataSource::from_path(&args.baseline)?;

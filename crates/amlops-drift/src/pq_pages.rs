@@ -1,0 +1,864 @@
+//! Page-level decoding of flat numeric Parquet columns.
+//!
+//! The Arrow reader materialises every value of a column, dictionary-encoded or not. Drift only
+//! needs each sample's values in order, so this reader works on the pages themselves (the
+//! `parquet` crate reads and decompresses them): values of dictionary-encoded pages are counted
+//! by dictionary index (no value is materialised: a chunk gives (value, count) pairs), PLAIN
+//! pages are copied straight into the sample. Definition levels and the data set's row mask
+//! (rows with a null in any compared column are dropped) are honoured value by value.
+//!
+//! It handles the layouts writers produce for numeric and text columns: a top-level column,
+//! DOUBLE, FLOAT, INT32 or INT64 (signed integers only) or UTF-8 BYTE_ARRAY, required or
+//! optional, data pages v1 and v2, PLAIN and dictionary encodings. Anything else (decimals,
+//! unsigned integers, nested columns, BYTE_STREAM_SPLIT or DELTA encodings) is reported as
+//! unsupported and read through Arrow.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+
+use bytes::Bytes;
+use parquet::basic::{ConvertedType, Encoding, LogicalType, Type as Physical};
+use parquet::column::page::Page;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+use crate::DriftError;
+use crate::sample::Sample;
+
+fn corrupt(path: &Path, column: &str, what: &str) -> DriftError {
+    DriftError::Parquet {
+        path: path.to_path_buf(),
+        message: format!("column `{column}`: {what} (the file looks damaged; write it again)"),
+    }
+}
+
+/// Physical value type of a supported column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phys {
+    F64,
+    F32,
+    I32,
+    I64,
+}
+
+impl Phys {
+    fn width(self) -> usize {
+        match self {
+            Phys::F64 | Phys::I64 => 8,
+            Phys::F32 | Phys::I32 => 4,
+        }
+    }
+
+    /// Append `n` PLAIN values from `bytes` (which holds at least `n * width`).
+    fn extend(self, bytes: &[u8], n: usize, out: &mut Vec<f64>) {
+        let w = self.width();
+        let bytes = &bytes[..n * w];
+        match self {
+            Phys::F64 => out.extend(
+                bytes
+                    .chunks_exact(8)
+                    .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])),
+            ),
+            Phys::I64 => out.extend(
+                bytes
+                    .chunks_exact(8)
+                    .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64),
+            ),
+            Phys::F32 => out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+            ),
+            Phys::I32 => out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+            ),
+        }
+    }
+}
+
+/// What a supported column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Numbers of this physical type.
+    Num(Phys),
+    /// UTF-8 text (BYTE_ARRAY with the String or Enum logical type).
+    Utf8,
+}
+
+/// How a column is laid out, when this reader supports it.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    leaf: usize,
+    kind: Kind,
+    optional: bool,
+}
+
+/// The file's bytes, memory-mapped: pages are then decompressed straight from the page cache
+/// (no read copies; that saves about a tenth of the CPU time on large files).
+fn map(path: &Path) -> Result<Bytes, DriftError> {
+    let file = File::open(path).map_err(|e| DriftError::io(path, e))?;
+    // SAFETY: the map is read-only and private to this process, and no `&mut` to it exists.
+    // As with every mapped read, a file truncated by another process while it is read can
+    // end the process with SIGBUS; drift inputs are files the pipeline owns.
+    #[allow(unsafe_code)]
+    let mapped = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| DriftError::io(path, e))?;
+    Ok(Bytes::from_owner(mapped))
+}
+
+fn layout(reader: &SerializedFileReader<Bytes>, column: &str) -> Option<Layout> {
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let leaf = (0..schema.num_columns()).find(|&i| {
+        let c = schema.column(i);
+        let parts = c.path().parts();
+        parts.len() == 1 && parts[0] == column
+    })?;
+    let d = schema.column(leaf);
+    if d.max_rep_level() != 0 || d.max_def_level() > 1 {
+        return None;
+    }
+    let logical = d.logical_type_ref();
+    let kind = match d.physical_type() {
+        Physical::DOUBLE => Kind::Num(Phys::F64),
+        Physical::FLOAT => Kind::Num(Phys::F32),
+        Physical::INT32 => Kind::Num(Phys::I32),
+        Physical::INT64 => Kind::Num(Phys::I64),
+        Physical::BYTE_ARRAY
+            if matches!(logical, Some(LogicalType::String | LogicalType::Enum))
+                || matches!(d.converted_type(), ConvertedType::UTF8 | ConvertedType::ENUM) =>
+        {
+            Kind::Utf8
+        }
+        _ => return None,
+    };
+    let supported = match kind {
+        Kind::Utf8 => true,
+        Kind::Num(_) => {
+            matches!(
+                d.converted_type(),
+                ConvertedType::NONE
+                    | ConvertedType::INT_8
+                    | ConvertedType::INT_16
+                    | ConvertedType::INT_32
+                    | ConvertedType::INT_64
+            ) && match logical {
+                None => true,
+                Some(LogicalType::Integer { is_signed, .. }) => *is_signed,
+                Some(_) => false,
+            }
+        }
+    };
+    supported.then_some(Layout {
+        leaf,
+        kind,
+        optional: d.max_def_level() == 1,
+    })
+}
+
+/// Reusable decoding buffers.
+#[derive(Debug, Default)]
+pub(crate) struct PageScratch {
+    defs: Vec<u8>,
+    keep: Vec<bool>,
+    idx: Vec<u32>,
+    dict: Vec<f64>,
+    counts: Vec<u32>,
+    /// A text dictionary: the bytes of its values and where each one ends.
+    text: Vec<u8>,
+    text_ends: Vec<usize>,
+}
+
+/// The result of [`read_numeric`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// The column's kept values were added to the sample.
+    Done,
+    /// This reader does not handle the column's layout or an encoding it met (why); the sample
+    /// may hold part of the column and must be cleared.
+    Unsupported(String),
+}
+
+/// A page handed to a [`walk`] callback.
+enum Part<'a> {
+    /// A dictionary page: `n` PLAIN values.
+    Dict { buf: &'a [u8], n: usize },
+    /// A data page of `n` rows starting at row `row` of the file.
+    Data {
+        row: usize,
+        n: usize,
+        defs: Option<&'a [u8]>,
+        data: &'a [u8],
+        encoding: Encoding,
+    },
+    /// The end of a column chunk (row group).
+    ChunkEnd,
+}
+
+/// Walk the pages of `column` in `path`. The callback returns `Some(why)` to stop as
+/// unsupported; its `Err(what)` is a damaged-file error.
+fn walk(
+    path: &Path,
+    column: &str,
+    mut f: impl FnMut(Layout, Part<'_>) -> Result<Option<String>, String>,
+) -> Result<Read, DriftError> {
+    let pq = |e: parquet::errors::ParquetError| DriftError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let bad = |what: &str| corrupt(path, column, what);
+    let reader = SerializedFileReader::new(map(path)?).map_err(pq)?;
+    let Some(l) = layout(&reader, column) else {
+        return Ok(Read::Unsupported("column layout".into()));
+    };
+    let mut pos = 0usize;
+    for rg in 0..reader.num_row_groups() {
+        let rows = usize::try_from(reader.metadata().row_group(rg).num_rows()).unwrap_or(0);
+        let mut pages = reader
+            .get_row_group(rg)
+            .and_then(|g| g.get_column_page_reader(l.leaf))
+            .map_err(pq)?;
+        let mut seen = 0usize;
+        while let Some(page) = pages.get_next_page().map_err(pq)? {
+            let part = match &page {
+                Page::DictionaryPage {
+                    buf,
+                    num_values,
+                    encoding,
+                    ..
+                } => {
+                    if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
+                        return Ok(Read::Unsupported(format!("dictionary encoding {encoding}")));
+                    }
+                    let n = *num_values as usize;
+                    if let Kind::Num(phys) = l.kind
+                        && buf.len() < n * phys.width()
+                    {
+                        return Err(bad("dictionary page shorter than its values"));
+                    }
+                    Part::Dict { buf, n }
+                }
+                Page::DataPage {
+                    buf,
+                    num_values,
+                    encoding,
+                    def_level_encoding,
+                    ..
+                } => {
+                    let n = *num_values as usize;
+                    let (defs, data) = if l.optional {
+                        if *def_level_encoding != Encoding::RLE {
+                            return Ok(Read::Unsupported(format!(
+                                "definition levels {def_level_encoding}"
+                            )));
+                        }
+                        let len = buf
+                            .get(..4)
+                            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                            .ok_or_else(|| bad("data page too short"))?;
+                        let defs = buf
+                            .get(4..4 + len)
+                            .ok_or_else(|| bad("definition levels past the page end"))?;
+                        (Some(defs), &buf[4 + len..])
+                    } else {
+                        (None, &buf[..])
+                    };
+                    Part::Data {
+                        row: pos + seen,
+                        n,
+                        defs,
+                        data,
+                        encoding: *encoding,
+                    }
+                }
+                Page::DataPageV2 {
+                    buf,
+                    num_values,
+                    encoding,
+                    def_levels_byte_len,
+                    rep_levels_byte_len,
+                    ..
+                } => {
+                    let n = *num_values as usize;
+                    let r = *rep_levels_byte_len as usize;
+                    let d = *def_levels_byte_len as usize;
+                    let defs = buf.get(r..r + d).ok_or_else(|| bad("levels past the page end"))?;
+                    Part::Data {
+                        row: pos + seen,
+                        n,
+                        defs: l.optional.then_some(defs),
+                        data: &buf[r + d..],
+                        encoding: *encoding,
+                    }
+                }
+            };
+            if let Part::Data { n, .. } = part {
+                if seen + n > rows {
+                    return Err(bad("more values than the row group has rows"));
+                }
+                seen += n;
+            }
+            if let Some(why) = f(l, part).map_err(|what| bad(&what))? {
+                return Ok(Read::Unsupported(why));
+            }
+        }
+        if seen != rows {
+            return Err(bad("fewer values than the row group has rows"));
+        }
+        if let Some(why) = f(l, Part::ChunkEnd).map_err(|what| bad(&what))? {
+            return Ok(Read::Unsupported(why));
+        }
+        pos += rows;
+    }
+    Ok(Read::Done)
+}
+
+/// Add the values of `column` in `path` on the rows kept by `mask` (the file's rows; all rows
+/// when there is none) to `out`.
+pub(crate) fn read_numeric(
+    path: &Path,
+    column: &str,
+    mask: Option<&[bool]>,
+    out: &mut Sample,
+    s: &mut PageScratch,
+) -> Result<Read, DriftError> {
+    s.dict.clear();
+    s.counts.clear();
+    let mut nan_seen = false;
+    let r = walk(path, column, |l, part| match part {
+        Part::Dict { buf, n } => {
+            let Kind::Num(phys) = l.kind else {
+                return Ok(Some("not a numeric column".into()));
+            };
+            nan_seen |= flush(s, out);
+            phys.extend(buf, n, &mut s.dict);
+            s.counts.resize(n, 0);
+            Ok(None)
+        }
+        Part::Data {
+            row,
+            n,
+            defs,
+            data,
+            encoding,
+        } => {
+            let page_mask = match mask {
+                Some(m) => Some(m.get(row..row + n).ok_or("more rows than the file reports")?),
+                None => None,
+            };
+            let Kind::Num(phys) = l.kind else {
+                return Ok(Some("not a numeric column".into()));
+            };
+            let start = out.values.len();
+            let values = &mut out.values;
+            let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, keep| {
+                if data.len() < present * phys.width() {
+                    return Err("PLAIN values past the page end".into());
+                }
+                phys.extend(data, present, values);
+                if let Some(k) = keep {
+                    let mut w = start;
+                    for (i, &kept) in k.iter().enumerate() {
+                        values[w] = values[start + i];
+                        w += usize::from(kept);
+                    }
+                    values.truncate(w);
+                }
+                Ok(())
+            })?;
+            nan_seen |= out.values[start..].iter().any(|x| x.is_nan());
+            Ok(r)
+        }
+        Part::ChunkEnd => {
+            nan_seen |= flush(s, out);
+            Ok(None)
+        }
+    })?;
+    if nan_seen {
+        return Err(nan(path, column));
+    }
+    Ok(r)
+}
+
+/// Count the values of the UTF-8 column `column` in `path` on the rows kept by `mask` (the
+/// file's rows; all rows when there is none) into `out`, by dictionary index where pages are
+/// dictionary-encoded.
+pub(crate) fn read_categories(
+    path: &Path,
+    column: &str,
+    mask: Option<&[bool]>,
+    out: &mut HashMap<String, u64>,
+    s: &mut PageScratch,
+) -> Result<Read, DriftError> {
+    s.counts.clear();
+    s.text.clear();
+    s.text_ends.clear();
+    walk(path, column, |l, part| {
+        if l.kind != Kind::Utf8 {
+            return Ok(Some("not a text column".into()));
+        }
+        match part {
+            Part::Dict { buf, n } => {
+                flush_text(s, out)?;
+                let mut at = 0usize;
+                for _ in 0..n {
+                    let v = byte_array(buf, &mut at)?;
+                    s.text.extend_from_slice(v);
+                    s.text_ends.push(s.text.len());
+                }
+                s.counts.resize(n, 0);
+                Ok(None)
+            }
+            Part::Data {
+                row,
+                n,
+                defs,
+                data,
+                encoding,
+            } => {
+                let page_mask = match mask {
+                    Some(m) => Some(m.get(row..row + n).ok_or("more rows than the file reports")?),
+                    None => None,
+                };
+                let counted = &mut *out;
+                data_page(s, n, defs, page_mask, data, encoding, |data, present, keep| {
+                    let mut at = 0usize;
+                    for i in 0..present {
+                        let v = byte_array(data, &mut at)?;
+                        if keep.is_none_or(|k| k[i]) {
+                            let text = std::str::from_utf8(v).map_err(|_| "a value that is not UTF-8")?;
+                            match counted.get_mut(text) {
+                                Some(c) => *c += 1,
+                                None => {
+                                    counted.insert(text.to_string(), 1);
+                                }
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            }
+            Part::ChunkEnd => {
+                flush_text(s, out)?;
+                Ok(None)
+            }
+        }
+    })
+}
+
+/// One PLAIN BYTE_ARRAY value at `*at` (4-byte length, then the bytes).
+fn byte_array<'a>(buf: &'a [u8], at: &mut usize) -> Result<&'a [u8], String> {
+    let len = buf
+        .get(*at..*at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or("a text value past the page end")?;
+    let v = buf
+        .get(*at + 4..*at + 4 + len)
+        .ok_or("a text value past the page end")?;
+    *at += 4 + len;
+    Ok(v)
+}
+
+/// Move a chunk's text dictionary counts into `out`.
+fn flush_text(s: &mut PageScratch, out: &mut HashMap<String, u64>) -> Result<(), String> {
+    let mut start = 0usize;
+    for (&end, &c) in s.text_ends.iter().zip(&s.counts) {
+        if c > 0 {
+            let text = std::str::from_utf8(&s.text[start..end]).map_err(|_| "a value that is not UTF-8")?;
+            match out.get_mut(text) {
+                Some(n) => *n += u64::from(c),
+                None => {
+                    out.insert(text.to_string(), u64::from(c));
+                }
+            }
+        }
+        start = end;
+    }
+    s.text.clear();
+    s.text_ends.clear();
+    s.counts.clear();
+    Ok(())
+}
+
+/// Clear `mask[row]` for every row of the file where `column` is null.
+pub(crate) fn null_rows(path: &Path, column: &str, mask: &mut [bool]) -> Result<Read, DriftError> {
+    let mut levels = Vec::new();
+    walk(path, column, |_, part| {
+        if let Part::Data { row, n, defs, .. } = part
+            && let Some(defs) = defs
+        {
+            levels.clear();
+            levels.resize(n, 0u8);
+            decode_levels(defs, &mut levels)?;
+            let m = mask
+                .get_mut(row..row + n)
+                .ok_or("more rows than the file reports")?;
+            for (k, &d) in m.iter_mut().zip(&levels) {
+                *k &= d == 1;
+            }
+        }
+        Ok(None)
+    })
+}
+
+/// Move a chunk's dictionary counts into the sample's pairs; true when a NaN was counted.
+fn flush(s: &mut PageScratch, out: &mut Sample) -> bool {
+    let mut nan = false;
+    for (&x, &c) in s.dict.iter().zip(&s.counts) {
+        if c > 0 {
+            nan |= x.is_nan();
+            out.pairs.push((x, u64::from(c)));
+        }
+    }
+    s.dict.clear();
+    s.counts.clear();
+    nan
+}
+
+pub(crate) fn nan(path: &Path, column: &str) -> DriftError {
+    DriftError::WrongType {
+        path: path.to_path_buf(),
+        line: None,
+        column: column.to_string(),
+        message: "holds NaN values; write missing values as nulls".into(),
+    }
+}
+
+/// Decode one data page of `n` rows: dictionary indices are counted into `s.counts`, PLAIN
+/// values go to `plain(data, present, keep)`. `Ok(Some(why))`: unsupported; `Err(what)`:
+/// damaged.
+fn data_page(
+    s: &mut PageScratch,
+    n: usize,
+    defs: Option<&[u8]>,
+    mask: Option<&[bool]>,
+    data: &[u8],
+    encoding: Encoding,
+    plain: impl FnOnce(&[u8], usize, Option<&[bool]>) -> Result<(), String>,
+) -> Result<Option<String>, String> {
+    // Which of the page's values are kept: None = all n of them.
+    let mut present = n;
+    let mut nulls = false;
+    if let Some(defs) = defs {
+        s.defs.clear();
+        s.defs.resize(n, 0);
+        decode_levels(defs, &mut s.defs)?;
+        present = s.defs.iter().filter(|&&d| d == 1).count();
+        nulls = present < n;
+    }
+    let keep: Option<&[bool]> = match (mask, nulls) {
+        (None, false) => None,
+        (None, true) => {
+            return Err("nulls that the row group statistics do not report".into());
+        }
+        (Some(m), false) => Some(m),
+        (Some(m), true) => {
+            s.keep.clear();
+            s.keep
+                .extend(s.defs.iter().zip(m).filter(|(d, _)| **d == 1).map(|(_, &k)| k));
+            Some(&s.keep)
+        }
+    };
+    match encoding {
+        Encoding::PLAIN => {
+            plain(data, present, keep)?;
+            Ok(None)
+        }
+        Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY => {
+            if s.counts.is_empty() && present > 0 {
+                return Err("dictionary-encoded page without a dictionary".into());
+            }
+            let (&bw, runs) = data.split_first().ok_or("empty dictionary-encoded page")?;
+            if bw > 32 {
+                return Err(format!("dictionary index width {bw}"));
+            }
+            let dict_len = s.counts.len();
+            let counts = &mut s.counts;
+            let mut hy = Hybrid::new(runs, u32::from(bw));
+            let mut done = 0usize;
+            while done < present {
+                let left = present - done;
+                match hy.next_run(left, &mut s.idx)? {
+                    Run::Repeat(v, len) => {
+                        let v = v as usize;
+                        if v >= dict_len {
+                            return Err("dictionary index out of range".into());
+                        }
+                        match keep {
+                            None => counts[v] += len as u32,
+                            Some(k) => counts[v] += k[done..done + len].iter().filter(|&&x| x).count() as u32,
+                        }
+                        done += len;
+                    }
+                    Run::Packed(len) => {
+                        let idx = &s.idx[..len];
+                        if idx.iter().copied().max().unwrap_or(0) as usize >= dict_len {
+                            return Err("dictionary index out of range".into());
+                        }
+                        match keep {
+                            None => {
+                                for &v in idx {
+                                    counts[v as usize] += 1;
+                                }
+                            }
+                            Some(k) => {
+                                for (&v, &kept) in idx.iter().zip(&k[done..done + len]) {
+                                    counts[v as usize] += u32::from(kept);
+                                }
+                            }
+                        }
+                        done += len;
+                    }
+                }
+            }
+            Ok(None)
+        }
+        other => Ok(Some(format!("encoding {other}"))),
+    }
+}
+
+/// Decode RLE/bit-packed levels of bit width 1 (flat optional columns) into `out`.
+fn decode_levels(data: &[u8], out: &mut [u8]) -> Result<(), String> {
+    let mut hy = Hybrid::new(data, 1);
+    let mut idx = Vec::new();
+    let mut done = 0usize;
+    while done < out.len() {
+        match hy.next_run(out.len() - done, &mut idx)? {
+            Run::Repeat(v, len) => {
+                out[done..done + len].fill(v as u8);
+                done += len;
+            }
+            Run::Packed(len) => {
+                for (o, &v) in out[done..done + len].iter_mut().zip(&idx) {
+                    *o = v as u8;
+                }
+                done += len;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One run of the RLE/bit-packing hybrid encoding.
+#[derive(Debug, PartialEq, Eq)]
+enum Run {
+    /// A value repeated this many times.
+    Repeat(u32, usize),
+    /// This many bit-packed values, unpacked into the caller's buffer.
+    Packed(usize),
+}
+
+/// Reader of the RLE/bit-packing hybrid encoding (no length prefix).
+struct Hybrid<'a> {
+    data: &'a [u8],
+    pos: usize,
+    bw: u32,
+    /// Bit-packed values left in the current run, and the bit position of the next one.
+    packed_left: usize,
+    packed_bit: usize,
+}
+
+/// Values unpacked per call.
+const BATCH: usize = 1024;
+
+impl<'a> Hybrid<'a> {
+    fn new(data: &'a [u8], bw: u32) -> Hybrid<'a> {
+        Hybrid {
+            data,
+            pos: 0,
+            bw,
+            packed_left: 0,
+            packed_bit: 0,
+        }
+    }
+
+    fn uleb(&mut self) -> Result<u64, String> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.data.get(self.pos).ok_or("run header past the end")?;
+            self.pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err("run header too long".into())
+    }
+
+    /// The next run, at most `max` values long (`max` > 0).
+    fn next_run(&mut self, max: usize, buf: &mut Vec<u32>) -> Result<Run, String> {
+        while self.packed_left == 0 {
+            let header = self.uleb()?;
+            if header & 1 == 0 {
+                let len = usize::try_from(header >> 1).map_err(|_| "run too long")?;
+                let nbytes = self.bw.div_ceil(8) as usize;
+                let bytes = self
+                    .data
+                    .get(self.pos..self.pos + nbytes)
+                    .ok_or("run value past the end")?;
+                self.pos += nbytes;
+                let mut v = 0u32;
+                for (i, &b) in bytes.iter().enumerate() {
+                    v |= u32::from(b) << (8 * i);
+                }
+                if len == 0 {
+                    continue;
+                }
+                return Ok(Run::Repeat(v, len.min(max)));
+            }
+            let groups = usize::try_from(header >> 1).map_err(|_| "run too long")?;
+            let nbytes = groups * self.bw as usize;
+            if self.pos + nbytes > self.data.len() {
+                // Writers may cut the last run short: keep the whole values that are there.
+                let avail = (self.data.len() - self.pos) * 8 / (self.bw.max(1) as usize);
+                self.packed_left = (groups * 8).min(avail);
+            } else {
+                self.packed_left = groups * 8;
+            }
+            self.packed_bit = self.pos * 8;
+            self.pos = (self.pos + nbytes).min(self.data.len());
+            if self.packed_left == 0 {
+                return Err("empty bit-packed run".into());
+            }
+        }
+        let len = self.packed_left.min(max).min(BATCH);
+        buf.clear();
+        buf.resize(len, 0);
+        unpack(self.data, self.packed_bit, self.bw, buf);
+        self.packed_bit += len * self.bw as usize;
+        self.packed_left -= len;
+        if len == max {
+            // The caller needs no more values from this page.
+            self.packed_left = 0;
+        }
+        Ok(Run::Packed(len))
+    }
+}
+
+/// Unpack `out.len()` values of `bw` bits starting at bit `bit` of `data` (LSB first).
+fn unpack(data: &[u8], bit: usize, bw: u32, out: &mut [u32]) {
+    if bw == 0 {
+        out.fill(0);
+        return;
+    }
+    let mask = if bw == 32 {
+        u64::from(u32::MAX)
+    } else {
+        (1u64 << bw) - 1
+    };
+    let mut b = bit;
+    for o in out.iter_mut() {
+        let byte = b >> 3;
+        let shift = (b & 7) as u32;
+        let word = match data.get(byte..byte + 8) {
+            Some(w) => u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
+            None => {
+                let mut w = [0u8; 8];
+                let tail = data.get(byte..).unwrap_or(&[]);
+                w[..tail.len().min(8)].copy_from_slice(&tail[..tail.len().min(8)]);
+                u64::from_le_bytes(w)
+            }
+        };
+        *o = ((word >> shift) & mask) as u32;
+        b += bw as usize;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bit-pack `values` LSB first with width `bw`, in groups of 8 (zero-padded).
+    fn pack(values: &[u32], bw: u32) -> Vec<u8> {
+        let groups = values.len().div_ceil(8);
+        let mut out = vec![0u8; groups * bw as usize];
+        for (i, &v) in values.iter().enumerate() {
+            for j in 0..bw as usize {
+                if v >> j & 1 == 1 {
+                    let bit = i * bw as usize + j;
+                    out[bit / 8] |= 1 << (bit % 8);
+                }
+            }
+        }
+        out
+    }
+
+    fn uleb(mut v: u64, out: &mut Vec<u8>) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    fn decode_all(data: &[u8], bw: u32, n: usize) -> Result<Vec<u32>, String> {
+        let mut hy = Hybrid::new(data, bw);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        while out.len() < n {
+            match hy.next_run(n - out.len(), &mut buf)? {
+                Run::Repeat(v, len) => out.extend(std::iter::repeat_n(v, len)),
+                Run::Packed(len) => out.extend_from_slice(&buf[..len]),
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn hybrid_runs_decode_for_every_width() {
+        for bw in [1u32, 3, 7, 8, 13, 17, 24, 31, 32] {
+            let max = if bw == 32 { u32::MAX } else { (1u32 << bw) - 1 };
+            let packed: Vec<u32> = (0..2500u32)
+                .map(|i| i.wrapping_mul(2_654_435_761) & max)
+                .collect();
+            let mut data = Vec::new();
+            // A repeated run, a bit-packed run of 2500 values (313 groups), another repeat.
+            uleb(300 << 1, &mut data);
+            data.extend_from_slice(&(max / 3).to_le_bytes()[..bw.div_ceil(8) as usize]);
+            uleb(((2500u64.div_ceil(8)) << 1) | 1, &mut data);
+            data.extend_from_slice(&pack(&packed, bw));
+            uleb(5 << 1, &mut data);
+            data.extend_from_slice(&max.to_le_bytes()[..bw.div_ceil(8) as usize]);
+            let got = decode_all(&data, bw, 300 + 2500 + 5).unwrap_or_default();
+            let mut want = vec![max / 3; 300];
+            want.extend_from_slice(&packed);
+            // The padding of the last group (4 zero values) is skipped by the run lengths.
+            assert_eq!(got.len(), 2805, "width {bw}");
+            assert_eq!(&got[..2800], &want[..], "width {bw}");
+            assert_eq!(&got[2800..], &[0, 0, 0, 0, max][..], "width {bw}");
+        }
+    }
+
+    #[test]
+    fn damaged_runs_are_errors_not_panics() {
+        assert!(decode_all(&[], 5, 3).is_err());
+        assert!(
+            decode_all(
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+                5,
+                3
+            )
+            .is_err()
+        );
+        assert!(decode_all(&[4 << 1], 16, 3).is_err()); // repeat run without its value
+        // A bit-packed run cut short keeps the whole values present: 2 bytes of width 5 = 3 values.
+        let got = decode_all(&[(1 << 1) | 1, 0b1110_0001, 0b0000_0100], 5, 3);
+        assert_eq!(got, Ok(vec![1, 7, 1]));
+    }
+
+    #[test]
+    fn levels_decode_to_zeros_and_ones() {
+        let mut data = Vec::new();
+        uleb(10 << 1, &mut data);
+        data.push(1);
+        uleb((1 << 1) | 1, &mut data);
+        data.push(0b1010_0101);
+        let mut out = vec![9u8; 18];
+        decode_levels(&data, &mut out).unwrap_or_default();
+        assert_eq!(out, vec![1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 0, 1]);
+    }
+}
