@@ -144,26 +144,96 @@ pub fn content_hash(root: &Path) -> Result<String, AzureMlError> {
     content_hash_of(&list_files(root)?)
 }
 
-/// The §4(a) content hash of a code snapshot made of `root` plus `includes` (a component's
-/// `additional_includes`: each folder under its own name at the snapshot root, each file as itself), every part
-/// filtered by its own root `.amlignore`/`.gitignore`.
-pub fn content_hash_with_includes(root: &Path, includes: &[PathBuf]) -> Result<String, AzureMlError> {
+/// The folder a code snapshot with `additional_includes` is uploaded as (`{blobUri}/code_with_additional_includes`),
+/// the name the SDK gives the temporary folder it assembles (the spec crate's `Upload::basename`).
+pub const ADDITIONAL_INCLUDES_FOLDER: &str = "code_with_additional_includes";
+
+/// The name an include gets at the snapshot root: its file or folder name as written (canonical when the path
+/// ends in `..`).
+fn include_name(include: &Path) -> String {
+    match include.file_name() {
+        Some(n) => n.to_string_lossy().into_owned(),
+        None => include
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
+    }
+}
+
+/// The files of a code snapshot made of `root` plus `includes` (a component's `additional_includes`, resolved
+/// against the component YAML's folder): the files of `root` as [`list_files`] gives them, each include folder's
+/// files under the folder's own name at the snapshot root, each include file as itself; every part filtered by
+/// its own root `.amlignore`/`.gitignore`. Sorted by lower-cased relative path, the order the content hash reads.
+///
+/// Nothing is copied: each [`LocalFile`] keeps its own path, `relative` is its name in the snapshot. An include
+/// that does not exist, or whose name at the snapshot root is already taken (case-insensitively) by a file or
+/// folder of `root` or by an earlier include, is an error naming the include (and what it collides with).
+pub fn snapshot_files(root: &Path, includes: &[PathBuf]) -> Result<Vec<LocalFile>, AzureMlError> {
+    const OP: &str = "upload";
     let mut files = list_files(root)?;
+    // Lower-cased first path segment -> where it comes from, to report collisions.
+    let mut taken: std::collections::HashMap<String, String> = files
+        .iter()
+        .map(|f| {
+            let top = f.relative.split('/').next().unwrap_or_default().to_lowercase();
+            (
+                top,
+                format!("'{}' in the code folder '{}'", f.relative, root.display()),
+            )
+        })
+        .collect();
     for inc in includes {
-        let name = inc
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let is_file = inc.is_file();
-        for mut f in list_files(inc)? {
-            if !is_file {
-                f.relative = format!("{name}/{}", f.relative);
-            }
-            files.push(f);
+        let meta = std::fs::metadata(inc).map_err(|e| {
+            AzureMlError::invalid_input(
+                OP,
+                format!(
+                    "additional include '{}' cannot be read ({e}); additional_includes paths are relative to \
+                     the component YAML's folder: fix the path or remove it",
+                    inc.display()
+                ),
+            )
+        })?;
+        let name = include_name(inc);
+        if name.is_empty() {
+            return Err(AzureMlError::invalid_input(
+                OP,
+                format!(
+                    "additional include '{}' has no file or folder name to place at the snapshot root",
+                    inc.display()
+                ),
+            ));
         }
+        let key = name.to_lowercase();
+        if let Some(other) = taken.get(&key) {
+            return Err(AzureMlError::invalid_input(
+                OP,
+                format!(
+                    "additional include '{}' would be '{name}' at the root of the code snapshot, which is \
+                     already {other}; rename one of them or remove the include",
+                    inc.display()
+                ),
+            ));
+        }
+        let mut part = list_files(inc)?;
+        for f in &mut part {
+            f.relative = if meta.is_dir() {
+                format!("{name}/{}", f.relative)
+            } else {
+                name.clone()
+            };
+        }
+        taken.insert(key, format!("the additional include '{}'", inc.display()));
+        files.extend(part);
     }
     files.sort_by_key(|f| f.relative.to_lowercase());
-    content_hash_of(&files)
+    Ok(files)
+}
+
+/// The §4(a) content hash of a code snapshot made of `root` plus `includes` ([`snapshot_files`]), the hash
+/// [`AzureMlClient::upload_code_with_includes`] uploads under.
+pub fn content_hash_with_includes(root: &Path, includes: &[PathBuf]) -> Result<String, AzureMlError> {
+    content_hash_of(&snapshot_files(root, includes)?)
 }
 
 /// The §4(b) object hash of a folder or file: sha256 seeded with [`OBJECT_HASH_SEED`]; per directory, entries
@@ -539,15 +609,59 @@ impl AzureMlClient {
         folder: &Path,
         options: &UploadOptions,
     ) -> Result<CodeUpload, AzureMlError> {
-        const OP: &str = "codeVersions.upload";
-        let files = list_files(folder)?;
+        self.upload_code_with_includes(name, version, folder, &[], options)
+            .await
+    }
+
+    /// [`AzureMlClient::upload_code`] of a snapshot made of `folder` plus a component's `additional_includes`
+    /// ([`snapshot_files`]: each include folder under its own name at the snapshot root, each include file as
+    /// itself), uploaded straight from where the files are (no temporary copy) under
+    /// [`ADDITIONAL_INCLUDES_FOLDER`], with the hash of [`content_hash_with_includes`]. Without includes this is
+    /// exactly [`AzureMlClient::upload_code`].
+    pub async fn upload_code_with_includes(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        folder: &Path,
+        includes: &[PathBuf],
+        options: &UploadOptions,
+    ) -> Result<CodeUpload, AzureMlError> {
+        let files = snapshot_files(folder, includes)?;
         if files.is_empty() {
             return Err(AzureMlError::invalid_input(
-                OP,
+                "codeVersions.upload",
                 format!("'{}' holds no file to upload", folder.display()),
             ));
         }
-        let hash = content_hash_of(&files)?;
+        let folder_name = if includes.is_empty() {
+            folder_name(folder)
+        } else {
+            ADDITIONAL_INCLUDES_FOLDER.to_string()
+        };
+        self.upload_code_files(name, version, &folder_name, &files, options)
+            .await
+    }
+
+    /// Upload listed files (each a local path and its `/`-separated name in the snapshot, e.g. from
+    /// [`list_files`] or [`snapshot_files`]) as a code version: the content hash of `files` in their order
+    /// ([`content_hash_of`]); reuse a version of `name` with that hash; else startPendingUpload, put every file at
+    /// `{folder_name}/{relative}`, and PUT the version with `codeUri` = `{blobUri}/{folder_name}` and the hash.
+    pub async fn upload_code_files(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        folder_name: &str,
+        files: &[LocalFile],
+        options: &UploadOptions,
+    ) -> Result<CodeUpload, AzureMlError> {
+        const OP: &str = "codeVersions.upload";
+        if files.is_empty() {
+            return Err(AzureMlError::invalid_input(
+                OP,
+                format!("the code snapshot '{folder_name}' holds no file to upload"),
+            ));
+        }
+        let hash = content_hash_of(files)?;
         let existing = self.find_code_versions_by_hash(name, &hash).await?;
         if let Some(found) = existing.into_iter().find(|c| c.id.is_some()) {
             tracing::info!(code = ?found.id, "the code is already uploaded; reusing it");
@@ -576,14 +690,11 @@ impl AzureMlClient {
             AzureMlError::new(ErrorKind::Decode, OP, "startPendingUpload returned no SAS URI")
         })?;
         let container = SasContainer::from_sas_url(OP, &sas)?;
-        let folder_name = folder_name(folder);
-        let uploaded = self
-            .upload_files(&container, &folder_name, &files, options)
-            .await?;
+        let uploaded = self.upload_files(&container, folder_name, files, options).await?;
         let code_uri = reference
             .blob_uri
             .map(|b| format!("{}/{folder_name}", b.trim_end_matches('/')))
-            .unwrap_or_else(|| container.folder_url(&folder_name));
+            .unwrap_or_else(|| container.folder_url(folder_name));
         let mut props = CodeVersionProperties {
             code_uri: Some(code_uri),
             ..Default::default()
@@ -617,8 +728,23 @@ impl AzureMlClient {
         folder: &Path,
         options: &UploadOptions,
     ) -> Result<CodeAsset, AzureMlError> {
+        self.upload_code_asset_with_includes(name, folder, &[], options)
+            .await
+    }
+
+    /// [`AzureMlClient::upload_code_with_includes`] with the default version, then read the version back for its
+    /// `codeUri`.
+    pub async fn upload_code_asset_with_includes(
+        &self,
+        name: &str,
+        folder: &Path,
+        includes: &[PathBuf],
+        options: &UploadOptions,
+    ) -> Result<CodeAsset, AzureMlError> {
         const OP: &str = "codeVersions.upload";
-        let done = self.upload_code(name, None, folder, options).await?;
+        let done = self
+            .upload_code_with_includes(name, None, folder, includes, options)
+            .await?;
         let (name, version) = done.name_and_version().ok_or_else(|| {
             AzureMlError::new(ErrorKind::Decode, OP, format!("bad code id '{}'", done.code_id))
         })?;
@@ -891,6 +1017,94 @@ mod tests {
         let o1 = object_hash(&d.join("code")).unwrap();
         std::fs::write(d.join("code/a.py"), "changed").unwrap();
         assert_ne!(o1, object_hash(&d.join("code")).unwrap());
+    }
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn rels(files: &[LocalFile]) -> Vec<&str> {
+        files.iter().map(|f| f.relative.as_str()).collect()
+    }
+
+    #[test]
+    fn snapshots_place_includes_at_the_root_each_filtered_by_its_own_ignore_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(&d.join("code/train.py"), "t");
+        write(&d.join("code/.amlignore"), "*.tmp\n");
+        write(&d.join("code/skip.tmp"), "x");
+        // The include's own .gitignore applies to it; the code folder's .amlignore does not.
+        write(&d.join("shared/common/Util.py"), "u");
+        write(&d.join("shared/common/keep.tmp"), "k");
+        write(&d.join("shared/common/.gitignore"), "out/\n");
+        write(&d.join("shared/common/out/big.bin"), "b");
+        write(&d.join("shared/conf.yaml"), "c: 1");
+        let includes = [d.join("shared/common"), d.join("shared/conf.yaml")];
+        let files = snapshot_files(&d.join("code"), &includes).unwrap();
+        assert_eq!(
+            rels(&files),
+            [
+                ".amlignore",
+                "common/.gitignore",
+                "common/keep.tmp",
+                "common/Util.py",
+                "conf.yaml",
+                "train.py"
+            ]
+        );
+        assert_eq!(files[4].path, d.join("shared/conf.yaml"));
+        assert_eq!(
+            content_hash_with_includes(&d.join("code"), &includes).unwrap(),
+            content_hash_of(&files).unwrap()
+        );
+        // A path ending in `..` is placed under its canonical name.
+        let up = d.join("shared/common/out/..");
+        let files = snapshot_files(&d.join("code"), &[up]).unwrap();
+        assert!(rels(&files).contains(&"common/Util.py"), "{:?}", rels(&files));
+    }
+
+    #[test]
+    fn missing_and_colliding_includes_are_errors_naming_the_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(&d.join("code/train.py"), "t");
+        write(&d.join("code/Common/x.py"), "x");
+        write(&d.join("other/common/y.py"), "y");
+        write(&d.join("other/train.py"), "t2");
+        write(&d.join("a/lib/z.py"), "z");
+        write(&d.join("b/lib/z.py"), "z");
+        let code = d.join("code");
+
+        let missing = d.join("nope/helpers");
+        let e = snapshot_files(&code, std::slice::from_ref(&missing))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&missing.display().to_string()), "{e}");
+        assert!(e.contains("additional include"), "{e}");
+
+        let shown = |p: &str| d.join(p).display().to_string();
+        let e = snapshot_files(&code, &[d.join("other/train.py")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&shown("other/train.py")), "{e}");
+        assert!(e.contains("'train.py' in the code folder"), "{e}");
+
+        // Case-insensitively: `common` against the code folder's `Common/`.
+        let e = snapshot_files(&code, &[d.join("other/common")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'Common/x.py' in the code folder"), "{e}");
+
+        let e = snapshot_files(&code, &[d.join("a/lib"), d.join("b/lib")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&shown("b/lib")), "{e}");
+        assert!(
+            e.contains(&format!("the additional include '{}'", shown("a/lib"))),
+            "{e}"
+        );
     }
 
     #[test]

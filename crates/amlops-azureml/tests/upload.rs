@@ -413,3 +413,137 @@ async fn code_asset_reuses_a_version_and_reads_its_uri() {
     };
     assert_eq!(bad.name_and_version(), None);
 }
+
+/// A component's code folder plus `additional_includes` (a folder and a file), each with its own ignore file.
+fn includes_fixture(root: &Path) -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
+    for (rel, text) in [
+        ("comp/src/train.py", "import utils\n"),
+        ("comp/src/.amlignore", "*.log\n"),
+        ("comp/src/run.log", "noise"),
+        ("shared/utils/helpers.py", "def f(): pass\n"),
+        ("shared/utils/sub/Deep.py", "X = 3\n"),
+        ("shared/utils/.gitignore", "cache/\n"),
+        ("shared/utils/cache/x.pyc", "cached"),
+        ("config/settings.json", "{\"a\": 1}"),
+    ] {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    (
+        root.join("comp/src"),
+        vec![root.join("shared/utils"), root.join("config/settings.json")],
+    )
+}
+
+/// The snapshot the hash describes: code files, the include folder under its name, the include file as itself.
+fn expected_snapshot() -> Vec<(&'static str, &'static [u8])> {
+    vec![
+        (".amlignore", b"*.log\n"),
+        ("settings.json", b"{\"a\": 1}"),
+        ("train.py", b"import utils\n"),
+        ("utils/.gitignore", b"cache/\n"),
+        ("utils/helpers.py", b"def f(): pass\n"),
+        ("utils/sub/Deep.py", b"X = 3\n"),
+    ]
+}
+
+#[tokio::test]
+async fn code_upload_with_includes_puts_every_file_of_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, includes) = includes_fixture(dir.path());
+    let expected = expected_snapshot();
+    // §4(a) over the assembled snapshot, computed here independently.
+    let mut text: Vec<u8> = expected.len().to_string().into_bytes();
+    for (rel, bytes) in &expected {
+        text.extend(format!("#{rel}#{}", bytes.len()).into_bytes());
+    }
+    for (_, bytes) in &expected {
+        text.extend(*bytes);
+    }
+    let hash = hex::encode(Sha256::digest(&text));
+    assert_eq!(
+        upload::content_hash_with_includes(&code, &includes).unwrap(),
+        hash
+    );
+    let version = &hash[..16];
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let code_id = format!("{}/codes/comp/versions/{version}", ws_path());
+    Mock::given(method("GET"))
+        .and(path(format!("{}/codes/comp/versions", ws_path())))
+        .and(query_param("hash", hash.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{}/codes/comp/versions/{version}/startPendingUpload", ws_path())))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blobReferenceForConsumption": {
+            "blobUri": format!("{uri}/acct/container"),
+            "credential": {"credentialType": "SAS", "sasUri": format!("{uri}/acct/container?sv=1&sig=SIG3")}
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path_regex("^/acct/container/code_with_additional_includes/"))
+        .and(query_param("sig", "SIG3"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{}/codes/comp/versions/{version}", ws_path())))
+        .and(body_json(json!({"properties": {
+            "codeUri": format!("{uri}/acct/container/{}", upload::ADDITIONAL_INCLUDES_FOLDER),
+            "properties": {"hash_sha256": hash, "hash_version": "202208"}
+        }})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": code_id, "properties": {}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let done = client(&uri)
+        .upload_code_with_includes("comp", None, &code, &includes, &options())
+        .await
+        .unwrap();
+    assert_eq!((done.hash.as_str(), done.files_uploaded), (hash.as_str(), 6));
+    assert_eq!(done.code_id, code_id);
+
+    let mut put: Vec<(String, Vec<u8>)> = blob_requests(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PUT")
+        .map(|r| (r.url.path().to_string(), r.body))
+        .collect();
+    put.sort();
+    let mut want: Vec<(String, Vec<u8>)> = expected
+        .iter()
+        .map(|(rel, bytes)| {
+            (
+                format!("/acct/container/code_with_additional_includes/{rel}"),
+                bytes.to_vec(),
+            )
+        })
+        .collect();
+    want.sort();
+    assert_eq!(put, want);
+}
+
+#[tokio::test]
+async fn a_missing_include_fails_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, mut includes) = includes_fixture(dir.path());
+    let missing = dir.path().join("shared/nope");
+    includes.push(missing.clone());
+    let server = MockServer::start().await;
+    let e = client(&server.uri())
+        .upload_code_with_includes("comp", None, &code, &includes, &options())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("additional include '{}'", missing.display())),
+        "{e}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

@@ -1,7 +1,7 @@
 //! The Azure ML operations the flow needs, behind a trait ([`DeployApi`]) so the flow can be tested with a fake;
 //! [`crate::client_api::ClientDeployApi`] implements it with the client crate.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use amlops_azureml::AzureMlError;
 use amlops_azureml::models::{EndpointAuthMode, OnlineDeployment, OnlineEndpoint};
@@ -61,8 +61,9 @@ pub trait DeployApi: Send + Sync {
         deployment: &str,
         body: &Value,
     ) -> Result<Scored, AzureMlError>;
-    /// Upload a code folder as a code asset.
-    async fn upload_code(&self, folder: &Path) -> Result<UploadOutcome, AzureMlError>;
+    /// Upload a code folder as a code asset; with `includes` (a component's `additional_includes`), the snapshot
+    /// also holds each of them at its root.
+    async fn upload_code(&self, folder: &Path, includes: &[PathBuf]) -> Result<UploadOutcome, AzureMlError>;
     /// Send a dependency request rendered from a YAML file (code, environment or model version PUT).
     async fn send(&self, request: &RestRequest) -> Result<(), AzureMlError>;
 }

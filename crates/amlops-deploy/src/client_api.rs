@@ -1,7 +1,7 @@
 //! [`DeployApi`] over the client crate's [`AzureMlClient`]. The dependencies rendered from a deployment YAML
 //! (anonymous environments, models) are sent as JSON exactly as rendered ([`AzureMlClient::send_arm_request`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use amlops_azureml::models::{DeploymentLogsRequest, EndpointAuthMode, OnlineDeployment, OnlineEndpoint};
 use amlops_azureml::upload::UploadOptions;
@@ -158,7 +158,7 @@ impl DeployApi for ClientDeployApi {
         })
     }
 
-    async fn upload_code(&self, folder: &Path) -> Result<UploadOutcome, AzureMlError> {
+    async fn upload_code(&self, folder: &Path, includes: &[PathBuf]) -> Result<UploadOutcome, AzureMlError> {
         let base: String = folder
             .file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
@@ -169,7 +169,7 @@ impl DeployApi for ClientDeployApi {
         let name = format!("amlops-code-{}", if base.is_empty() { "root" } else { &base });
         let code = self
             .client
-            .upload_code_asset(&name, folder, &UploadOptions::default())
+            .upload_code_asset_with_includes(&name, folder, includes, &UploadOptions::default())
             .await?;
         Ok(UploadOutcome::Code {
             code_uri: code.code_uri,

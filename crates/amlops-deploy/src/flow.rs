@@ -462,7 +462,7 @@ impl Deploy<'_> {
                 if let (Some(folder), Some(script)) = (code_path, scoring_script) {
                     self.out
                         .line(&format!("Uploading the scoring code {}", folder.display()));
-                    let code_id = match self.api.upload_code(folder).await.map_err(api_err(format!(
+                    let code_id = match self.api.upload_code(folder, &[]).await.map_err(api_err(format!(
                         "uploading the code folder '{}'",
                         folder.display()
                     )))? {
@@ -515,14 +515,14 @@ impl Deploy<'_> {
                         "Uploading the code folder {}",
                         upload.local_path.display()
                     ));
-                    let outcome =
-                        self.api
-                            .upload_code(&upload.local_path)
-                            .await
-                            .map_err(api_err(format!(
-                                "uploading the code folder '{}'",
-                                upload.local_path.display()
-                            )))?;
+                    let outcome = self
+                        .api
+                        .upload_code(&upload.local_path, &upload.additional_includes)
+                        .await
+                        .map_err(api_err(format!(
+                            "uploading the code folder '{}'",
+                            upload.local_path.display()
+                        )))?;
                     done.insert(upload.index, outcome);
                 }
                 let requests = planned.render(&mut Precomputed(done)).map_err(spec_err)?;

@@ -2,7 +2,7 @@
 //! rollback, cancellation, provisioning failures, clean-up.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -197,7 +197,11 @@ impl DeployApi for Fake {
             body: b"[1]".to_vec(),
         })
     }
-    async fn upload_code(&self, _folder: &Path) -> Result<UploadOutcome, AzureMlError> {
+    async fn upload_code(
+        &self,
+        _folder: &Path,
+        _includes: &[PathBuf],
+    ) -> Result<UploadOutcome, AzureMlError> {
         Ok(UploadOutcome::Code {
             name: "c".into(),
             version: "1".into(),

@@ -194,8 +194,18 @@ impl RegisterApi for ClientRegisterApi {
     }
 
     async fn upload_code(&self, upload: &Upload) -> Result<UploadOutcome, AzureMlError> {
-        let base: String = upload
-            .basename
+        // A snapshot with `additional_includes` is uploaded as `code_with_additional_includes`; its asset is
+        // still named after the code folder.
+        let named = if upload.additional_includes.is_empty() {
+            upload.basename.clone()
+        } else {
+            upload
+                .local_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let base: String = named
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -208,7 +218,12 @@ impl RegisterApi for ClientRegisterApi {
         let name = format!("amlops-code-{}", if base.is_empty() { "root" } else { &base });
         let code = self
             .client
-            .upload_code_asset(&name, &upload.local_path, &UploadOptions::default())
+            .upload_code_asset_with_includes(
+                &name,
+                &upload.local_path,
+                &upload.additional_includes,
+                &UploadOptions::default(),
+            )
             .await?;
         Ok(UploadOutcome::Code {
             name: code.name,

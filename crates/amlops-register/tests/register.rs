@@ -868,6 +868,134 @@ async fn component_with_local_code_and_a_latest_environment() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn component_with_additional_includes_uploads_them_in_its_snapshot() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for (rel, text) in [
+        ("comp/src/train.py", "from common import util\n"),
+        ("common/util.py", "X = 1\n"),
+        ("common/.amlignore", "*.tmp\n"),
+        ("common/scratch.tmp", "ignored"),
+        ("conf/labels.txt", "a\nb\n"),
+    ] {
+        std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+        std::fs::write(root.join(rel), text).unwrap();
+    }
+    let yaml = root.join("comp/component.yml");
+    std::fs::write(
+        &yaml,
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\nname: train_churn\n\
+         version: 3\ntype: command\ncode: ./src\nenvironment: azureml:churn-env:5\ncommand: python train.py\n\
+         additional_includes:\n  - ../common\n  - ../conf/labels.txt\n",
+    )
+    .unwrap();
+    let hash = amlops_azureml::upload::content_hash_with_includes(
+        &root.join("comp/src"),
+        &[root.join("common"), root.join("conf/labels.txt")],
+    )
+    .unwrap();
+    let version = &hash[..16];
+    let code_id = format!("{}/codes/amlops-code-src/versions/{version}", ws());
+    let code_uri = format!("{uri}/acct/codes/code_with_additional_includes");
+    Mock::given(method("GET"))
+        .and(path(format!("{}/codes/amlops-code-src/versions", ws())))
+        .and(query_param("hash", hash.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{code_id}/startPendingUpload")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"blobReferenceForConsumption": {
+                "blobUri": format!("{uri}/acct/codes"),
+                "credential": {"credentialType": "SAS", "sasUri": format!("{uri}/acct/codes?{SAS}")}
+            }})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path_regex("^/acct/codes/"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(code_id.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": code_id, "name": version, "properties": {"codeUri": code_uri}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path_regex("/(codes|components)/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"properties": {}})))
+        .mount(&server)
+        .await;
+    let r = run(base(&server).input("assetFile", yaml.to_string_lossy())).await;
+    assert_ok(&r);
+    let mut blobs: Vec<(String, Vec<u8>)> = requests(&server, "PUT", "/acct/codes/")
+        .await
+        .into_iter()
+        .map(|r| (r.url.path().to_string(), r.body))
+        .collect();
+    blobs.sort();
+    let prefix = "/acct/codes/code_with_additional_includes";
+    assert_eq!(
+        blobs,
+        [
+            (format!("{prefix}/common/.amlignore"), b"*.tmp\n".to_vec()),
+            (format!("{prefix}/common/util.py"), b"X = 1\n".to_vec()),
+            (format!("{prefix}/labels.txt"), b"a\nb\n".to_vec()),
+            (
+                format!("{prefix}/train.py"),
+                b"from common import util\n".to_vec()
+            ),
+        ]
+    );
+    // The upload's PUT of the code version (and the rendered dependency, sent as well) name the snapshot.
+    let code_puts = requests(&server, "PUT", &code_id).await;
+    assert!(!code_puts.is_empty());
+    for put in code_puts {
+        let code: Value = serde_json::from_slice(&put.body).unwrap();
+        assert_eq!(code["properties"]["codeUri"], code_uri.as_str(), "{code}");
+        assert_eq!(
+            code["properties"]["properties"]["hash_sha256"],
+            hash.as_str(),
+            "{code}"
+        );
+    }
+    let body = put_body(&server, &format!("{}/components/train_churn/versions/3", ws())).await;
+    assert_eq!(
+        body["properties"]["componentSpec"]["code"],
+        json!(format!("azureml:{code_id}"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_additional_include_is_an_error_naming_the_yaml() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/train.py"), "print(1)\n").unwrap();
+    let yaml = dir.path().join("component.yml");
+    std::fs::write(
+        &yaml,
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\nname: train_churn\n\
+         version: 3\ntype: command\ncode: ./src\nenvironment: azureml:churn-env:5\ncommand: python train.py\n\
+         additional_includes:\n  - ../missing_lib\n",
+    )
+    .unwrap();
+    let r = run(base(&server).input("assetFile", yaml.to_string_lossy())).await;
+    assert_eq!(r.agent_result(), TaskResult::Failed);
+    let errors = r.errors().join("\n");
+    assert!(errors.contains("component.yml"), "{errors}");
+    assert!(errors.contains("`../missing_lib`"), "{errors}");
+    assert!(requests(&server, "PUT", "/").await.is_empty());
+}
+
 async fn mount_env_put(server: &MockServer, name: &str, version: &str, expect: u64) {
     Mock::given(method("PUT"))
         .and(path(format!("{}/environments/{name}/versions/{version}", ws())))

@@ -229,3 +229,38 @@ fn component_and_pipeline_files_nest() {
         json!(format!("{WS}/computes/cpu"))
     );
 }
+
+#[test]
+fn additional_includes_are_planned_and_a_missing_one_names_the_yaml_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("comp/src")).unwrap();
+    fs::create_dir_all(d.join("libs/common")).unwrap();
+    fs::write(d.join("comp/src/a.py"), "x").unwrap();
+    let yaml = "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\n\
+                name: my_comp\ntype: command\ncode: ./src\nenvironment: azureml:env:1\ncommand: echo hi\n\
+                additional_includes:\n  - ../libs/common\n  - ../libs/missing.py\n";
+    fs::write(d.join("comp/c.yml"), yaml).unwrap();
+    let err = plan_file(&d.join("comp/c.yml"), PlanOptions::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, SpecError::Schema { .. }), "{text}");
+    assert!(text.contains("c.yml:7:1: field `additional_includes`"), "{text}");
+    assert!(text.contains("`../libs/missing.py`"), "{text}");
+
+    fs::write(d.join("libs/missing.py"), "y").unwrap();
+    let plan = plan_file(&d.join("comp/c.yml"), PlanOptions::default()).unwrap();
+    let up = &plan.uploads()[0];
+    assert_eq!(up.basename, "code_with_additional_includes");
+    let canonical: Vec<_> = up
+        .additional_includes
+        .iter()
+        .map(|p| p.canonicalize().unwrap())
+        .collect();
+    assert_eq!(
+        canonical,
+        [
+            d.join("libs/common").canonicalize().unwrap(),
+            d.join("libs/missing.py").canonicalize().unwrap()
+        ]
+    );
+}

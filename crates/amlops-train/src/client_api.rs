@@ -65,11 +65,26 @@ impl JobApi for ClientJobApi {
     async fn upload(&self, upload: &Upload) -> Result<UploadOutcome, AzureMlError> {
         let options = UploadOptions::default();
         if upload.role.is_code() {
-            let base = slug(&upload.basename);
+            // A snapshot with `additional_includes` is uploaded as `code_with_additional_includes`; its asset
+            // is still named after the code folder.
+            let base = if upload.additional_includes.is_empty() {
+                slug(&upload.basename)
+            } else {
+                upload
+                    .local_path
+                    .file_name()
+                    .map(|n| slug(&n.to_string_lossy()))
+                    .unwrap_or_default()
+            };
             let name = format!("amlops-code-{}", if base.is_empty() { "root" } else { &base });
             let code = self
                 .client
-                .upload_code_asset(&name, &upload.local_path, &options)
+                .upload_code_asset_with_includes(
+                    &name,
+                    &upload.local_path,
+                    &upload.additional_includes,
+                    &options,
+                )
                 .await?;
             Ok(UploadOutcome::Code {
                 name: code.name,

@@ -248,11 +248,12 @@ impl Train<'_> {
         };
         let mut done: Vec<(&Upload, UploadOutcome)> = Vec::new();
         for upload in plan.uploads() {
-            // Steps sharing a folder share its upload.
-            if let Some((_, outcome)) = done
-                .iter()
-                .find(|(u, _)| u.role == upload.role && u.local_path == upload.local_path)
-            {
+            // Steps sharing a folder (and its additional includes) share its upload.
+            if let Some((_, outcome)) = done.iter().find(|(u, _)| {
+                u.role == upload.role
+                    && u.local_path == upload.local_path
+                    && u.additional_includes == upload.additional_includes
+            }) {
                 resolved.uploads.insert(upload.index, outcome.clone());
                 continue;
             }

@@ -360,3 +360,131 @@ fn lifecycle_events_reach_the_webhook() {
     assert_eq!(event["type"], "com.amlops.job.failed");
     assert_eq!(event["subject"], st.job_puts[0].as_str());
 }
+
+/// A pipeline step whose component has `additional_includes`.
+const PIPELINE_WITH_INCLUDES: &str = "\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineJob.schema.json
+type: pipeline
+experiment_name: churn
+settings:
+  default_compute: azureml:cpu-cluster
+jobs:
+  train:
+    type: command
+    component: ./comp/train.yml
+";
+
+const COMPONENT_WITH_INCLUDES: &str = "\
+$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json
+name: train_comp
+type: command
+code: ./src
+environment: azureml:sklearn-env:1
+command: python train.py
+additional_includes:
+  - ../shared/utils
+  - ../config.json
+";
+
+#[test]
+fn additional_includes_are_in_the_uploaded_snapshot_that_render_hashes() {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    struct Hashes;
+    impl amlops_spec::UploadHashes for Hashes {
+        fn content_hash(&self, root: &Path, includes: &[PathBuf]) -> Result<String, String> {
+            amlops_azureml::upload::content_hash_with_includes(root, includes).map_err(|e| e.to_string())
+        }
+        fn object_hash(&self, root: &Path) -> Result<String, String> {
+            amlops_azureml::upload::object_hash(root).map_err(|e| e.to_string())
+        }
+    }
+
+    let (_rt, _server, fake) = start();
+    fake.set_scenario(Scenario::statuses(&["Completed"]));
+    let run = agent(&fake, PIPELINE_WITH_INCLUDES);
+    let dir = run.temp_dir().to_path_buf();
+    for (rel, text) in [
+        ("comp/train.yml", COMPONENT_WITH_INCLUDES),
+        ("comp/src/train.py", "from utils import helpers\n"),
+        ("comp/src/.amlignore", "*.log\n"),
+        ("comp/src/debug.log", "noise"),
+        ("shared/utils/helpers.py", "def f():\n    return 1\n"),
+        ("shared/utils/.gitignore", "__pycache__/\n"),
+        ("shared/utils/__pycache__/helpers.pyc", "cached"),
+        ("config.json", "{\"lr\": 0.1}"),
+    ] {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let done = run.run();
+    assert_eq!(done.agent_result(), TaskResult::Succeeded, "{}", done.stdout);
+
+    let prefix = "/store/acct/code-container/code_with_additional_includes/";
+    let st = fake.lock();
+    let uploaded: BTreeMap<&str, &[u8]> = st
+        .blob_bodies
+        .iter()
+        .map(|(p, b)| (p.strip_prefix(prefix).unwrap_or(p.as_str()), b.as_slice()))
+        .collect();
+    let expected: BTreeMap<&str, &[u8]> = [
+        (".amlignore", &b"*.log\n"[..]),
+        ("config.json", b"{\"lr\": 0.1}"),
+        ("train.py", b"from utils import helpers\n"),
+        ("utils/.gitignore", b"__pycache__/\n"),
+        ("utils/helpers.py", b"def f():\n    return 1\n"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(uploaded, expected);
+
+    // The code version the step refers to: the snapshot's folder and the hash `amlops render` computes.
+    let plan = amlops_spec::plan_file(&dir.join("job.yml"), amlops_spec::PlanOptions::default()).unwrap();
+    let ups = plan.uploads();
+    assert_eq!(ups.len(), 1, "{ups:?}");
+    assert_eq!(ups[0].additional_includes.len(), 2, "{ups:?}");
+    let mut offline = amlops_spec::OfflineResolver::new(Arc::new(Hashes));
+    let amlops_spec::UploadOutcome::Code { hash, code_uri, .. } =
+        amlops_spec::Resolver::upload(&mut offline, &ups[0]).unwrap()
+    else {
+        panic!("not a code upload");
+    };
+    let (path, code) = st.codes.iter().next().unwrap();
+    assert!(path.contains("/codes/amlops-code-src/versions/"), "{path}");
+    assert_eq!(code["properties"]["properties"]["hash_sha256"], hash.as_str());
+    let folder = code_uri.rsplit('/').next().unwrap();
+    assert_eq!(folder, amlops_azureml::upload::ADDITIONAL_INCLUDES_FOLDER);
+    assert_eq!(
+        code["properties"]["codeUri"].as_str().unwrap(),
+        format!("{}/store/acct/code-container/LocalUpload/u1/{folder}", fake.uri)
+    );
+    let step = &st.puts.last().unwrap().1["properties"]["jobs"]["train"];
+    assert!(step.to_string().contains("/components/"), "{step}");
+}
+
+#[test]
+fn a_missing_additional_include_fails_naming_the_yaml_and_the_path() {
+    let (_rt, _server, fake) = start();
+    let run = agent(&fake, PIPELINE_WITH_INCLUDES);
+    let dir = run.temp_dir().to_path_buf();
+    for (rel, text) in [
+        ("comp/train.yml", COMPONENT_WITH_INCLUDES),
+        ("comp/src/train.py", "print(1)\n"),
+        ("config.json", "{}"),
+    ] {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let done = run.run();
+    assert_eq!(done.agent_result(), TaskResult::Failed, "{}", done.stdout);
+    let errors = done.errors().join("\n");
+    assert!(errors.contains("train.yml"), "{errors}");
+    assert!(errors.contains("../shared/utils"), "{errors}");
+    let st = fake.lock();
+    assert!(st.blobs.is_empty(), "{:?}", st.blobs);
+    assert!(st.job_puts.is_empty());
+}

@@ -486,6 +486,22 @@ impl<'a> Ctx<'a> {
                 ),
             ));
         }
+        for include in includes {
+            let path = self.top_dir.join(join_rel(&self.src.rel_dir, include));
+            if !path.exists() {
+                let mut at: Vec<&str> = field.to_vec();
+                at.pop();
+                at.push("additional_includes");
+                return Err(self.err(
+                    &at,
+                    format!(
+                        "additional include `{include}` not found at {} (paths are relative to this YAML \
+                         file's folder): fix the path or remove it",
+                        path.display()
+                    ),
+                ));
+            }
+        }
         match self.upload_with(UploadRole::Code, s, includes)? {
             UploadOutcome::Code {
                 name,

@@ -98,6 +98,8 @@ pub struct State {
     pub unauthenticated: usize,
     /// Blob paths written (under /store/).
     pub blobs: Vec<String>,
+    /// The body last written to each blob path (under /store/).
+    pub blob_bodies: BTreeMap<String, Vec<u8>>,
     /// Code versions by ARM path.
     pub codes: BTreeMap<String, Value>,
     /// Bodies POSTed to /hook.
@@ -255,6 +257,7 @@ impl Responder {
         if path.starts_with("/store/") {
             if method == "PUT" {
                 st.blobs.push(path.clone());
+                st.blob_bodies.insert(path.clone(), req.body.clone());
                 return ResponseTemplate::new(201);
             }
             // No metadata: nothing uploaded before.
