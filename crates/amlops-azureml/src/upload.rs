@@ -584,7 +584,7 @@ impl AzureMlClient {
         let results: Vec<Result<(), AzureMlError>> = futures::stream::iter(files.iter().cloned())
             .map(|f| {
                 let container = container.clone();
-                let path = format!("{prefix}/{}", f.relative);
+                let path = blob_path(prefix, &f.relative);
                 async move {
                     tracing::debug!(file = %f.relative, size = f.size, "uploading");
                     self.upload_file(&container, &path, &f, options).await
@@ -602,6 +602,8 @@ impl AzureMlClient {
     /// Upload a folder as a code version (§4a): hash it; reuse a version of `name` with that hash; else
     /// startPendingUpload, put the files under `{folderName}/`, and PUT the version with the hash. `version`
     /// defaults to the first 16 hex digits of the hash, so the same content always maps to the same version.
+    /// A single file is put at the root of the pending-upload container and `codeUri` is `{blobUri}/`, as the SDK
+    /// does, so `code: ./train.py` runs `python train.py` from the same place in Azure ML.
     pub async fn upload_code(
         &self,
         name: &str,
@@ -633,10 +635,14 @@ impl AzureMlClient {
                 format!("'{}' holds no file to upload", folder.display()),
             ));
         }
-        let folder_name = if includes.is_empty() {
-            folder_name(folder)
-        } else {
+        // As the SDK uploads them: a folder under its own name, a single file (no includes) at the container
+        // root, a snapshot with includes under `code_with_additional_includes`.
+        let folder_name = if !includes.is_empty() {
             ADDITIONAL_INCLUDES_FOLDER.to_string()
+        } else if folder.is_file() {
+            String::new()
+        } else {
+            folder_name(folder)
         };
         self.upload_code_files(name, version, &folder_name, &files, options)
             .await
@@ -646,6 +652,7 @@ impl AzureMlClient {
     /// [`list_files`] or [`snapshot_files`]) as a code version: the content hash of `files` in their order
     /// ([`content_hash_of`]); reuse a version of `name` with that hash; else startPendingUpload, put every file at
     /// `{folder_name}/{relative}`, and PUT the version with `codeUri` = `{blobUri}/{folder_name}` and the hash.
+    /// An empty `folder_name` puts the files at the container root (`{relative}`, `codeUri` = `{blobUri}/`).
     pub async fn upload_code_files(
         &self,
         name: &str,
@@ -691,10 +698,11 @@ impl AzureMlClient {
         })?;
         let container = SasContainer::from_sas_url(OP, &sas)?;
         let uploaded = self.upload_files(&container, folder_name, files, options).await?;
-        let code_uri = reference
-            .blob_uri
-            .map(|b| format!("{}/{folder_name}", b.trim_end_matches('/')))
-            .unwrap_or_else(|| container.folder_url(folder_name));
+        let code_uri = match reference.blob_uri {
+            Some(b) => format!("{}/{folder_name}", b.trim_end_matches('/')),
+            None if folder_name.is_empty() => format!("{}/", container.folder_url("").trim_end_matches('/')),
+            None => container.folder_url(folder_name),
+        };
         let mut props = CodeVersionProperties {
             code_uri: Some(code_uri),
             ..Default::default()
@@ -895,6 +903,14 @@ impl AzureMlClient {
             reused: done,
             files_uploaded: uploaded,
         })
+    }
+}
+
+/// `{prefix}/{relative}`, or `relative` alone under an empty prefix (the container root).
+fn blob_path(prefix: &str, relative: &str) -> String {
+    match prefix.trim_end_matches('/') {
+        "" => relative.to_string(),
+        p => format!("{p}/{relative}"),
     }
 }
 

@@ -547,3 +547,93 @@ async fn a_missing_include_fails_before_any_request() {
     );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// `code: ./train.py` (no additional includes): as the SDK uploads it, the file is the only blob, at the root of
+/// the pending-upload container, and `codeUri` is that container (`{blobUri}/`), so the job's working folder holds
+/// `train.py` itself.
+#[tokio::test]
+async fn single_file_code_lands_at_the_container_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("train.py");
+    let script = b"print('single')\n";
+    std::fs::write(&file, script).unwrap();
+    // §4(a) of one file, computed here independently.
+    let mut text = format!("1#train.py#{}", script.len()).into_bytes();
+    text.extend(script);
+    let hash = hex::encode(Sha256::digest(&text));
+    let version = &hash[..16];
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let code_id = format!("{}/codes/one/versions/{version}", ws_path());
+    Mock::given(method("GET"))
+        .and(path(format!("{}/codes/one/versions", ws_path())))
+        .and(query_param("hash", hash.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{}/codes/one/versions/{version}/startPendingUpload", ws_path())))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blobReferenceForConsumption": {
+            "blobUri": format!("{uri}/acct/container"),
+            "credential": {"credentialType": "SAS", "sasUri": format!("{uri}/acct/container?sv=1&sig=SIG4")}
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path_regex("^/acct/container/"))
+        .and(query_param("sig", "SIG4"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(code_id.as_str()))
+        .and(body_json(json!({"properties": {
+            "codeUri": format!("{uri}/acct/container/"),
+            "properties": {"hash_sha256": hash, "hash_version": "202208"}
+        }})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": code_id, "properties": {}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let done = client(&uri)
+        .upload_code("one", None, &file, &options())
+        .await
+        .unwrap();
+    assert_eq!((done.hash.as_str(), done.files_uploaded), (hash.as_str(), 1));
+    assert_eq!(done.code_id, code_id);
+    let put: Vec<(String, Vec<u8>)> = blob_requests(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PUT")
+        .map(|r| (r.url.path().to_string(), r.body))
+        .collect();
+    assert_eq!(put, [("/acct/container/train.py".to_string(), script.to_vec())]);
+    server.verify().await;
+}
+
+/// A single code file with additional includes is assembled like a folder (the SDK copies the file into its
+/// `code_with_additional_includes` folder): the file under its own name next to the includes.
+#[test]
+fn a_single_code_file_with_includes_is_a_snapshot_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, includes) = includes_fixture(dir.path());
+    let file = dir.path().join("run.py");
+    std::fs::write(&file, "import utils\n").unwrap();
+    let rels: Vec<String> = upload::snapshot_files(&file, &includes)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.relative)
+        .collect();
+    assert_eq!(
+        rels,
+        [
+            "run.py",
+            "settings.json",
+            "utils/.gitignore",
+            "utils/helpers.py",
+            "utils/sub/Deep.py"
+        ]
+    );
+}

@@ -68,6 +68,8 @@ pub(crate) struct ParquetSide {
     file_rows: Vec<u64>,
     /// Uncompressed bytes of each column over all files (to schedule the longest jobs first).
     sizes: HashMap<String, u64>,
+    /// Smallest and largest value of each numeric column, when every row group says.
+    ranges: HashMap<String, Option<(f64, f64)>>,
     mask: Option<Vec<bool>>,
     pub rows_total: u64,
     pub rows_valid: u64,
@@ -200,6 +202,8 @@ impl ParquetSide {
         let mut rows_total = 0u64;
         let mut file_rows = Vec::new();
         let mut sizes: HashMap<String, u64> = HashMap::new();
+        // Value range of each numeric column from the row-group statistics (None: unknown).
+        let mut ranges: HashMap<String, Option<(f64, f64)>> = HashMap::new();
         for p in files {
             let b = open(p, ArrowReaderOptions::new())?;
             let n = b.metadata().file_metadata().num_rows() as u64;
@@ -215,7 +219,14 @@ impl ParquetSide {
                         .first()
                         .cloned()
                         .unwrap_or_default();
-                    *sizes.entry(name).or_insert(0) += cc.uncompressed_size().max(0) as u64;
+                    *sizes.entry(name.clone()).or_insert(0) += cc.uncompressed_size().max(0) as u64;
+                    let r = ranges
+                        .entry(name)
+                        .or_insert(Some((f64::INFINITY, f64::NEG_INFINITY)));
+                    *r = r.and_then(|(lo, hi)| {
+                        let (a, b) = stat_range(cc.statistics()?)?;
+                        Some((lo.min(a), hi.max(b)))
+                    });
                 }
             }
         }
@@ -258,6 +269,7 @@ impl ParquetSide {
             files: files.to_vec(),
             file_rows,
             sizes,
+            ranges,
             mask,
             rows_total,
             rows_valid,
@@ -274,6 +286,9 @@ impl ParquetSide {
     pub(crate) fn numeric(&self, column: &str, out: &mut Sample) -> Result<(), DriftError> {
         let mut scratch = PageScratch::default();
         let mut offset = 0usize;
+        if let Some(Some((lo, hi))) = self.ranges.get(column) {
+            out.dense.offer(*lo, *hi, self.rows_valid);
+        }
         for (p, &n) in self.files.iter().zip(&self.file_rows) {
             let mask = self.mask.as_ref().map(|m| &m[offset..offset + n as usize]);
             match pq_pages::read_numeric(p, column, mask, out, &mut scratch)? {
@@ -414,6 +429,19 @@ impl ParquetSide {
     }
 }
 
+/// The value range a column chunk's statistics give, for numeric physical types.
+fn stat_range(st: &parquet::file::statistics::Statistics) -> Option<(f64, f64)> {
+    use parquet::file::statistics::Statistics as S;
+    let (lo, hi) = match st {
+        S::Double(v) => (*v.min_opt()?, *v.max_opt()?),
+        S::Float(v) => (f64::from(*v.min_opt()?), f64::from(*v.max_opt()?)),
+        S::Int32(v) => (f64::from(*v.min_opt()?), f64::from(*v.max_opt()?)),
+        S::Int64(v) => (*v.min_opt()? as f64, *v.max_opt()? as f64),
+        _ => return None,
+    };
+    (lo <= hi).then_some((lo, hi))
+}
+
 fn to_strings(a: &ArrayRef, path: &Path, column: &str) -> Result<Vec<String>, DriftError> {
     let s = arrow_cast::cast(a, &DataType::Utf8).map_err(|e| DriftError::WrongType {
         path: path.to_path_buf(),
@@ -494,10 +522,7 @@ mod tests {
     }
 
     fn sorted_bits(v: &Sample) -> Vec<u64> {
-        let mut all = v.values.clone();
-        for &(x, c) in &v.pairs {
-            all.extend(std::iter::repeat_n(x, c as usize));
-        }
+        let mut all = v.all_values();
         all.sort_unstable_by(|a, b| a.total_cmp(b));
         all.iter().map(|x| x.to_bits()).collect()
     }
@@ -541,6 +566,9 @@ mod tests {
                 side.numeric_arrow(c, &mut arrow)
                     .unwrap_or_else(|e| panic!("{c}: {e}"));
                 assert_eq!(pages.len(), side.rows_valid, "variant {k} column {c}");
+                // Decimal columns with statistics are counted densely while read.
+                let decimal = matches!(c, "few" | "nullable" | "i32");
+                assert_eq!(pages.dense.is_on(), decimal, "variant {k} column {c}");
                 assert_eq!(
                     sorted_bits(&pages),
                     sorted_bits(&Sample::from_values(arrow)),

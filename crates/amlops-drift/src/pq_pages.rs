@@ -164,6 +164,9 @@ pub(crate) struct PageScratch {
     idx: Vec<u32>,
     dict: Vec<f64>,
     counts: Vec<u32>,
+    /// A page's PLAIN values, and a chunk's counted dictionary entries.
+    plain: Vec<f64>,
+    pairs: Vec<(f64, u64)>,
     /// A text dictionary: the bytes of its values and where each one ends.
     text: Vec<u8>,
     text_ends: Vec<usize>,
@@ -333,6 +336,9 @@ pub(crate) fn read_numeric(
             nan_seen |= flush(s, out);
             phys.extend(buf, n, &mut s.dict);
             s.counts.resize(n, 0);
+            if out.dense.is_pending() {
+                out.dense.decide(&s.dict);
+            }
             Ok(None)
         }
         Part::Data {
@@ -342,32 +348,43 @@ pub(crate) fn read_numeric(
             data,
             encoding,
         } => {
+            let Kind::Num(phys) = l.kind else {
+                return Ok(Some("not a numeric column".into()));
+            };
             let page_mask = match mask {
                 Some(m) => Some(m.get(row..row + n).ok_or("more rows than the file reports")?),
                 None => None,
             };
-            let Kind::Num(phys) = l.kind else {
-                return Ok(Some("not a numeric column".into()));
-            };
-            let start = out.values.len();
-            let values = &mut out.values;
+            // PLAIN values are decoded into a page-sized buffer, then counted or kept.
+            let mut tmp = std::mem::take(&mut s.plain);
+            tmp.clear();
             let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, keep| {
                 if data.len() < present * phys.width() {
                     return Err("PLAIN values past the page end".into());
                 }
-                phys.extend(data, present, values);
+                phys.extend(data, present, &mut tmp);
                 if let Some(k) = keep {
-                    let mut w = start;
+                    let mut w = 0;
                     for (i, &kept) in k.iter().enumerate() {
-                        values[w] = values[start + i];
+                        tmp[w] = tmp[i];
                         w += usize::from(kept);
                     }
-                    values.truncate(w);
+                    tmp.truncate(w);
                 }
                 Ok(())
-            })?;
-            nan_seen |= out.values[start..].iter().any(|x| x.is_nan());
-            Ok(r)
+            });
+            if !tmp.is_empty() {
+                nan_seen |= tmp.iter().any(|x| x.is_nan());
+                if out.dense.is_pending() {
+                    out.dense.decide(&tmp);
+                }
+                if !(out.dense.is_on() && out.dense.add_all(&tmp)) {
+                    out.dense.demote(&mut out.pairs);
+                    out.values.extend_from_slice(&tmp);
+                }
+            }
+            s.plain = tmp;
+            r
         }
         Part::ChunkEnd => {
             nan_seen |= flush(s, out);
@@ -501,14 +518,20 @@ pub(crate) fn null_rows(path: &Path, column: &str, mask: &mut [bool]) -> Result<
     })
 }
 
-/// Move a chunk's dictionary counts into the sample's pairs; true when a NaN was counted.
+/// Move a chunk's dictionary counts into the sample (its dense counts, else its pairs); true
+/// when a NaN was counted.
 fn flush(s: &mut PageScratch, out: &mut Sample) -> bool {
     let mut nan = false;
+    s.pairs.clear();
     for (&x, &c) in s.dict.iter().zip(&s.counts) {
         if c > 0 {
             nan |= x.is_nan();
-            out.pairs.push((x, u64::from(c)));
+            s.pairs.push((x, u64::from(c)));
         }
+    }
+    if !(out.dense.is_on() && out.dense.add_pairs(&s.pairs)) {
+        out.dense.demote(&mut out.pairs);
+        out.pairs.extend_from_slice(&s.pairs);
     }
     s.dict.clear();
     s.counts.clear();

@@ -23,13 +23,16 @@ use crate::sort::{sort_decimal, sort_f64};
 /// Widest key range counted in a dense array (64 MiB of `u32` counts).
 pub const DENSE_MAX: u64 = 1 << 24;
 
-/// One side's values of a numerical column: single values plus (value, count) pairs.
+/// One side's values of a numerical column: single values, (value, count) pairs, and
+/// values counted densely by decimal key while they were read.
 #[derive(Debug, Default, Clone)]
 pub struct Sample {
     /// Values one by one, in any order.
     pub values: Vec<f64>,
     /// Values with their number of occurrences, in any order, possibly repeated.
     pub pairs: Vec<(f64, u64)>,
+    /// Values counted by decimal key as they were read (see [`Dense`]).
+    pub dense: Dense,
 }
 
 impl Sample {
@@ -37,7 +40,7 @@ impl Sample {
     pub fn from_values(values: Vec<f64>) -> Sample {
         Sample {
             values,
-            pairs: Vec::new(),
+            ..Sample::default()
         }
     }
 
@@ -45,16 +48,183 @@ impl Sample {
     pub fn clear(&mut self) {
         self.values.clear();
         self.pairs.clear();
+        self.dense.reset();
     }
 
     /// Number of values, counting each pair's occurrences.
     pub fn len(&self) -> u64 {
-        self.values.len() as u64 + self.pairs.iter().map(|p| p.1).sum::<u64>()
+        self.values.len() as u64 + self.pairs.iter().map(|p| p.1).sum::<u64>() + self.dense.n
     }
 
     /// True when the sample holds no value.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+impl Sample {
+    /// Every value of the sample, in any order (tests).
+    pub(crate) fn all_values(&self) -> Vec<f64> {
+        let mut all = self.values.clone();
+        for &(x, c) in &self.pairs {
+            all.extend(std::iter::repeat_n(x, c as usize));
+        }
+        if self.dense.is_on() {
+            for (i, &c) in self.dense.counts.iter().enumerate() {
+                let x = (self.dense.kmin + i as i64) as f64 / self.dense.scale;
+                all.extend(std::iter::repeat_n(x, c as usize));
+            }
+        }
+        all
+    }
+}
+
+/// Dense counting while a sample is read: a reader that knows the value range beforehand
+/// (Parquet statistics) offers it; on the first values seen the number of decimal places is
+/// probed, and if the key range fits, values are counted straight into an array indexed by
+/// `k - k_min` instead of being kept. Every value is checked before it is counted; a value
+/// that does not fit ends dense counting (the counts become pairs) and reading goes on as usual.
+#[derive(Debug, Default, Clone)]
+pub struct Dense {
+    state: DenseState,
+    scale: f64,
+    kmin: i64,
+    counts: Vec<u32>,
+    n: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+enum DenseState {
+    #[default]
+    Off,
+    Pending {
+        lo: f64,
+        hi: f64,
+        n: u64,
+    },
+    On,
+}
+
+impl Dense {
+    fn reset(&mut self) {
+        self.state = DenseState::Off;
+        self.n = 0;
+    }
+
+    /// Offer dense counting for a sample of about `n` values, all within `lo..=hi`.
+    pub fn offer(&mut self, lo: f64, hi: f64, n: u64) {
+        self.reset();
+        if lo <= hi {
+            self.state = DenseState::Pending { lo, hi, n };
+        }
+    }
+
+    /// Whether values are being counted densely.
+    pub fn is_on(&self) -> bool {
+        self.state == DenseState::On
+    }
+
+    /// Whether the first values are still awaited.
+    pub fn is_pending(&self) -> bool {
+        matches!(self.state, DenseState::Pending { .. })
+    }
+
+    /// Decide, from the first values seen, whether to count densely.
+    pub fn decide(&mut self, probe: &[f64]) {
+        let DenseState::Pending { lo, hi, n } = self.state else {
+            return;
+        };
+        self.state = DenseState::Off;
+        let step = (probe.len() / 64).max(1);
+        let mut places = Some(0);
+        for &x in probe.iter().step_by(step).chain([lo, hi].iter()) {
+            places = places.and_then(|p| places_for(x, p));
+        }
+        let Some(p) = places else {
+            return;
+        };
+        let scale = 10f64.powi(p);
+        let (kmin, kmax) = (rounded(lo, scale) as i64, rounded(hi, scale) as i64);
+        let range = (kmax - kmin) as u64 + 1;
+        if !dense_fits(range, n) {
+            return;
+        }
+        self.scale = scale;
+        self.kmin = kmin;
+        self.counts.clear();
+        self.counts.resize(range as usize, 0);
+        self.n = 0;
+        self.state = DenseState::On;
+    }
+
+    /// Count every value of `xs` if each one is a decimal key in range; else count none and
+    /// return false.
+    pub fn add_all(&mut self, xs: &[f64]) -> bool {
+        let (scale, base, top) = (self.scale, self.kmin as f64, self.counts.len() as f64);
+        let mut ok = self.is_on();
+        for &x in xs {
+            let y = x * scale;
+            let r = (y + ROUNDER) - ROUNDER;
+            let i = r - base;
+            ok &= y.abs() < KEY_LIMIT && r / scale == x && i >= 0.0 && i < top;
+        }
+        if !ok {
+            return false;
+        }
+        for &x in xs {
+            let i = (rounded(x, scale) - base) as usize;
+            if let Some(c) = self.counts.get_mut(i) {
+                *c += 1;
+            }
+        }
+        self.n += xs.len() as u64;
+        true
+    }
+
+    /// Count (value, count) pairs if each value is a decimal key in range; else count none
+    /// and return false.
+    pub fn add_pairs(&mut self, pairs: &[(f64, u64)]) -> bool {
+        let (scale, base, top) = (self.scale, self.kmin as f64, self.counts.len() as f64);
+        let fits = |x: f64| {
+            let i = rounded(x, scale) - base;
+            exact(x, scale) && i >= 0.0 && i < top
+        };
+        if !self.is_on() || !pairs.iter().all(|&(x, _)| fits(x)) {
+            return false;
+        }
+        for &(x, c) in pairs {
+            let i = (rounded(x, scale) - base) as usize;
+            if let Some(k) = self.counts.get_mut(i) {
+                *k += c as u32;
+            }
+            self.n += c;
+        }
+        true
+    }
+
+    /// Stop counting densely: the counts so far become pairs.
+    pub fn demote(&mut self, pairs: &mut Vec<(f64, u64)>) {
+        if self.is_on() {
+            for (i, &c) in self.counts.iter().enumerate() {
+                if c > 0 {
+                    pairs.push(((self.kmin + i as i64) as f64 / self.scale, u64::from(c)));
+                }
+            }
+            self.reset();
+        }
+    }
+
+    /// The counted values, ascending, with their counts.
+    fn scan(&self, buf: &mut OrderBuf) {
+        buf.distinct.clear();
+        buf.counts.clear();
+        for (i, &c) in self.counts.iter().enumerate() {
+            if c > 0 {
+                buf.distinct.push((self.kmin + i as i64) as f64 / self.scale);
+                buf.counts.push(u64::from(c));
+            }
+        }
     }
 }
 
@@ -213,6 +383,18 @@ fn dense_fits(range: u64, n: u64) -> bool {
 
 /// Put a sample in order (see the module docs). May reorder and grow `sample.values`.
 pub fn order<'a>(sample: &'a mut Sample, buf: &'a mut OrderBuf, work: &mut Work) -> (Ordered<'a>, Route) {
+    if sample.dense.is_on() {
+        if sample.dense.add_all(&sample.values) {
+            sample.values.clear();
+        }
+        if sample.values.is_empty() && sample.dense.add_pairs(&sample.pairs) {
+            sample.pairs.clear();
+            sample.dense.scan(buf);
+            return (counted(buf), Route::Dense);
+        }
+        sample.dense.demote(&mut sample.pairs);
+    }
+    sample.dense.reset();
     let n = sample.len();
     let mut places = probe_places(sample);
     if let Some(p) = places {
@@ -394,7 +576,14 @@ mod tests {
             .map(|_| ((r() * 4.0 - 2.0) * 1e4).round() / 1e4)
             .collect();
         let pairs = vec![(1.2345, 3), (-1.9999, 2), (0.5, 1)];
-        check(Sample { values, pairs }, Route::Dense);
+        check(
+            Sample {
+                values,
+                pairs,
+                ..Sample::default()
+            },
+            Route::Dense,
+        );
         // Integers (zero places) and a mixture that needs the probe to be revised upwards.
         let ints: Vec<f64> = (0..10_000).map(|i| f64::from(i % 37) - 5.0).collect();
         check(Sample::from_values(ints), Route::Dense);
@@ -409,7 +598,14 @@ mod tests {
         let levels: Vec<f64> = (0..500).map(|_| r() * 3.0).collect();
         let values: Vec<f64> = (0..30_000).map(|i| levels[(i * 7919) % 500]).collect();
         let pairs = vec![(levels[3], 10), (0.1f64.sqrt(), 4)];
-        check(Sample { values, pairs }, Route::Hashed);
+        check(
+            Sample {
+                values,
+                pairs,
+                ..Sample::default()
+            },
+            Route::Hashed,
+        );
         // -0.0 and 0.0 are both key 0 of decimal data.
         check(
             Sample::from_values(vec![0.0, -0.0, 1.0, -0.0, 2.5, 0.0]),
@@ -433,6 +629,7 @@ mod tests {
             Sample {
                 values: wide,
                 pairs: vec![(12.5, 5)],
+                ..Sample::default()
             },
             Route::SortedDecimal,
         );
@@ -441,9 +638,65 @@ mod tests {
             Sample {
                 values: floats,
                 pairs: vec![(0.3f64.sqrt(), 7)],
+                ..Sample::default()
             },
             Route::Sorted,
         );
+    }
+
+    // Dense counting while reading: values and pairs counted as they come; a value that does
+    // not fit (more places, out of the offered range, NaN) ends it without losing anything.
+    #[test]
+    fn dense_counting_while_reading_and_its_fallback() {
+        let mut r = xorshift(3);
+        let page: Vec<f64> = (0..5000)
+            .map(|_| ((r() * 20.0 - 5.0) * 100.0).round() / 100.0)
+            .collect();
+        let mut s = Sample::default();
+        s.dense.offer(-5.0, 15.0, 20_000);
+        assert!(s.dense.is_pending());
+        s.dense.decide(&page);
+        assert!(s.dense.is_on());
+        assert!(s.dense.add_all(&page));
+        assert!(s.dense.add_pairs(&[(1.25, 7), (-5.0, 2)]));
+        assert!(!s.dense.add_all(&[1.0, 2.0, 1.001]), "a third place does not fit");
+        assert!(!s.dense.add_all(&[15.01]), "out of the offered range");
+        assert!(!s.dense.add_pairs(&[(f64::NAN, 1)]));
+        assert_eq!(s.len(), 5009);
+        let mut want = page.clone();
+        want.extend([1.25; 7]);
+        want.extend([-5.0; 2]);
+        let mut got = s.all_values();
+        got.sort_unstable_by(|a, b| a.total_cmp(b));
+        want.sort_unstable_by(|a, b| a.total_cmp(b));
+        assert_eq!(got, want);
+        // Ordering a densely counted sample gives its distinct values and counts.
+        let mut reference = Sample::from_values(want.clone());
+        let (mut b1, mut b2, mut w) = (OrderBuf::default(), OrderBuf::default(), Work::default());
+        let mut copy = s.clone();
+        let (o1, r1) = order(&mut copy, &mut b1, &mut w);
+        let (v1, c1) = (o1.values.to_vec(), o1.counts.map(<[u64]>::to_vec));
+        let (o2, _) = order(&mut reference, &mut b2, &mut w);
+        assert_eq!(r1, Route::Dense);
+        assert_eq!((v1, c1), (o2.values.to_vec(), o2.counts.map(<[u64]>::to_vec)));
+        // A value read later that does not fit: the counts become pairs, nothing is lost.
+        s.dense.demote(&mut s.pairs);
+        assert!(!s.dense.is_on());
+        s.values.push(0.125);
+        assert_eq!(s.len(), 5010);
+        let mut got = s.all_values();
+        got.sort_unstable_by(|a, b| a.total_cmp(b));
+        want.push(0.125);
+        want.sort_unstable_by(|a, b| a.total_cmp(b));
+        assert_eq!(got, want);
+        // Non-decimal first values, or a range too wide: no dense counting.
+        let mut t = Sample::default();
+        t.dense.offer(0.0, 1.0, 1000);
+        t.dense.decide(&[0.1f64.sqrt()]);
+        assert!(!t.dense.is_on() && !t.dense.is_pending());
+        t.dense.offer(0.0, 1e9, 1000);
+        t.dense.decide(&[1.5]);
+        assert!(!t.dense.is_on());
     }
 
     #[test]
@@ -451,6 +704,7 @@ mod tests {
         let s = Sample {
             values: vec![1.0, 2.0],
             pairs: vec![(3.0, 5), (4.0, 1)],
+            ..Sample::default()
         };
         assert_eq!(s.len(), 8);
         assert!(Sample::default().is_empty());

@@ -186,6 +186,41 @@ fn alive(pid: &str) -> bool {
     }
 }
 
+/// `code: ./train.py` as the SDK uploads it: the file at the root of the pending-upload container and `codeUri` =
+/// `{blobUri}/`. The job's working folder holds the file itself, so `python train.py` runs.
+#[tokio::test]
+async fn single_file_code_at_the_container_root_runs_as_the_working_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = common::start(dir.path()).await;
+    let code = t
+        .upload_code_in(
+            "one-file",
+            "",
+            &[("train.py", "import os\nprint('ran', sorted(os.listdir('.')))\n")],
+        )
+        .await;
+    let (_, version) = t.get(&t.arm("/codes/one-file/versions/1")).await;
+    assert!(
+        version["properties"]["codeUri"]
+            .as_str()
+            .is_some_and(|u| u.ends_with('/')),
+        "{version}"
+    );
+    let (s, job) = t
+        .command_job("job-one-file", &code, "python train.py", json!({}), json!({}))
+        .await;
+    assert_eq!(s, 201, "{job}");
+    let done = t.wait_job("job-one-file").await;
+    let (_, details) = t.get(&t.history("/runs/job-one-file/details")).await;
+    assert_eq!(done["properties"]["status"], "Completed", "{details}");
+    let log_url = details["logFiles"]["user_logs/std_log.txt"]
+        .as_str()
+        .expect("std log listed");
+    let log = t.http.get(log_url).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("ran ['train.py']"), "{log}");
+    t.ws.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn cancel_kills_the_process_tree_and_ends_canceled() {
     let dir = tempfile::tempdir().unwrap();

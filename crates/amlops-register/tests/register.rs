@@ -866,6 +866,10 @@ async fn component_with_local_code_and_a_latest_environment() {
         requests(&server, "PUT", "/acct/").await.is_empty(),
         "the code was already uploaded"
     );
+    assert!(
+        requests(&server, "PUT", &code_id).await.is_empty(),
+        "the code version found by hash is not PUT again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -929,8 +933,15 @@ async fn component_with_additional_includes_uploads_them_in_its_snapshot() {
         })))
         .mount(&server)
         .await;
+    // The upload creates the code version; the rendered dependency PUT of it is not sent again.
     Mock::given(method("PUT"))
-        .and(path_regex("/(codes|components)/"))
+        .and(path(code_id.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": code_id, "properties": {}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path_regex("/components/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"properties": {}})))
         .mount(&server)
         .await;
@@ -955,23 +966,106 @@ async fn component_with_additional_includes_uploads_them_in_its_snapshot() {
             ),
         ]
     );
-    // The upload's PUT of the code version (and the rendered dependency, sent as well) name the snapshot.
-    let code_puts = requests(&server, "PUT", &code_id).await;
-    assert!(!code_puts.is_empty());
-    for put in code_puts {
-        let code: Value = serde_json::from_slice(&put.body).unwrap();
-        assert_eq!(code["properties"]["codeUri"], code_uri.as_str(), "{code}");
-        assert_eq!(
-            code["properties"]["properties"]["hash_sha256"],
-            hash.as_str(),
-            "{code}"
-        );
-    }
+    // The upload's PUT of the code version names the snapshot.
+    let code = put_body(&server, &code_id).await;
+    assert_eq!(code["properties"]["codeUri"], code_uri.as_str(), "{code}");
+    assert_eq!(
+        code["properties"]["properties"]["hash_sha256"],
+        hash.as_str(),
+        "{code}"
+    );
     let body = put_body(&server, &format!("{}/components/train_churn/versions/3", ws())).await;
     assert_eq!(
         body["properties"]["componentSpec"]["code"],
         json!(format!("azureml:{code_id}"))
     );
+    server.verify().await;
+}
+
+/// `code: ./train.py`: the file is uploaded at the root of the pending-upload container with `codeUri` =
+/// `{blobUri}/`, as the SDK does, and the code version is PUT once (by the upload, not again as a rendered
+/// dependency).
+#[tokio::test(flavor = "multi_thread")]
+async fn component_with_a_single_code_file_puts_it_at_the_container_root_once() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let dir = tempfile::tempdir().unwrap();
+    let script = "print('train')\n";
+    std::fs::write(dir.path().join("train.py"), script).unwrap();
+    let yaml = dir.path().join("component.yml");
+    std::fs::write(
+        &yaml,
+        "$schema: https://azuremlschemas.azureedge.net/latest/commandComponent.schema.json\nname: train_churn\n\
+         version: 3\ntype: command\ncode: ./train.py\nenvironment: azureml:churn-env:5\ncommand: python train.py\n",
+    )
+    .unwrap();
+    let hash = amlops_azureml::upload::content_hash(&dir.path().join("train.py")).unwrap();
+    let version = &hash[..16];
+    let code_id = format!("{}/codes/amlops-code-train-py/versions/{version}", ws());
+    let code_uri = format!("{uri}/acct/codes/");
+    Mock::given(method("GET"))
+        .and(path(format!("{}/codes/amlops-code-train-py/versions", ws())))
+        .and(query_param("hash", hash.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{code_id}/startPendingUpload")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"blobReferenceForConsumption": {
+                "blobUri": format!("{uri}/acct/codes"),
+                "credential": {"credentialType": "SAS", "sasUri": format!("{uri}/acct/codes?{SAS}")}
+            }})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path_regex("^/acct/codes/"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(code_id.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": code_id, "name": version, "properties": {"codeUri": code_uri}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(code_id.as_str()))
+        .and(wiremock::matchers::body_json(json!({"properties": {
+            "codeUri": code_uri,
+            "properties": {"hash_sha256": hash, "hash_version": "202208"}
+        }})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": code_id, "properties": {}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path_regex("/components/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"properties": {}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = run(base(&server).input("assetFile", yaml.to_string_lossy())).await;
+    assert_ok(&r);
+    let blobs: Vec<(String, Vec<u8>)> = requests(&server, "PUT", "/acct/codes/")
+        .await
+        .into_iter()
+        .map(|r| (r.url.path().to_string(), r.body))
+        .collect();
+    assert_eq!(
+        blobs,
+        [("/acct/codes/train.py".to_string(), script.as_bytes().to_vec())]
+    );
+    assert_eq!(requests(&server, "PUT", &code_id).await.len(), 1);
+    let body = put_body(&server, &format!("{}/components/train_churn/versions/3", ws())).await;
+    assert_eq!(
+        body["properties"]["componentSpec"]["code"],
+        json!(format!("azureml:{code_id}"))
+    );
+    server.verify().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

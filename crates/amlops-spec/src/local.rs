@@ -106,7 +106,13 @@ impl Resolver for OfflineResolver {
                 &hash[16..20],
                 &hash[20..32]
             );
-            let folder = if p.is_file() { "" } else { upload.basename.as_str() };
+            // As the SDK uploads a snapshot: a single file (no additional includes) at the root of the
+            // pending-upload container, a folder (or an assembled snapshot) under its basename.
+            let folder = if p.is_file() && upload.additional_includes.is_empty() {
+                ""
+            } else {
+                upload.basename.as_str()
+            };
             Ok(UploadOutcome::Code {
                 name,
                 version: "1".into(),
@@ -178,6 +184,40 @@ mod tests {
         let mut missing = up(UploadRole::Model);
         missing.local_path = dir.join("missing");
         assert!(r.upload(&missing).unwrap_err().contains("does not exist"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A single code file lands at the root of the pending-upload container (as the SDK uploads it); with
+    /// additional includes it is part of the assembled `code_with_additional_includes` folder.
+    #[test]
+    fn a_single_code_file_is_at_the_container_root() {
+        let dir = std::env::temp_dir().join(format!("amlops-spec-offline-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("train.py");
+        std::fs::write(&file, "print(1)").unwrap();
+        let mut r = OfflineResolver::new(Arc::new(Named));
+        let mut up = Upload {
+            index: 0,
+            role: UploadRole::Code,
+            local_path: file.clone(),
+            rel_path: "train.py".into(),
+            basename: "train.py".into(),
+            additional_includes: Vec::new(),
+        };
+        let uri = |r: &mut OfflineResolver, up: &Upload| match r.upload(up).unwrap() {
+            UploadOutcome::Code { code_uri, .. } => code_uri,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            uri(&mut r, &up),
+            "https://<storage-account>.blob.core.windows.net/<pending-upload-container>/"
+        );
+        up.basename = "code_with_additional_includes".into();
+        up.additional_includes = vec![dir.clone()];
+        assert_eq!(
+            uri(&mut r, &up),
+            "https://<storage-account>.blob.core.windows.net/<pending-upload-container>/code_with_additional_includes"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -50,8 +50,9 @@ impl Resolver for OracleResolver {
                 .get(self.code_index - 1)
                 .cloned()
                 .unwrap_or_else(|| format!("00000000-0000-4000-8000-{:012}", 900 + self.pending));
-            // a single file is uploaded into the container root
-            let folder = if upload.local_path.is_file() {
+            // a single file is uploaded into the container root (with includes it is copied into the
+            // assembled folder)
+            let folder = if upload.local_path.is_file() && upload.additional_includes.is_empty() {
                 ""
             } else {
                 upload.basename.as_str()

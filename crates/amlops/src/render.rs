@@ -209,8 +209,16 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
-    /// Render answers with the hashes and `LocalUpload` paths a real upload (to the local workspace) gets, for
-    /// folders with sub-folders and an `.amlignore`, and for a single file.
+    /// The path of a blob URL after its first `skip` segments (account and/or container).
+    fn after_segments(url: &str, skip: usize) -> Option<String> {
+        let path = url.split_once("://").map_or(url, |(_, r)| r);
+        let path = path.split_once('/').map_or("", |(_, p)| p);
+        path.splitn(skip + 1, '/').nth(skip).map(str::to_string)
+    }
+
+    /// Render answers with the hashes, `LocalUpload` paths and code folders a real upload (to the local
+    /// workspace) gets, for folders with sub-folders and an `.amlignore`, and for a single file (a job input, and
+    /// `code:` naming one file, which the SDK puts at the root of the pending-upload container).
     #[tokio::test]
     async fn render_matches_real_uploads() {
         use amlops_agent::{CancellationToken, NetworkSettings};
@@ -228,6 +236,7 @@ mod tests {
             ("proj/data/a.csv", "a,b"),
             ("proj/data/Deep/b.csv", "1,2"),
             ("proj/one.csv", "x"),
+            ("proj/solo/run.py", "print(3)"),
         ] {
             let p = dir.join(rel);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -241,14 +250,24 @@ mod tests {
              inputs:\n  d:\n    type: uri_folder\n    path: ./data\n  f:\n    type: uri_file\n    path: ./one.csv\n",
         )
         .unwrap();
-        let plan = plan_file(
-            &file,
-            PlanOptions {
-                job_name: Some("j1".into()),
-                ..PlanOptions::default()
-            },
+        let single = dir.join("proj/job-file.yml");
+        std::fs::write(
+            &single,
+            "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\n\
+             command: python run.py\ncode: ./solo/run.py\nenvironment: azureml:env:1\n",
         )
         .unwrap();
+        let plan_of = |f: &Path| {
+            plan_file(
+                f,
+                PlanOptions {
+                    job_name: Some("j1".into()),
+                    ..PlanOptions::default()
+                },
+            )
+            .unwrap()
+        };
+        let (plan, single_plan) = (plan_of(&file), plan_of(&single));
         let mut cfg = amlops_local::LocalConfig::new(dir.join("state"));
         cfg.timing = amlops_local::Timing::immediate();
         let local = amlops_local::LocalWorkspace::start(cfg.clone()).await.unwrap();
@@ -260,19 +279,57 @@ mod tests {
         );
         let secrets: SecretSink = Arc::new(|_: &str| {});
         let http = amlops_azureml::build_client(&NetworkSettings::default()).unwrap();
-        let client = AzureMlClient::new(http, config, None, secrets, CancellationToken::new()).unwrap();
+        let client =
+            AzureMlClient::new(http.clone(), config, None, secrets, CancellationToken::new()).unwrap();
+        // The blob names in the container of a code version's `codeUri` (`{base}/{account}/{container}/…`).
+        let blob_names = |code_uri: String| {
+            let http = http.clone();
+            let base = local.base_url().to_string();
+            async move {
+                let rel = code_uri.strip_prefix(&format!("{base}/")).unwrap_or_default();
+                let container: Vec<&str> = rel.split('/').take(2).collect();
+                let url = format!("{base}/{}?restype=container&comp=list", container.join("/"));
+                let xml = http.get(url).send().await.unwrap().text().await.unwrap();
+                xml.split("<Name>")
+                    .skip(1)
+                    .filter_map(|n| n.split("</Name>").next())
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            }
+        };
         let mut resolver = OfflineResolver::new(Arc::new(ClientHashes));
-        let uploads = plan.uploads();
-        assert_eq!(uploads.len(), 3, "{uploads:?}");
+        let uploads: Vec<_> = plan.uploads().iter().chain(single_plan.uploads()).collect();
+        assert_eq!(uploads.len(), 4, "{uploads:?}");
+        let mut code_folders = Vec::new();
         for up in uploads {
             let offline = resolver.upload(up).unwrap();
             match (up.role, offline) {
-                (UploadRole::Code, UploadOutcome::Code { hash, .. }) => {
+                (UploadRole::Code, UploadOutcome::Code { hash, code_uri, .. }) => {
                     let real = client
-                        .upload_code("render-check", None, &up.local_path, &UploadOptions::default())
+                        .upload_code_asset("render-check", &up.local_path, &UploadOptions::default())
                         .await
                         .unwrap();
                     assert_eq!(hash, real.hash);
+                    // The folder under the pending-upload container: offline `https://{account}.blob…/{container}/…`,
+                    // the local workspace path-style `{base}/{account}/{container}/…`.
+                    let folder = after_segments(&code_uri, 1);
+                    assert_eq!(
+                        folder,
+                        after_segments(&real.code_uri, 2),
+                        "{} -> {code_uri} vs {}",
+                        up.local_path.display(),
+                        real.code_uri
+                    );
+                    let names = blob_names(real.code_uri.clone()).await;
+                    let want: Vec<String> = if up.local_path.is_file() {
+                        vec![up.basename.clone()]
+                    } else {
+                        ["src/.amlignore", "src/pkg/Util.py", "src/train.py"]
+                            .map(String::from)
+                            .to_vec()
+                    };
+                    assert_eq!(names, want, "{}", real.code_uri);
+                    code_folders.push(folder);
                 }
                 (_, UploadOutcome::Blob { path, hash, .. }) => {
                     let real = client
@@ -289,6 +346,8 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+        // A code folder under its name; a single code file at the container root, as the SDK uploads them.
+        assert_eq!(code_folders, [Some("src".to_string()), Some(String::new())]);
         local.shutdown().await.unwrap();
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -66,8 +66,14 @@ impl T {
         self.send(reqwest::Method::POST, url, Some(body)).await
     }
 
-    /// Container SAS URL split into (container URL, SAS query).
+    /// A code version whose files are under `src/` of a pending-upload container (a folder snapshot).
     pub async fn upload_code(&self, name: &str, files: &[(&str, &str)]) -> String {
+        self.upload_code_in(name, "src", files).await
+    }
+
+    /// A code version whose files are put under `folder/` of a pending-upload container (at its root when
+    /// `folder` is empty, with `codeUri` = `{blobUri}/`, as the SDK uploads a single code file); returns its id.
+    pub async fn upload_code_in(&self, name: &str, folder: &str, files: &[(&str, &str)]) -> String {
         let (s, _, r) = self
             .post(
                 &self.arm(&format!("/codes/{name}/versions/1/startPendingUpload")),
@@ -85,14 +91,22 @@ impl T {
             .to_owned();
         let (container_url, sas) = sas_uri.split_once('?').unwrap();
         assert_eq!(container_url, blob_uri);
+        let prefix = if folder.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/")
+        };
         for (rel, content) in files {
-            self.put_blob(&format!("{container_url}/src/{rel}?{sas}"), content.as_bytes())
-                .await;
+            self.put_blob(
+                &format!("{container_url}/{prefix}{rel}?{sas}"),
+                content.as_bytes(),
+            )
+            .await;
         }
         let (s, _, v) = self
             .put(
                 &self.arm(&format!("/codes/{name}/versions/1")),
-                json!({"properties": {"codeUri": format!("{blob_uri}/src"), "properties": {"hash_sha256": "abc", "hash_version": "202208"}}}),
+                json!({"properties": {"codeUri": format!("{blob_uri}/{folder}"), "properties": {"hash_sha256": "abc", "hash_version": "202208"}}}),
             )
             .await;
         assert_eq!(s, 201, "{v}");
