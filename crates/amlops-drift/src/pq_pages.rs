@@ -379,7 +379,7 @@ pub(crate) fn read_numeric(
                     out.dense.decide(&tmp);
                 }
                 if !(out.dense.is_on() && out.dense.add_all(&tmp)) {
-                    out.dense.demote(&mut out.pairs);
+                    out.dense.demote(&mut out.values, &mut out.pairs);
                     out.values.extend_from_slice(&tmp);
                 }
             }
@@ -530,7 +530,7 @@ fn flush(s: &mut PageScratch, out: &mut Sample) -> bool {
         }
     }
     if !(out.dense.is_on() && out.dense.add_pairs(&s.pairs)) {
-        out.dense.demote(&mut out.pairs);
+        out.dense.demote(&mut out.values, &mut out.pairs);
         out.pairs.extend_from_slice(&s.pairs);
     }
     s.dict.clear();

@@ -20,7 +20,7 @@ use crate::distinct::Counter;
 use crate::distinct::MAX_DISTINCT;
 use crate::sort::{sort_decimal, sort_f64};
 
-/// Widest key range counted in a dense array (64 MiB of `u32` counts).
+/// Widest key range counted in a dense array.
 pub const DENSE_MAX: u64 = 1 << 24;
 
 /// One side's values of a numerical column: single values, (value, count) pairs, and
@@ -71,8 +71,13 @@ impl Sample {
             all.extend(std::iter::repeat_n(x, c as usize));
         }
         if self.dense.is_on() {
-            for (i, &c) in self.dense.counts.iter().enumerate() {
-                let x = (self.dense.kmin + i as i64) as f64 / self.dense.scale;
+            let mut d = self.dense.clone();
+            let (kmin, scale) = (d.kmin, d.scale);
+            d.each_count(|i, c| {
+                all.extend(std::iter::repeat_n((kmin + i as i64) as f64 / scale, c as usize));
+            });
+            all.extend_from_slice(&self.dense.outside);
+            for &(x, c) in &self.dense.outside_pairs {
                 all.extend(std::iter::repeat_n(x, c as usize));
             }
         }
@@ -82,15 +87,24 @@ impl Sample {
 
 /// Dense counting while a sample is read: a reader that knows the value range beforehand
 /// (Parquet statistics) offers it; on the first values seen the number of decimal places is
-/// probed, and if the key range fits, values are counted straight into an array indexed by
-/// `k - k_min` instead of being kept. Every value is checked before it is counted; a value
-/// that does not fit ends dense counting (the counts become pairs) and reading goes on as usual.
+/// probed and a window of keys is chosen: the whole key range when it fits [`DENSE_MAX`], else
+/// the window that holds most of the probed values (long-tailed data: the bulk is counted, the
+/// few values outside are kept aside and sorted). Values in the window are counted straight
+/// into an array indexed by `k - k_min` instead of being kept. Every value is checked before
+/// it is counted; a value that is not decimal ends dense counting (the counts become pairs,
+/// the values kept aside become values again) and reading goes on as usual.
 #[derive(Debug, Default, Clone)]
 pub struct Dense {
     state: DenseState,
     scale: f64,
     kmin: i64,
-    counts: Vec<u32>,
+    /// Counts modulo 256, one byte a key (so that the array stays in cache), and the number
+    /// of times each key's byte wrapped, as (key index, times) in any order.
+    counts: Vec<u8>,
+    wraps: Vec<(usize, u64)>,
+    /// Decimal values outside the window, one by one and as (value, count) pairs.
+    outside: Vec<f64>,
+    outside_pairs: Vec<(f64, u64)>,
     n: u64,
 }
 
@@ -106,10 +120,19 @@ enum DenseState {
     On,
 }
 
+/// Widest window of keys for a sample whose whole key range is too wide (4 MiB of counts).
+const WINDOW_MAX: u64 = 1 << 22;
+
+/// Least share of the probed values a window must hold to be used for a long-tailed sample.
+const WINDOW_MIN_SHARE: f64 = 0.9;
+
 impl Dense {
     fn reset(&mut self) {
         self.state = DenseState::Off;
         self.n = 0;
+        self.wraps.clear();
+        self.outside.clear();
+        self.outside_pairs.clear();
     }
 
     /// Offer dense counting for a sample of about `n` values, all within `lo..=hi`.
@@ -130,100 +153,206 @@ impl Dense {
         matches!(self.state, DenseState::Pending { .. })
     }
 
-    /// Decide, from the first values seen, whether to count densely.
+    /// Decide, from the first values seen, whether to count densely, and over which keys.
     pub fn decide(&mut self, probe: &[f64]) {
         let DenseState::Pending { lo, hi, n } = self.state else {
             return;
         };
         self.state = DenseState::Off;
-        let step = (probe.len() / 64).max(1);
+        let step = (probe.len() / 4096).max(1);
+        let picked: Vec<f64> = probe.iter().step_by(step).copied().collect();
         let mut places = Some(0);
-        for &x in probe.iter().step_by(step).chain([lo, hi].iter()) {
+        for &x in picked
+            .iter()
+            .step_by((picked.len() / 64).max(1))
+            .chain([lo, hi].iter())
+        {
             places = places.and_then(|p| places_for(x, p));
         }
         let Some(p) = places else {
             return;
         };
         let scale = 10f64.powi(p);
-        let (kmin, kmax) = (rounded(lo, scale) as i64, rounded(hi, scale) as i64);
-        let range = (kmax - kmin) as u64 + 1;
-        if !dense_fits(range, n) {
+        if !(exact(lo, scale) && exact(hi, scale)) {
             return;
         }
+        let (kmin, kmax) = (rounded(lo, scale) as i64, rounded(hi, scale) as i64);
+        let full = (kmax - kmin) as u64 + 1;
+        let (start, width) = if dense_fits(full, n) {
+            (kmin, full)
+        } else {
+            // The window of at most WINDOW_MAX keys (and 4 a value) holding most probed values.
+            let width = WINDOW_MAX.min(n.saturating_mul(4)).max(1);
+            let mut keys: Vec<i64> = picked
+                .iter()
+                .filter(|&&x| exact(x, scale))
+                .map(|&x| rounded(x, scale) as i64)
+                .collect();
+            if keys.is_empty() {
+                return;
+            }
+            keys.sort_unstable();
+            let (mut best, mut best_at, mut j) = (0usize, keys[0], 0usize);
+            for i in 0..keys.len() {
+                while j < keys.len() && (keys[j] - keys[i]) < width as i64 {
+                    j += 1;
+                }
+                if j - i > best {
+                    best = j - i;
+                    best_at = keys[i];
+                }
+            }
+            if (best as f64) < WINDOW_MIN_SHARE * picked.len() as f64 {
+                return;
+            }
+            (best_at.min(kmax + 1 - width as i64).max(kmin), width)
+        };
         self.scale = scale;
-        self.kmin = kmin;
+        self.kmin = start;
         self.counts.clear();
-        self.counts.resize(range as usize, 0);
+        self.counts.resize(width as usize, 0);
+        self.wraps.clear();
         self.n = 0;
         self.state = DenseState::On;
     }
 
-    /// Count every value of `xs` if each one is a decimal key in range; else count none and
-    /// return false.
+    /// Count every value of `xs` (those outside the window are kept aside) if each one is
+    /// decimal; else count none and return false.
     pub fn add_all(&mut self, xs: &[f64]) -> bool {
         let (scale, base, top) = (self.scale, self.kmin as f64, self.counts.len() as f64);
         let mut ok = self.is_on();
+        let mut inside = true;
         for &x in xs {
             let y = x * scale;
             let r = (y + ROUNDER) - ROUNDER;
             let i = r - base;
-            ok &= y.abs() < KEY_LIMIT && r / scale == x && i >= 0.0 && i < top;
+            ok &= y.abs() < KEY_LIMIT && r / scale == x;
+            inside &= i >= 0.0 && i < top;
         }
         if !ok {
             return false;
         }
-        for &x in xs {
-            let i = (rounded(x, scale) - base) as usize;
-            if let Some(c) = self.counts.get_mut(i) {
-                *c += 1;
+        if inside {
+            for &x in xs {
+                let i = (rounded(x, scale) - base) as usize;
+                self.bump(i);
+            }
+        } else {
+            for &x in xs {
+                let i = rounded(x, scale) - base;
+                if i >= 0.0 && i < top {
+                    self.bump(i as usize);
+                } else {
+                    self.outside.push(x);
+                }
             }
         }
         self.n += xs.len() as u64;
         true
     }
 
-    /// Count (value, count) pairs if each value is a decimal key in range; else count none
-    /// and return false.
+    /// Count (value, count) pairs (those outside the window are kept aside) if each value is
+    /// decimal; else count none and return false.
     pub fn add_pairs(&mut self, pairs: &[(f64, u64)]) -> bool {
-        let (scale, base, top) = (self.scale, self.kmin as f64, self.counts.len() as f64);
-        let fits = |x: f64| {
-            let i = rounded(x, scale) - base;
-            exact(x, scale) && i >= 0.0 && i < top
-        };
-        if !self.is_on() || !pairs.iter().all(|&(x, _)| fits(x)) {
+        let (scale, base) = (self.scale, self.kmin as f64);
+        if !self.is_on() || !pairs.iter().all(|&(x, _)| exact(x, scale)) {
             return false;
         }
+        let top = self.counts.len() as f64;
         for &(x, c) in pairs {
-            let i = (rounded(x, scale) - base) as usize;
-            if let Some(k) = self.counts.get_mut(i) {
-                *k += c as u32;
+            let i = rounded(x, scale) - base;
+            if i >= 0.0 && i < top {
+                let i = i as usize;
+                let total = u64::from(self.counts[i]) + c;
+                self.counts[i] = (total & 0xff) as u8;
+                if total >> 8 > 0 {
+                    self.wraps.push((i, total >> 8));
+                }
+            } else {
+                self.outside_pairs.push((x, c));
             }
             self.n += c;
         }
         true
     }
 
-    /// Stop counting densely: the counts so far become pairs.
-    pub fn demote(&mut self, pairs: &mut Vec<(f64, u64)>) {
-        if self.is_on() {
-            for (i, &c) in self.counts.iter().enumerate() {
-                if c > 0 {
-                    pairs.push(((self.kmin + i as i64) as f64 / self.scale, u64::from(c)));
-                }
+    /// Count one value at key index `i` (in the window).
+    #[inline]
+    fn bump(&mut self, i: usize) {
+        if let Some(c) = self.counts.get_mut(i) {
+            *c = c.wrapping_add(1);
+            if *c == 0 {
+                self.wraps.push((i, 1));
             }
+        }
+    }
+
+    /// The (key index, count) of every counted key, ascending.
+    fn each_count(&mut self, mut f: impl FnMut(usize, u64)) {
+        self.wraps.sort_unstable_by_key(|w| w.0);
+        let mut w = 0usize;
+        for (i, &c) in self.counts.iter().enumerate() {
+            let mut total = u64::from(c);
+            while w < self.wraps.len() && self.wraps[w].0 == i {
+                total += self.wraps[w].1 << 8;
+                w += 1;
+            }
+            if total > 0 {
+                f(i, total);
+            }
+        }
+    }
+
+    /// Stop counting densely: the counts so far become pairs, the values kept aside values.
+    pub fn demote(&mut self, values: &mut Vec<f64>, pairs: &mut Vec<(f64, u64)>) {
+        if self.is_on() {
+            let (kmin, scale) = (self.kmin, self.scale);
+            self.each_count(|i, c| pairs.push(((kmin + i as i64) as f64 / scale, c)));
+            values.append(&mut self.outside);
+            pairs.append(&mut self.outside_pairs);
             self.reset();
         }
     }
 
-    /// The counted values, ascending, with their counts.
-    fn scan(&self, buf: &mut OrderBuf) {
+    /// The counted values, ascending, with their counts: those kept aside below the window,
+    /// the window, those kept aside above it.
+    fn scan(&mut self, buf: &mut OrderBuf, scratch: &mut Vec<f64>) {
         buf.distinct.clear();
         buf.counts.clear();
-        for (i, &c) in self.counts.iter().enumerate() {
-            if c > 0 {
-                buf.distinct.push((self.kmin + i as i64) as f64 / self.scale);
-                buf.counts.push(u64::from(c));
+        // Values kept aside, in order, with their counts.
+        sort_f64(&mut self.outside, scratch);
+        self.outside_pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut aside: Vec<(f64, u64)> = Vec::new();
+        let (mut i, mut j) = (0usize, 0usize);
+        while i < self.outside.len() || j < self.outside_pairs.len() {
+            let take_value = j == self.outside_pairs.len()
+                || (i < self.outside.len() && self.outside[i] <= self.outside_pairs[j].0);
+            let (x, c) = if take_value {
+                i += 1;
+                (self.outside[i - 1], 1)
+            } else {
+                j += 1;
+                self.outside_pairs[j - 1]
+            };
+            match aside.last_mut() {
+                Some(last) if last.0 == x => last.1 += c,
+                _ => aside.push((x, c)),
             }
+        }
+        let first = (self.kmin as f64) / self.scale;
+        let below = aside.partition_point(|p| p.0 < first);
+        for &(x, c) in &aside[..below] {
+            buf.distinct.push(x);
+            buf.counts.push(c);
+        }
+        let (kmin, scale) = (self.kmin, self.scale);
+        self.each_count(|i, c| {
+            buf.distinct.push((kmin + i as i64) as f64 / scale);
+            buf.counts.push(c);
+        });
+        for &(x, c) in &aside[below..] {
+            buf.distinct.push(x);
+            buf.counts.push(c);
         }
     }
 }
@@ -389,10 +518,10 @@ pub fn order<'a>(sample: &'a mut Sample, buf: &'a mut OrderBuf, work: &mut Work)
         }
         if sample.values.is_empty() && sample.dense.add_pairs(&sample.pairs) {
             sample.pairs.clear();
-            sample.dense.scan(buf);
+            sample.dense.scan(buf, &mut work.scratch);
             return (counted(buf), Route::Dense);
         }
-        sample.dense.demote(&mut sample.pairs);
+        sample.dense.demote(&mut sample.values, &mut sample.pairs);
     }
     sample.dense.reset();
     let n = sample.len();
@@ -660,12 +789,13 @@ mod tests {
         assert!(s.dense.add_all(&page));
         assert!(s.dense.add_pairs(&[(1.25, 7), (-5.0, 2)]));
         assert!(!s.dense.add_all(&[1.0, 2.0, 1.001]), "a third place does not fit");
-        assert!(!s.dense.add_all(&[15.01]), "out of the offered range");
+        assert!(s.dense.add_all(&[15.01]), "out of the offered range: kept aside");
         assert!(!s.dense.add_pairs(&[(f64::NAN, 1)]));
-        assert_eq!(s.len(), 5009);
+        assert_eq!(s.len(), 5010);
         let mut want = page.clone();
         want.extend([1.25; 7]);
         want.extend([-5.0; 2]);
+        want.push(15.01);
         let mut got = s.all_values();
         got.sort_unstable_by(|a, b| a.total_cmp(b));
         want.sort_unstable_by(|a, b| a.total_cmp(b));
@@ -680,23 +810,85 @@ mod tests {
         assert_eq!(r1, Route::Dense);
         assert_eq!((v1, c1), (o2.values.to_vec(), o2.counts.map(<[u64]>::to_vec)));
         // A value read later that does not fit: the counts become pairs, nothing is lost.
-        s.dense.demote(&mut s.pairs);
+        s.dense.demote(&mut s.values, &mut s.pairs);
         assert!(!s.dense.is_on());
         s.values.push(0.125);
-        assert_eq!(s.len(), 5010);
+        assert_eq!(s.len(), 5011);
         let mut got = s.all_values();
         got.sort_unstable_by(|a, b| a.total_cmp(b));
         want.push(0.125);
         want.sort_unstable_by(|a, b| a.total_cmp(b));
         assert_eq!(got, want);
-        // Non-decimal first values, or a range too wide: no dense counting.
+        // Non-decimal first values: no dense counting; a range too wide: a window of 4 keys a
+        // value around the probed values.
         let mut t = Sample::default();
         t.dense.offer(0.0, 1.0, 1000);
         t.dense.decide(&[0.1f64.sqrt()]);
         assert!(!t.dense.is_on() && !t.dense.is_pending());
         t.dense.offer(0.0, 1e9, 1000);
         t.dense.decide(&[1.5]);
-        assert!(!t.dense.is_on());
+        assert!(t.dense.is_on() && t.dense.counts.len() == 4000);
+        assert!(t.dense.add_all(&[1.5, 2.5, 7e8]) && t.dense.outside == vec![7e8]);
+    }
+
+    // A long-tailed decimal sample whose key range is far wider than the dense array: the
+    // bulk is counted in a window, the tail kept aside, and the order is exact.
+    #[test]
+    fn long_tails_are_counted_in_a_window_and_kept_aside() {
+        let mut r = xorshift(5);
+        let n = 200_000u64;
+        let values: Vec<f64> = (0..n)
+            .map(|i| {
+                let u = r();
+                let x = if i % 100 == 0 { 1e6 * u } else { 50.0 * u };
+                ((x - 3.0) * 1e3).round() / 1e3
+            })
+            .collect();
+        let (lo, hi) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        let mut s = Sample::default();
+        s.dense.offer(lo, hi, n);
+        s.dense.decide(&values[..20_000]);
+        assert!(s.dense.is_on(), "a window holds 99% of the probe");
+        for page in values.chunks(4096) {
+            assert!(s.dense.add_all(page));
+        }
+        assert!(s.dense.add_pairs(&[(-3.0, 4), (999_000.5, 2)]));
+        assert!(!s.dense.outside.is_empty() && !s.dense.outside_pairs.is_empty());
+        assert!(s.dense.counts.len() < ((hi - lo) * 1e3) as usize);
+        let mut all = values.clone();
+        all.extend([-3.0; 4]);
+        all.extend([999_000.5; 2]);
+        let mut reference = Sample::from_values(all);
+        let (mut b1, mut b2, mut w) = (OrderBuf::default(), OrderBuf::default(), Work::default());
+        let mut copy = s.clone();
+        let (o1, r1) = order(&mut copy, &mut b1, &mut w);
+        assert_eq!(r1, Route::Dense);
+        let got = (o1.values.to_vec(), o1.counts.map(<[u64]>::to_vec));
+        let (o2, _) = order(&mut reference, &mut b2, &mut w);
+        assert_eq!(got, (o2.values.to_vec(), o2.counts.map(<[u64]>::to_vec)));
+        // Demoting gives every value back.
+        s.dense.demote(&mut s.values, &mut s.pairs);
+        assert_eq!(s.len(), n + 6);
+    }
+
+    // Counts are kept modulo 256 with the wraps aside: large counts come out whole.
+    #[test]
+    fn dense_counts_past_a_byte() {
+        let mut s = Sample::default();
+        s.dense.offer(0.0, 4.0, 100_000);
+        s.dense.decide(&[0.0, 1.0, 2.0, 3.0, 4.0]);
+        let values: Vec<f64> = (0..100_000u32).map(|i| f64::from(i % 5)).collect();
+        assert!(s.dense.add_all(&values));
+        assert!(s.dense.add_pairs(&[(2.0, 1000), (4.0, 256)]));
+        let (mut buf, mut work) = (OrderBuf::default(), Work::default());
+        let (o, route) = order(&mut s, &mut buf, &mut work);
+        assert_eq!(route, Route::Dense);
+        assert_eq!(o.values, &[0.0, 1.0, 2.0, 3.0, 4.0][..]);
+        assert_eq!(o.counts, Some(&[20_000, 20_000, 21_000, 20_000, 20_256][..]));
     }
 
     #[test]
