@@ -87,6 +87,25 @@ enum Kind {
     Utf8,
 }
 
+impl Phys {
+    /// Append the PLAIN values of `bytes` whose `keep` flag is set (one flag a value).
+    fn extend_kept(self, bytes: &[u8], keep: &[bool], out: &mut Vec<f64>) {
+        let w = self.width();
+        let bytes = &bytes[..keep.len() * w];
+        out.reserve(keep.len());
+        for (c, &k) in bytes.chunks_exact(w).zip(keep) {
+            if k {
+                out.push(match self {
+                    Phys::F64 => f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+                    Phys::I64 => i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
+                    Phys::F32 => f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                    Phys::I32 => f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                });
+            }
+        }
+    }
+}
+
 /// How a column is laid out, when this reader supports it.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
@@ -362,23 +381,19 @@ pub(crate) fn read_numeric(
                 if data.len() < present * phys.width() {
                     return Err("PLAIN values past the page end".into());
                 }
-                phys.extend(data, present, &mut tmp);
-                if let Some(k) = keep {
-                    let mut w = 0;
-                    for (i, &kept) in k.iter().enumerate() {
-                        tmp[w] = tmp[i];
-                        w += usize::from(kept);
-                    }
-                    tmp.truncate(w);
+                match keep {
+                    None => phys.extend(data, present, &mut tmp),
+                    Some(k) => phys.extend_kept(data, k, &mut tmp),
                 }
                 Ok(())
             });
             if !tmp.is_empty() {
-                nan_seen |= tmp.iter().any(|x| x.is_nan());
                 if out.dense.is_pending() {
                     out.dense.decide(&tmp);
                 }
+                // Dense counting takes only decimal values, never a NaN.
                 if !(out.dense.is_on() && out.dense.add_all(&tmp)) {
+                    nan_seen |= tmp.iter().any(|x| x.is_nan());
                     out.dense.demote(&mut out.values, &mut out.pairs);
                     out.values.extend_from_slice(&tmp);
                 }
