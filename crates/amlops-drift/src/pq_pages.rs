@@ -183,6 +183,8 @@ pub(crate) struct PageScratch {
     idx: Vec<u32>,
     dict: Vec<f64>,
     counts: Vec<u32>,
+    /// Positions of a page's values that the row mask drops.
+    drops: Vec<usize>,
     /// A page's PLAIN values, and a chunk's counted dictionary entries.
     plain: Vec<f64>,
     pairs: Vec<(f64, u64)>,
@@ -611,7 +613,14 @@ fn data_page(
                 return Err(format!("dictionary index width {bw}"));
             }
             let dict_len = s.counts.len();
-            let counts = &mut s.counts;
+            // Rows the mask drops are few: count every index, then take the dropped ones back.
+            s.drops.clear();
+            if let Some(k) = keep {
+                s.drops
+                    .extend(k.iter().enumerate().filter(|(_, kept)| !**kept).map(|(i, _)| i));
+            }
+            let (counts, drops) = (&mut s.counts, &s.drops);
+            let mut d = 0usize;
             let mut hy = Hybrid::new(runs, u32::from(bw));
             let mut done = 0usize;
             while done < present {
@@ -622,10 +631,11 @@ fn data_page(
                         if v >= dict_len {
                             return Err("dictionary index out of range".into());
                         }
-                        match keep {
-                            None => counts[v] += len as u32,
-                            Some(k) => counts[v] += k[done..done + len].iter().filter(|&&x| x).count() as u32,
+                        let first = d;
+                        while d < drops.len() && drops[d] < done + len {
+                            d += 1;
                         }
+                        counts[v] += (len - (d - first)) as u32;
                         done += len;
                     }
                     Run::Packed(len) => {
@@ -633,17 +643,12 @@ fn data_page(
                         if idx.iter().copied().max().unwrap_or(0) as usize >= dict_len {
                             return Err("dictionary index out of range".into());
                         }
-                        match keep {
-                            None => {
-                                for &v in idx {
-                                    counts[v as usize] += 1;
-                                }
-                            }
-                            Some(k) => {
-                                for (&v, &kept) in idx.iter().zip(&k[done..done + len]) {
-                                    counts[v as usize] += u32::from(kept);
-                                }
-                            }
+                        for &v in idx {
+                            counts[v as usize] += 1;
+                        }
+                        while d < drops.len() && drops[d] < done + len {
+                            counts[idx[drops[d] - done] as usize] -= 1;
+                            d += 1;
                         }
                         done += len;
                     }
