@@ -16,11 +16,12 @@
 //! count; the normalized Wasserstein distance divides W1 by max(baseline sample sd, 0.001);
 //! KS and chi-squared p-values follow scipy's `ks_2samp` (auto mode) and `chisquare`.
 //!
-//! Memory: categorical columns are counted while streaming; a numerical column is held (both
-//! sides, 8 bytes a value) only while its metric job runs, because exact KS and Wasserstein
-//! need ordered samples (a sample with at most 262,144 distinct values is counted in a hash
-//! table, one that has more is radix-sorted; both give the same values). CSV inputs are read
-//! once and spill numeric columns to a temp folder.
+//! Memory: Parquet columns are read page by page; dictionary pages are counted by index and
+//! decimal values are counted densely by key while they are read, so most columns are never
+//! held value by value. A numerical column that must be (non-decimal data with many distinct
+//! values) is held, both sides, only while its job runs, because exact KS and Wasserstein need
+//! ordered samples. CSV inputs are read once and spill numeric columns to a temp folder. See
+//! `docs/performance.md`.
 
 mod config;
 mod csv_side;

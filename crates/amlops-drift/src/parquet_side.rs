@@ -289,6 +289,7 @@ impl ParquetSide {
         if let Some(Some((lo, hi))) = self.ranges.get(column) {
             out.dense.offer(*lo, *hi, self.rows_valid);
         }
+        out.expected = self.rows_valid as usize;
         for (p, &n) in self.files.iter().zip(&self.file_rows) {
             let mask = self.mask.as_ref().map(|m| &m[offset..offset + n as usize]);
             match pq_pages::read_numeric(p, column, mask, out, &mut scratch)? {

@@ -397,6 +397,10 @@ pub(crate) fn read_numeric(
                 if !(out.dense.is_on() && out.dense.add_all(&tmp)) {
                     nan_seen |= tmp.iter().any(|x| x.is_nan());
                     out.dense.demote(&mut out.values, &mut out.pairs);
+                    if out.values.capacity() - out.values.len() < tmp.len() {
+                        let more = out.expected.saturating_sub(out.values.len()).max(tmp.len());
+                        out.values.reserve(more);
+                    }
                     out.values.extend_from_slice(&tmp);
                 }
             }

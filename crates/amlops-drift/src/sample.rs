@@ -33,6 +33,8 @@ pub struct Sample {
     pub pairs: Vec<(f64, u64)>,
     /// Values counted by decimal key as they were read (see [`Dense`]).
     pub dense: Dense,
+    /// How many values the reader expects (to size `values` once).
+    pub(crate) expected: usize,
 }
 
 impl Sample {
@@ -401,14 +403,6 @@ const KEY_LIMIT: f64 = 2_251_799_813_685_248.0; // 2^51
 /// Decimal places tried.
 const MAX_PLACES: i32 = 9;
 
-/// A sample whose values are all `k / scale` for integers `k` in `kmin..=kmax`.
-#[derive(Debug, Clone, Copy)]
-struct Decimal {
-    scale: f64,
-    kmin: i64,
-    kmax: i64,
-}
-
 #[inline]
 fn rounded(x: f64, scale: f64) -> f64 {
     (x * scale + ROUNDER) - ROUNDER
@@ -425,34 +419,6 @@ fn exact(x: f64, scale: f64) -> bool {
 /// Fewest decimal places that represent `x` exactly, from `from` up.
 fn places_for(x: f64, from: i32) -> Option<i32> {
     (from..=MAX_PLACES).find(|&d| exact(x, 10f64.powi(d)))
-}
-
-/// Check that every value is decimal at `scale`; the key range when it is, else a value
-/// that is not.
-fn key_range(values: &[f64], pairs: &[(f64, u64)], scale: f64) -> Result<(i64, i64), f64> {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for chunk in values.chunks(2048) {
-        let mut ok = true;
-        for &x in chunk {
-            let y = x * scale;
-            let r = (y + ROUNDER) - ROUNDER;
-            ok &= y.abs() < KEY_LIMIT && r / scale == x;
-            lo = lo.min(r);
-            hi = hi.max(r);
-        }
-        if !ok {
-            return Err(first_inexact(chunk, scale));
-        }
-    }
-    for &(x, _) in pairs {
-        if !exact(x, scale) {
-            return Err(x);
-        }
-        let r = rounded(x, scale);
-        lo = lo.min(r);
-        hi = hi.max(r);
-    }
-    Ok((lo as i64, hi as i64))
 }
 
 fn first_inexact(values: &[f64], scale: f64) -> f64 {
@@ -477,18 +443,6 @@ fn probe_places(sample: &Sample) -> Option<i32> {
         places = places_for(x, places)?;
     }
     Some(places)
-}
-
-/// Find the decimal form of a sample, if it has one, checking every value.
-fn decimal(sample: &Sample, mut places: i32) -> Option<Decimal> {
-    loop {
-        let scale = 10f64.powi(places);
-        match key_range(&sample.values, &sample.pairs, scale) {
-            Ok((kmin, kmax)) if kmin <= kmax => return Some(Decimal { scale, kmin, kmax }),
-            Ok(_) => return None,
-            Err(bad) => places = places_for(bad, places + 1)?,
-        }
-    }
 }
 
 /// Smallest and largest value (the sample holds no NaN).
@@ -568,23 +522,35 @@ pub fn order<'a>(sample: &'a mut Sample, buf: &'a mut OrderBuf, work: &mut Work)
     {
         return (counted(buf), Route::Hashed);
     }
-    let dec = places.and_then(|p| decimal(sample, p));
     let pairs = std::mem::take(&mut sample.pairs);
     for &(x, c) in &pairs {
         sample.values.extend(std::iter::repeat_n(x, c as usize));
     }
     sample.pairs = pairs;
     sample.pairs.clear();
-    let route = match dec {
-        Some(d) => {
-            sort_decimal(&mut sample.values, &mut work.scratch, d.scale, d.kmin, d.kmax);
-            Route::SortedDecimal
+    // Radix on decimal keys, checking every value as its key is made; a value with more
+    // places than probed tries again with those, one that is not decimal sorts on bits.
+    let mut route = Route::Sorted;
+    if let Some(mut p) = places {
+        let (lo, hi) = min_max(sample);
+        loop {
+            let scale = 10f64.powi(p);
+            let (kmin, kmax) = (rounded(lo, scale) as i64, rounded(hi, scale) as i64);
+            match sort_decimal(&mut sample.values, &mut work.scratch, scale, kmin, kmax) {
+                Ok(()) => {
+                    route = Route::SortedDecimal;
+                    break;
+                }
+                Err(bad) => match places_for(bad, p + 1) {
+                    Some(q) => p = q,
+                    None => break,
+                },
+            }
         }
-        None => {
-            sort_f64(&mut sample.values, &mut work.scratch);
-            Route::Sorted
-        }
-    };
+    }
+    if route == Route::Sorted {
+        sort_f64(&mut sample.values, &mut work.scratch);
+    }
     (
         Ordered {
             values: &sample.values,
@@ -673,11 +639,9 @@ mod tests {
         all.sort_unstable_by(|a, b| a.total_cmp(b));
         let mut s = sample;
         let (mut buf, mut work) = (OrderBuf::default(), Work::default());
-        let probe = probe_places(&s)
-            .and_then(|p| decimal(&s, p))
-            .map(|d| (d.scale, d.kmin, d.kmax));
+        let probe = probe_places(&s);
         let (o, route) = order(&mut s, &mut buf, &mut work);
-        assert_eq!(route, want_route, "decimal form {probe:?}");
+        assert_eq!(route, want_route, "probed places {probe:?}");
         // -0.0 may come back as 0.0 (equal values): compare with zeros unsigned.
         let bits = |x: &f64| (x + 0.0).to_bits();
         let expanded: Vec<u64> = match o.counts {
@@ -911,9 +875,7 @@ mod tests {
         assert!(!exact(1e300, 1.0));
         assert_eq!(places_for(2.75, 0), Some(2));
         let s = Sample::from_values(vec![1.5, 2.25, -3.125]);
-        let d = probe_places(&s)
-            .and_then(|p| decimal(&s, p))
-            .map(|d| (d.scale, d.kmin, d.kmax));
-        assert_eq!(d, Some((1000.0, -3125, 2250)));
+        assert_eq!(probe_places(&s), Some(3));
+        assert_eq!(probe_places(&Sample::from_values(vec![1.5, 0.1f64.sqrt()])), None);
     }
 }

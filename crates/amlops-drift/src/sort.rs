@@ -44,34 +44,54 @@ pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
     }
 }
 
-/// Sort values that are all exactly `k / scale` with integer `k` in `kmin..=kmax` (below 2^51
-/// in magnitude): the radix sort runs over `k - kmin`, so only the digits that span the key
-/// range are passed over (two passes for a range of 16 million keys), and the values are
-/// rebuilt exactly as `k / scale`.
-pub fn sort_decimal(v: &mut [f64], scratch: &mut Vec<f64>, scale: f64, kmin: i64, kmax: i64) {
+/// Sort values that are exactly `k / scale` with integer `k` in `kmin..=kmax` (below 2^51 in
+/// magnitude): the radix sort runs over `k - kmin`, so only the digits that span the key range
+/// are passed over (two passes for a range of 16 million keys), and the values are rebuilt
+/// exactly as `k / scale`. Each value is checked as its key is made; on the first one that is
+/// not such a `k / scale`, `v` is restored (same values, any order) and that value returned.
+pub fn sort_decimal(
+    v: &mut [f64],
+    scratch: &mut Vec<f64>,
+    scale: f64,
+    kmin: i64,
+    kmax: i64,
+) -> Result<(), f64> {
     const ROUNDER: f64 = 6_755_399_441_055_744.0;
+    const LIMIT: f64 = 2_251_799_813_685_248.0; // 2^51
     let n = v.len();
-    let span = (kmax - kmin) as u64;
-    if n < 4096 || n > u32::MAX as usize {
-        v.sort_unstable_by(|a, b| a.total_cmp(b));
-        return;
-    }
+    let span = kmax.saturating_sub(kmin).max(0) as u64;
     let passes = ((64 - span.leading_zeros()) as usize)
         .div_ceil(MAX_BITS as usize)
         .max(1);
     let mut hist = vec![[0u32; BUCKETS]; passes];
     let base = kmin as f64;
-    for x in v.iter_mut() {
-        let k = (((*x * scale + ROUNDER) - ROUNDER) - base) as u64;
-        *x = f64::from_bits(k);
+    let top = span as f64;
+    for j in 0..n {
+        let x = v[j];
+        let y = x * scale;
+        let r = (y + ROUNDER) - ROUNDER;
+        let u = r - base;
+        if !(y.abs() < LIMIT && r / scale == x && u >= 0.0 && u <= top) {
+            for w in &mut v[..j] {
+                *w = (w.to_bits() as i64 + kmin) as f64 / scale;
+            }
+            return Err(x);
+        }
+        let k = u as u64;
+        v[j] = f64::from_bits(k);
         for (p, h) in hist.iter_mut().enumerate() {
             h[((k >> (p as u32 * MAX_BITS)) & MASK) as usize] += 1;
         }
     }
-    radix_passes(v, scratch, &hist);
+    if n <= u32::MAX as usize {
+        radix_passes(v, scratch, &hist);
+    } else {
+        v.sort_unstable_by_key(|x| x.to_bits());
+    }
     for x in v.iter_mut() {
         *x = (x.to_bits() as i64 + kmin) as f64 / scale;
     }
+    Ok(())
 }
 
 /// LSD passes over keys held as bit patterns in `v`, one per histogram (digit p is bits
@@ -143,8 +163,22 @@ mod tests {
             .collect();
         let mut want = dec.clone();
         want.sort_unstable_by(|a, b| a.total_cmp(b));
-        sort_decimal(&mut dec, &mut scratch, 1e3, -1_500_000, 1_499_999);
+        assert_eq!(
+            sort_decimal(&mut dec, &mut scratch, 1e3, -1_500_000, 1_499_999),
+            Ok(())
+        );
         assert!(dec.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()));
+        // A value that is not decimal at this scale: the input comes back whole.
+        let mut bad: Vec<f64> = (0..10_000).map(|i| f64::from(i) / 100.0).collect();
+        bad[7_000] = 0.1f64.sqrt();
+        let mut before = bad.clone();
+        assert_eq!(
+            sort_decimal(&mut bad, &mut scratch, 100.0, 0, 9_999),
+            Err(0.1f64.sqrt())
+        );
+        before.sort_unstable_by(|a, b| a.total_cmp(b));
+        bad.sort_unstable_by(|a, b| a.total_cmp(b));
+        assert_eq!(bad, before);
         let mut small = vec![3.0, -1.0, 2.0];
         sort_f64(&mut small, &mut scratch);
         assert_eq!(small, vec![-1.0, 2.0, 3.0]);
