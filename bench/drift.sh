@@ -3,17 +3,21 @@
 #
 #   bench/drift.sh [SIZES...] [-- FORMATS...]     default: S M -- parquet csv
 #   e.g. bench/drift.sh S M L -- parquet
+#   RUNS=5 bench/drift.sh L -- parquet            runs of each tool (default 3)
 #
 # Data, the Python venv and results live in bench-data/ (git-ignored). For every size and
-# format it runs both tools under /usr/bin/time -v (page cache warmed first), checks that every
-# value agrees to 1e-6 relative and every verdict is equal (bench/drift_compare.py), and writes
-# a table with wall time, peak RSS and the speed ratio to bench-data/drift-results.md.
+# format it runs both tools RUNS times, alternating, under /usr/bin/time -v (page cache warmed
+# before each run), checks that every value agrees to 1e-6 relative and every verdict is equal
+# (bench/drift_compare.py), and writes a table with the median wall time, the largest peak RSS
+# and the ratio of the medians to bench-data/drift-results.md (each run's times go to
+# bench-data/drift-runs.txt).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="${DRIFT_SHARED:-$ROOT/../shared/bench/drift}"
 DATA="$ROOT/bench-data"
 VENV="$DATA/.venv"
 THRESHOLDS="js=0.1,psi=0.1,nwd=0.1,ks=0.05,chi2=0.05" # the numpy baseline's thresholds
+RUNS="${RUNS:-3}"
 
 sizes=(); formats=()
 while [[ $# -gt 0 && "$1" != "--" ]]; do sizes+=("$1"); shift; done
@@ -41,25 +45,38 @@ measure() { # label outfile cmd... -> prints "wall_s rss_mib"
   rm -f "$log"
 }
 
+median() { tr ' ' '\n' | sort -g | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+largest() { tr ' ' '\n' | sort -g | tail -1; }
+
 RES="$DATA/drift-results.md"
+RUNLOG="$DATA/drift-runs.txt"
 {
-  echo "| size | format | amlops s | amlops MiB | numpy s | numpy MiB | speed-up | values/verdicts |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| size | format | runs | amlops s (median) | amlops MiB | numpy s (median) | numpy MiB | speed-up | values/verdicts |"
+  echo "|---|---|---|---|---|---|---|---|---|"
 } > "$RES"
+: > "$RUNLOG"
 status=0
 for s in "${sizes[@]}"; do
   for f in "${formats[@]}"; do
     b="$DATA/$s/baseline.$f"; t="$DATA/$s/target.$f"
-    cat "$b" "$t" > /dev/null
-    read -r aw ar < <(measure "$DATA/$s-amlops-$f.json" "$AMLOPS" drift --baseline "$b" --target "$t" \
-      --thresholds "$THRESHOLDS" --temp-dir "$DATA")
-    read -r nw nr < <(cd "$SHARED" && measure "$DATA/$s-numpy-$f.json" "$VENV/bin/python" baseline_numpy.py \
-      --size "$s" --format "$f" --data-dir "$DATA/$s")
+    aws=(); ars=(); nws=(); nrs=()
+    for ((r = 1; r <= RUNS; r++)); do
+      cat "$b" "$t" > /dev/null
+      read -r aw ar < <(measure "$DATA/$s-amlops-$f.json" "$AMLOPS" drift --baseline "$b" --target "$t" \
+        --thresholds "$THRESHOLDS" --temp-dir "$DATA")
+      cat "$b" "$t" > /dev/null
+      read -r nw nr < <(cd "$SHARED" && measure "$DATA/$s-numpy-$f.json" "$VENV/bin/python" baseline_numpy.py \
+        --size "$s" --format "$f" --data-dir "$DATA/$s")
+      echo "$s $f run $r: amlops ${aw}s ${ar}MiB, numpy ${nw}s ${nr}MiB" | tee -a "$RUNLOG"
+      aws+=("$aw"); ars+=("$ar"); nws+=("$nw"); nrs+=("$nr")
+    done
     if python3 "$ROOT/bench/drift_compare.py" "$DATA/$s-amlops-$f.json" "$DATA/$s-numpy-$f.json" \
          > "$DATA/$s-compare-$f.txt"; then check="equal"; else check="DIFFER (see $s-compare-$f.txt)"; status=1; fi
+    aw=$(echo "${aws[*]}" | median); nw=$(echo "${nws[*]}" | median)
+    ar=$(echo "${ars[*]}" | largest); nr=$(echo "${nrs[*]}" | largest)
     ratio=$(awk -v a="$aw" -v n="$nw" 'BEGIN{printf "%.1fx", n/a}')
-    echo "| $s | $f | $aw | $ar | $nw | $nr | $ratio | $check |" | tee -a "$RES"
+    echo "| $s | $f | $RUNS | $aw | $ar | $nw | $nr | $ratio | $check |" | tee -a "$RES"
   done
 done
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); results in $RES"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); results in $RES, each run in $RUNLOG"
 exit $status
