@@ -136,11 +136,44 @@ impl GateBackend for AzureBackend {
     }
 
     async fn download_data(&self, uri: &str, dest: &Path) -> Result<PathBuf, BackendError> {
-        let Some((datastore, path)) = parse_datastore_uri(uri) else {
+        if let Some((datastore, path)) = parse_datastore_uri(uri) {
+            return self.download_datastore_path(uri, &datastore, &path, dest).await;
+        }
+        let op = || format!("downloading '{uri}'");
+        let Some((name, version)) = parse_data_asset(uri) else {
             return Err(BackendError::new(
-                format!("downloading '{uri}'"),
-                "data assets (azureml:<name>:<version>) cannot be resolved by this build's Azure ML client; give \
-                 the asset's datastore URI (azureml://datastores/<datastore>/paths/<path>) or a local path",
+                op(),
+                "give a data asset (azureml:<name>:<version> or azureml:<name>@latest), a datastore URI \
+                 (azureml://datastores/<datastore>/paths/<path>) or a local path",
+            ));
+        };
+        let version = match version {
+            Some(v) => v,
+            None => self
+                .client
+                .latest_asset_version("data", &name)
+                .await
+                .map_err(|e| BackendError::new(op(), e))?,
+        };
+        let asset = self
+            .client
+            .get_asset_version("data", &name, &version)
+            .await
+            .map_err(|e| BackendError::new(op(), e))?;
+        let data_uri = asset
+            .pointer("/properties/dataUri")
+            .and_then(serde_json::Value::as_str)
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| {
+                BackendError::new(op(), format!("the data asset {name}:{version} has no dataUri"))
+            })?;
+        let Some((datastore, path)) = parse_datastore_uri(data_uri) else {
+            return Err(BackendError::new(
+                op(),
+                format!(
+                    "the data asset {name}:{version} points at '{data_uri}', which is not in a workspace datastore; \
+                     give a local path or a datastore URI"
+                ),
             ));
         };
         self.download_datastore_path(uri, &datastore, &path, dest).await
@@ -290,6 +323,25 @@ pub fn parse_datastore_uri(uri: &str) -> Option<(String, String)> {
     Some((name.to_string(), segments[ds + 3..].join("/")))
 }
 
+/// A data asset reference: `azureml:<name>:<version>` (version `Some`) or `azureml:<name>@latest`
+/// (version `None`).
+pub fn parse_data_asset(uri: &str) -> Option<(String, Option<String>)> {
+    let rest = uri.trim();
+    let rest = rest
+        .get(..8)
+        .filter(|p| p.eq_ignore_ascii_case("azureml:"))
+        .map(|_| &rest[8..])?;
+    if rest.starts_with('/') {
+        return None;
+    }
+    let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if let Some(name) = rest.strip_suffix("@latest") {
+        return valid(name).then(|| (name.to_string(), None));
+    }
+    let (name, version) = rest.split_once(':')?;
+    (valid(name) && valid(version)).then(|| (name.to_string(), Some(version.to_string())))
+}
+
 fn is_data_file(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     lower.ends_with(".csv") || lower.ends_with(".parquet") || lower.ends_with(".pq")
@@ -342,6 +394,17 @@ mod tests {
             Some(("ds".into(), "data/train/".into()))
         );
         assert_eq!(parse_datastore_uri("azureml:train:1"), None);
+        assert_eq!(
+            parse_data_asset("azureml:train:1"),
+            Some(("train".into(), Some("1".into())))
+        );
+        assert_eq!(
+            parse_data_asset("AzureML:day-1_x@latest"),
+            Some(("day-1_x".into(), None))
+        );
+        assert_eq!(parse_data_asset("azureml://datastores/ds/paths/x.csv"), None);
+        assert_eq!(parse_data_asset("azureml:train"), None);
+        assert_eq!(parse_data_asset("azureml:a b:1"), None);
         assert_eq!(parse_datastore_uri("azureml://datastores/ds/data/x.csv"), None);
         assert_eq!(parse_datastore_uri("azureml://datastores//paths/x.csv"), None);
     }

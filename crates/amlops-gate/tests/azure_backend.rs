@@ -130,15 +130,79 @@ async fn download_errors_say_what_is_missing() {
         e.contains("returned AccountKey secrets") && e.contains("SAS token only"),
         "{e}"
     );
+    // A data asset stored outside the workspace's datastores.
+    Mock::given(method("GET"))
+        .and(path(format!("{WS}/data/external/versions/2")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "properties": {"dataType": "uri_file", "dataUri": "https://acct.blob.core.windows.net/c/x.csv"}
+        })))
+        .mount(&server)
+        .await;
+    let e = b
+        .download_data("azureml:external:2", &dir)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("downloading 'azureml:external:2'") && e.contains("not in a workspace datastore"),
+        "{e}"
+    );
+    // A data asset that does not exist: the 404 says so.
     let e = b
         .download_data("azureml:train:3", &dir)
         .await
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("downloading 'azureml:train:3'") && e.contains("datastore URI"),
+        e.contains("downloading 'azureml:train:3'") && e.contains("404"),
         "{e}"
     );
+}
+
+// `azureml:<name>:<version>` and `@latest` resolve to the asset's dataUri in a datastore, which is
+// downloaded like a datastore URI.
+#[tokio::test]
+async fn data_assets_resolve_to_their_datastore_path() {
+    let server = MockServer::start().await;
+    datastore(
+        &server,
+        json!({"secretsType": "Sas", "sasToken": "?sv=2024-11-04&sig=c2VjcmV0"}),
+    )
+    .await;
+    let dir = support::temp_dir();
+    let csv = std::fs::read(support::write_csv(&dir.join("src.csv"), 40, 0.0, false)).unwrap();
+    Mock::given(method("GET"))
+        .and(path(format!("{WS}/data/train")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "properties": {"latestVersion": "3", "nextVersion": "4"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{WS}/data/train/versions/3")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "properties": {"dataType": "uri_file", "dataUri":
+                "azureml://subscriptions/sub/resourcegroups/rg/workspaces/ws/datastores/workspaceblobstore/paths/LocalUpload/abc/train.csv"}
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/blob/acct/data/LocalUpload/abc/train.csv"))
+        .and(query_param("sig", "c2VjcmV0"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(csv.clone()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let b = backend(&server);
+    for (k, uri) in ["azureml:train:3", "azureml:train@latest"].iter().enumerate() {
+        let dest = dir.join(format!("d{k}"));
+        std::fs::create_dir_all(&dest).unwrap();
+        let file = b.download_data(uri, &dest).await.unwrap();
+        assert_eq!(file, dest.join("train.csv"), "{uri}");
+        assert_eq!(std::fs::read(&file).unwrap(), csv, "{uri}");
+    }
 }
 
 #[tokio::test]
