@@ -558,18 +558,6 @@ impl Register<'_> {
                 .latest
                 .insert((lookup.collection.to_string(), lookup.name.clone()), v);
         }
-        // The client created (or found) the code versions of the uploads already; their rendered PUTs are not
-        // repeated (as AzureMLTrain does).
-        let created: Vec<String> = resolved
-            .uploads
-            .values()
-            .filter_map(|o| match o {
-                UploadOutcome::Code { name, version, .. } => {
-                    Some(format!("/codes/{name}/versions/{version}"))
-                }
-                UploadOutcome::Blob { .. } => None,
-            })
-            .collect();
         let mut requests = plan.render(&mut resolved).map_err(RegisterError::Spec)?;
         let Some(mut main) = requests.pop() else {
             return Err(RegisterError::Setup(format!(
@@ -577,7 +565,9 @@ impl Register<'_> {
                 file.display()
             )));
         };
-        requests.retain(|r| !(r.method == "PUT" && created.iter().any(|c| r.path.ends_with(c.as_str()))));
+        // The client created (or found) the code versions of the uploads already; their rendered PUTs are
+        // not repeated (as AzureMLTrain does).
+        let requests = resolved.without_uploaded_code(requests);
         for dep in &requests {
             self.output.line(&format!("Creating {}", dep.path));
             self.api

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::plan::{Resolver, Upload, UploadOutcome};
+use crate::plan::{Resolver, RestRequest, Upload, UploadOutcome};
 use crate::refs::AssetType;
 
 /// A [`Resolver`] answering from outcomes obtained beforehand: uploads by [`Upload::index`], `@latest` lookups
@@ -17,6 +17,27 @@ pub struct PrecomputedResolver {
     pub uploads: HashMap<usize, UploadOutcome>,
     /// Latest versions by (collection, name).
     pub latest: HashMap<(String, String), String>,
+}
+
+impl PrecomputedResolver {
+    /// `requests` without the PUTs of the code versions the uploads already made (or found by
+    /// hash): the client creates those as it uploads, so they are not sent twice.
+    pub fn without_uploaded_code(&self, requests: Vec<RestRequest>) -> Vec<RestRequest> {
+        let created: Vec<String> = self
+            .uploads
+            .values()
+            .filter_map(|o| match o {
+                UploadOutcome::Code { name, version, .. } => {
+                    Some(format!("/codes/{name}/versions/{version}"))
+                }
+                UploadOutcome::Blob { .. } => None,
+            })
+            .collect();
+        requests
+            .into_iter()
+            .filter(|r| !(r.method == "PUT" && created.iter().any(|c| r.path.ends_with(c.as_str()))))
+            .collect()
+    }
 }
 
 impl Resolver for PrecomputedResolver {

@@ -286,22 +286,8 @@ impl Train<'_> {
                 .insert((lookup.collection.to_string(), lookup.name.clone()), version);
         }
         // The client created the code versions of the uploads already; their rendered PUTs are not repeated.
-        let created: Vec<String> = resolved
-            .uploads
-            .values()
-            .filter_map(|o| match o {
-                UploadOutcome::Code { name, version, .. } => {
-                    Some(format!("/codes/{name}/versions/{version}"))
-                }
-                UploadOutcome::Blob { .. } => None,
-            })
-            .collect();
-        let requests: Vec<_> = plan
-            .render(&mut resolved)
-            .map_err(TrainError::Spec)?
-            .into_iter()
-            .filter(|r| !(r.method == "PUT" && created.iter().any(|c| r.path.ends_with(c.as_str()))))
-            .collect();
+        let rendered = plan.render(&mut resolved).map_err(TrainError::Spec)?;
+        let requests = resolved.without_uploaded_code(rendered);
         let mut last = Value::Null;
         let count = requests.len();
         for (i, request) in requests.iter().enumerate() {
