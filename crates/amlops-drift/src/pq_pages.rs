@@ -372,10 +372,7 @@ pub(crate) fn read_numeric(
             let Kind::Num(phys) = l.kind else {
                 return Ok(Some("not a numeric column".into()));
             };
-            let page_mask = match mask {
-                Some(m) => Some(m.get(row..row + n).ok_or("more rows than the file reports")?),
-                None => None,
-            };
+            let page_mask = page_rows(mask, row, n)?;
             // PLAIN values are decoded into a page-sized buffer, then counted or kept.
             let mut tmp = std::mem::take(&mut s.plain);
             tmp.clear();
@@ -454,10 +451,7 @@ pub(crate) fn read_categories(
                 data,
                 encoding,
             } => {
-                let page_mask = match mask {
-                    Some(m) => Some(m.get(row..row + n).ok_or("more rows than the file reports")?),
-                    None => None,
-                };
+                let page_mask = page_rows(mask, row, n)?;
                 let counted = &mut *out;
                 data_page(s, n, defs, page_mask, data, encoding, |data, present, keep| {
                     let mut at = 0usize;
@@ -537,6 +531,16 @@ pub(crate) fn null_rows(path: &Path, column: &str, mask: &mut [bool]) -> Result<
         }
         Ok(None)
     })
+}
+
+/// The part of the file's row mask that covers a data page's `n` rows from `row`.
+fn page_rows(mask: Option<&[bool]>, row: usize, n: usize) -> Result<Option<&[bool]>, String> {
+    match mask {
+        Some(m) => Ok(Some(
+            m.get(row..row + n).ok_or("more rows than the file reports")?,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Move a chunk's dictionary counts into the sample (its dense counts, else its pairs); true
