@@ -15,7 +15,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderB
 
 use crate::DriftError;
 use crate::csv_side::MAX_INT_CATEGORIES;
-use crate::pq_pages::{self, PageScratch, Read};
+use crate::pq_pages::{self, FileMask, PageScratch, Read};
 use crate::sample::Sample;
 use crate::source::ValueType;
 
@@ -71,6 +71,8 @@ pub(crate) struct ParquetSide {
     /// Smallest and largest value of each numeric column, when every row group says.
     ranges: HashMap<String, Option<(f64, f64)>>,
     mask: Option<Vec<bool>>,
+    /// The rows each file drops (rows of that file, ascending), when there is a mask.
+    drops: Vec<Vec<usize>>,
     pub rows_total: u64,
     pub rows_valid: u64,
 }
@@ -265,14 +267,40 @@ impl ParquetSide {
         let rows_valid = mask
             .as_ref()
             .map_or(rows_total, |m| m.iter().filter(|&&v| v).count() as u64);
+        let mut drops = Vec::new();
+        if let Some(m) = &mask {
+            let mut offset = 0usize;
+            for &n in &file_rows {
+                let here = &m[offset..offset + n as usize];
+                drops.push(
+                    here.iter()
+                        .enumerate()
+                        .filter(|(_, k)| !**k)
+                        .map(|(i, _)| i)
+                        .collect(),
+                );
+                offset += n as usize;
+            }
+        }
         Ok(ParquetSide {
             files: files.to_vec(),
             file_rows,
             sizes,
             ranges,
             mask,
+            drops,
             rows_total,
             rows_valid,
+        })
+    }
+
+    /// The row mask of file `f`, which starts at row `offset` of the data set.
+    fn file_mask(&self, f: usize, offset: usize) -> Option<FileMask<'_>> {
+        let m = self.mask.as_ref()?;
+        Some(FileMask {
+            keep: &m[offset..offset + self.file_rows[f] as usize],
+            drops: &self.drops[f],
+            first: 0,
         })
     }
 
@@ -290,8 +318,8 @@ impl ParquetSide {
             out.dense.offer(*lo, *hi, self.rows_valid);
         }
         out.expected = self.rows_valid as usize;
-        for (p, &n) in self.files.iter().zip(&self.file_rows) {
-            let mask = self.mask.as_ref().map(|m| &m[offset..offset + n as usize]);
+        for (f, (p, &n)) in self.files.iter().zip(&self.file_rows).enumerate() {
+            let mask = self.file_mask(f, offset);
             match pq_pages::read_numeric(p, column, mask, out, &mut scratch)? {
                 Read::Done => offset += n as usize,
                 Read::Unsupported(why) => {
@@ -354,8 +382,8 @@ impl ParquetSide {
         let mut out: HashMap<String, u64> = HashMap::new();
         let mut scratch = PageScratch::default();
         let mut offset = 0usize;
-        for (p, &n) in self.files.iter().zip(&self.file_rows) {
-            let mask = self.mask.as_ref().map(|m| &m[offset..offset + n as usize]);
+        for (f, (p, &n)) in self.files.iter().zip(&self.file_rows).enumerate() {
+            let mask = self.file_mask(f, offset);
             match pq_pages::read_categories(p, column, mask, &mut out, &mut scratch)? {
                 Read::Done => offset += n as usize,
                 Read::Unsupported(why) => {
@@ -578,7 +606,7 @@ mod tests {
                 // The page reader handled every column but the BYTE_STREAM_SPLIT one (and the
                 // v2 writer's DELTA_BINARY_PACKED fallback for integers, also left to Arrow).
                 let mut direct = Sample::default();
-                let m = side.mask.as_ref().map(|m| &m[..side.file_rows[0] as usize]);
+                let m = side.file_mask(0, 0);
                 let r = pq_pages::read_numeric(&files[0], c, m, &mut direct, &mut PageScratch::default())
                     .unwrap_or_else(|e| panic!("{c}: {e}"));
                 if !(version == WriterVersion::PARQUET_2_0 && c == "i64") {
@@ -602,7 +630,7 @@ mod tests {
                 .counts_arrow("words")
                 .unwrap_or_else(|e| panic!("words: {e}"));
             assert_eq!(pages, arrow, "variant {k}");
-            let m = side.mask.as_ref().map(|m| &m[..side.file_rows[0] as usize]);
+            let m = side.file_mask(0, 0);
             let r = pq_pages::read_categories(
                 &files[0],
                 "words",

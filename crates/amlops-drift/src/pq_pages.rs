@@ -88,21 +88,17 @@ enum Kind {
 }
 
 impl Phys {
-    /// Append the PLAIN values of `bytes` whose `keep` flag is set (one flag a value).
-    fn extend_kept(self, bytes: &[u8], keep: &[bool], out: &mut Vec<f64>) {
+    /// Append the `n` PLAIN values of `bytes` but those at the positions `drops` (ascending,
+    /// below `n`): the runs between them are copied whole.
+    fn extend_without(self, bytes: &[u8], n: usize, drops: &[usize], out: &mut Vec<f64>) {
         let w = self.width();
-        let bytes = &bytes[..keep.len() * w];
-        out.reserve(keep.len());
-        for (c, &k) in bytes.chunks_exact(w).zip(keep) {
-            if k {
-                out.push(match self {
-                    Phys::F64 => f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
-                    Phys::I64 => i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
-                    Phys::F32 => f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-                    Phys::I32 => f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-                });
-            }
+        out.reserve(n - drops.len());
+        let mut start = 0usize;
+        for &d in drops {
+            self.extend(&bytes[start * w..], d - start, out);
+            start = d + 1;
         }
+        self.extend(&bytes[start * w..], n - start, out);
     }
 }
 
@@ -179,7 +175,6 @@ fn layout(reader: &SerializedFileReader<Bytes>, column: &str) -> Option<Layout> 
 #[derive(Debug, Default)]
 pub(crate) struct PageScratch {
     defs: Vec<u8>,
-    keep: Vec<bool>,
     idx: Vec<u32>,
     dict: Vec<f64>,
     counts: Vec<u32>,
@@ -191,6 +186,35 @@ pub(crate) struct PageScratch {
     /// A text dictionary: the bytes of its values and where each one ends.
     text: Vec<u8>,
     text_ends: Vec<usize>,
+}
+
+/// The rows of one file that the data set's row mask keeps: a flag a row, and the rows it
+/// drops (ascending), which are few: pages without nulls of their own skip those rows by
+/// position instead of testing every row's flag.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileMask<'a> {
+    /// A flag for each row from row `first` of the file.
+    pub keep: &'a [bool],
+    /// The dropped rows among those, as rows of the file.
+    pub drops: &'a [usize],
+    pub first: usize,
+}
+
+impl<'a> FileMask<'a> {
+    /// The part of the mask covering a data page's `n` rows from `row`.
+    fn page(self, row: usize, n: usize) -> Result<FileMask<'a>, String> {
+        let keep = self
+            .keep
+            .get(row - self.first..row - self.first + n)
+            .ok_or("more rows than the file reports")?;
+        let from = self.drops.partition_point(|&d| d < row);
+        let to = from + self.drops[from..].partition_point(|&d| d < row + n);
+        Ok(FileMask {
+            keep,
+            drops: &self.drops[from..to],
+            first: row,
+        })
+    }
 }
 
 /// The result of [`read_numeric`].
@@ -342,7 +366,7 @@ fn walk(
 pub(crate) fn read_numeric(
     path: &Path,
     column: &str,
-    mask: Option<&[bool]>,
+    mask: Option<FileMask<'_>>,
     out: &mut Sample,
     s: &mut PageScratch,
 ) -> Result<Read, DriftError> {
@@ -372,18 +396,15 @@ pub(crate) fn read_numeric(
             let Kind::Num(phys) = l.kind else {
                 return Ok(Some("not a numeric column".into()));
             };
-            let page_mask = page_rows(mask, row, n)?;
+            let page_mask = mask.map(|m| m.page(row, n)).transpose()?;
             // PLAIN values are decoded into a page-sized buffer, then counted or kept.
             let mut tmp = std::mem::take(&mut s.plain);
             tmp.clear();
-            let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, keep| {
+            let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
                 if data.len() < present * phys.width() {
                     return Err("PLAIN values past the page end".into());
                 }
-                match keep {
-                    None => phys.extend(data, present, &mut tmp),
-                    Some(k) => phys.extend_kept(data, k, &mut tmp),
-                }
+                phys.extend_without(data, present, drops, &mut tmp);
                 Ok(())
             });
             if !tmp.is_empty() {
@@ -421,7 +442,7 @@ pub(crate) fn read_numeric(
 pub(crate) fn read_categories(
     path: &Path,
     column: &str,
-    mask: Option<&[bool]>,
+    mask: Option<FileMask<'_>>,
     out: &mut HashMap<String, u64>,
     s: &mut PageScratch,
 ) -> Result<Read, DriftError> {
@@ -451,13 +472,14 @@ pub(crate) fn read_categories(
                 data,
                 encoding,
             } => {
-                let page_mask = page_rows(mask, row, n)?;
+                let page_mask = mask.map(|m| m.page(row, n)).transpose()?;
                 let counted = &mut *out;
-                data_page(s, n, defs, page_mask, data, encoding, |data, present, keep| {
+                data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
                     let mut at = 0usize;
+                    let mut next = drops.iter().copied().peekable();
                     for i in 0..present {
                         let v = byte_array(data, &mut at)?;
-                        if keep.is_none_or(|k| k[i]) {
+                        if next.next_if_eq(&i).is_none() {
                             let text = std::str::from_utf8(v).map_err(|_| "a value that is not UTF-8")?;
                             match counted.get_mut(text) {
                                 Some(c) => *c += 1,
@@ -533,16 +555,6 @@ pub(crate) fn null_rows(path: &Path, column: &str, mask: &mut [bool]) -> Result<
     })
 }
 
-/// The part of the file's row mask that covers a data page's `n` rows from `row`.
-fn page_rows(mask: Option<&[bool]>, row: usize, n: usize) -> Result<Option<&[bool]>, String> {
-    match mask {
-        Some(m) => Ok(Some(
-            m.get(row..row + n).ok_or("more rows than the file reports")?,
-        )),
-        None => Ok(None),
-    }
-}
-
 /// Move a chunk's dictionary counts into the sample (its dense counts, else its pairs); true
 /// when a NaN was counted.
 fn flush(s: &mut PageScratch, out: &mut Sample) -> bool {
@@ -573,18 +585,18 @@ pub(crate) fn nan(path: &Path, column: &str) -> DriftError {
 }
 
 /// Decode one data page of `n` rows: dictionary indices are counted into `s.counts`, PLAIN
-/// values go to `plain(data, present, keep)`. `Ok(Some(why))`: unsupported; `Err(what)`:
-/// damaged.
+/// values go to `plain(data, present, drops)` (the positions of the present values that the
+/// row mask drops). `Ok(Some(why))`: unsupported; `Err(what)`: damaged.
 fn data_page(
     s: &mut PageScratch,
     n: usize,
     defs: Option<&[u8]>,
-    mask: Option<&[bool]>,
+    mask: Option<FileMask<'_>>,
     data: &[u8],
     encoding: Encoding,
-    plain: impl FnOnce(&[u8], usize, Option<&[bool]>) -> Result<(), String>,
+    plain: impl FnOnce(&[u8], usize, &[usize]) -> Result<(), String>,
 ) -> Result<Option<String>, String> {
-    // Which of the page's values are kept: None = all n of them.
+    // How many of the page's values are present (not null).
     let mut present = n;
     let mut nulls = false;
     if let Some(defs) = defs {
@@ -594,22 +606,29 @@ fn data_page(
         present = s.defs.iter().filter(|&&d| d == 1).count();
         nulls = present < n;
     }
-    let keep: Option<&[bool]> = match (mask, nulls) {
-        (None, false) => None,
+    // Positions of the present values that the row mask drops.
+    s.drops.clear();
+    match (mask, nulls) {
+        (None, false) => {}
         (None, true) => {
             return Err("nulls that the row group statistics do not report".into());
         }
-        (Some(m), false) => Some(m),
+        // Without nulls in the page, value positions are row positions.
+        (Some(m), false) => s.drops.extend(m.drops.iter().map(|&r| r - m.first)),
         (Some(m), true) => {
-            s.keep.clear();
-            s.keep
-                .extend(s.defs.iter().zip(m).filter(|(d, _)| **d == 1).map(|(_, &k)| k));
-            Some(&s.keep)
+            let kept = s
+                .defs
+                .iter()
+                .zip(m.keep)
+                .filter(|(d, _)| **d == 1)
+                .map(|(_, &k)| k);
+            s.drops
+                .extend(kept.enumerate().filter(|(_, k)| !*k).map(|(i, _)| i));
         }
-    };
+    }
     match encoding {
         Encoding::PLAIN => {
-            plain(data, present, keep)?;
+            plain(data, present, &s.drops)?;
             Ok(None)
         }
         Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY => {
@@ -622,11 +641,6 @@ fn data_page(
             }
             let dict_len = s.counts.len();
             // Rows the mask drops are few: count every index, then take the dropped ones back.
-            s.drops.clear();
-            if let Some(k) = keep {
-                s.drops
-                    .extend(k.iter().enumerate().filter(|(_, kept)| !**kept).map(|(i, _)| i));
-            }
             let (counts, drops) = (&mut s.counts, &s.drops);
             let mut d = 0usize;
             let mut hy = Hybrid::new(runs, u32::from(bw));
