@@ -49,6 +49,32 @@ impl Phys {
         }
     }
 
+    /// Decode `out.len()` PLAIN values from `bytes` (which holds at least that many).
+    fn decode(self, bytes: &[u8], out: &mut [f64]) {
+        match self {
+            Phys::F64 => {
+                for (o, c) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+                    *o = f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+                }
+            }
+            Phys::I64 => {
+                for (o, c) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+                    *o = i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64;
+                }
+            }
+            Phys::F32 => {
+                for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                    *o = f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+                }
+            }
+            Phys::I32 => {
+                for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                    *o = f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+                }
+            }
+        }
+    }
+
     /// Append `n` PLAIN values from `bytes` (which holds at least `n * width`).
     fn extend(self, bytes: &[u8], n: usize, out: &mut Vec<f64>) {
         let w = self.width();
@@ -397,32 +423,22 @@ pub(crate) fn read_numeric(
                 return Ok(Some("not a numeric column".into()));
             };
             let page_mask = mask.map(|m| m.page(row, n)).transpose()?;
-            // PLAIN values are decoded into a page-sized buffer, then counted or kept.
-            let mut tmp = std::mem::take(&mut s.plain);
-            tmp.clear();
+            // The first PLAIN page of a sample decides dense counting; PLAIN values are then
+            // counted (or kept) a cache-sized run at a time, straight from the page.
+            let mut probe = std::mem::take(&mut s.plain);
             let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
                 if data.len() < present * phys.width() {
                     return Err("PLAIN values past the page end".into());
                 }
-                phys.extend_without(data, present, drops, &mut tmp);
+                if out.dense.is_pending() && present > drops.len() {
+                    probe.clear();
+                    phys.extend_without(data, present, drops, &mut probe);
+                    out.dense.decide(&probe);
+                }
+                nan_seen |= add_plain(out, phys, data, present, drops);
                 Ok(())
             });
-            if !tmp.is_empty() {
-                if out.dense.is_pending() {
-                    out.dense.decide(&tmp);
-                }
-                // Dense counting takes only decimal values, never a NaN.
-                if !(out.dense.is_on() && out.dense.add_all(&tmp)) {
-                    nan_seen |= tmp.iter().any(|x| x.is_nan());
-                    out.dense.demote(&mut out.values, &mut out.pairs);
-                    if out.values.capacity() - out.values.len() < tmp.len() {
-                        let more = out.expected.saturating_sub(out.values.len()).max(tmp.len());
-                        out.values.reserve(more);
-                    }
-                    out.values.extend_from_slice(&tmp);
-                }
-            }
-            s.plain = tmp;
+            s.plain = probe;
             r
         }
         Part::ChunkEnd => {
@@ -434,6 +450,46 @@ pub(crate) fn read_numeric(
         return Err(nan(path, column));
     }
     Ok(r)
+}
+
+/// Values decoded and counted at a time (4 KiB: they stay in L1 between decoding, checking
+/// and counting).
+const RUN: usize = 512;
+
+/// Add the `n` PLAIN values of `data` but those at the positions `drops` to `out`: counted
+/// densely while that lasts, else kept. True when a NaN was kept.
+fn add_plain(out: &mut Sample, phys: Phys, data: &[u8], n: usize, drops: &[usize]) -> bool {
+    let w = phys.width();
+    let mut run = [0f64; RUN];
+    let mut nan = false;
+    let mut start = 0usize;
+    for end in drops.iter().copied().chain([n]) {
+        let mut at = start;
+        while at < end {
+            let k = (end - at).min(RUN);
+            let bytes = &data[at * w..(at + k) * w];
+            if out.dense.is_on() {
+                let run = &mut run[..k];
+                phys.decode(bytes, run);
+                // Dense counting takes only decimal values, never a NaN.
+                if out.dense.add_all(run) {
+                    at += k;
+                    continue;
+                }
+                out.dense.demote(&mut out.values, &mut out.pairs);
+            }
+            if out.values.capacity() - out.values.len() < k {
+                let more = out.expected.saturating_sub(out.values.len()).max(k);
+                out.values.reserve(more);
+            }
+            let from = out.values.len();
+            phys.extend(bytes, k, &mut out.values);
+            nan |= out.values[from..].iter().any(|x| x.is_nan());
+            at += k;
+        }
+        start = end + 1;
+    }
+    nan
 }
 
 /// Count the values of the UTF-8 column `column` in `path` on the rows kept by `mask` (the
@@ -709,7 +765,7 @@ fn decode_levels(data: &[u8], out: &mut [u8]) -> Result<(), String> {
 enum Run {
     /// A value repeated this many times.
     Repeat(u32, usize),
-    /// This many bit-packed values, unpacked into the caller's buffer.
+    /// This many bit-packed values, unpacked into the start of the caller's buffer.
     Packed(usize),
 }
 
@@ -787,9 +843,10 @@ impl<'a> Hybrid<'a> {
             }
         }
         let len = self.packed_left.min(max).min(BATCH);
-        buf.clear();
-        buf.resize(len, 0);
-        unpack(self.data, self.packed_bit, self.bw, buf);
+        if buf.len() < len {
+            buf.resize(BATCH, 0);
+        }
+        unpack(self.data, self.packed_bit, self.bw, &mut buf[..len]);
         self.packed_bit += len * self.bw as usize;
         self.packed_left -= len;
         if len == max {
@@ -811,8 +868,23 @@ fn unpack(data: &[u8], bit: usize, bw: u32, out: &mut [u32]) {
     } else {
         (1u64 << bw) - 1
     };
-    let mut b = bit;
-    for o in out.iter_mut() {
+    // Values whose 8-byte window lies inside `data` (all but the last few of a page) are read
+    // without a bounds branch; the rest byte by byte.
+    let last_start = data.len().saturating_sub(8) * 8 + 7;
+    let fast = if data.len() < 8 || bit > last_start {
+        0
+    } else {
+        ((last_start - bit) / bw as usize + 1).min(out.len())
+    };
+    let (head, tail) = out.split_at_mut(fast);
+    let bw = bw as usize;
+    for (i, o) in head.iter_mut().enumerate() {
+        let b = bit + i * bw;
+        let w: [u8; 8] = data[b >> 3..(b >> 3) + 8].try_into().unwrap_or([0; 8]);
+        *o = ((u64::from_le_bytes(w) >> (b & 7)) & mask) as u32;
+    }
+    let mut b = bit + fast * bw;
+    for o in tail.iter_mut() {
         let byte = b >> 3;
         let shift = (b & 7) as u32;
         let word = match data.get(byte..byte + 8) {
@@ -825,7 +897,7 @@ fn unpack(data: &[u8], bit: usize, bw: u32, out: &mut [u32]) {
             }
         };
         *o = ((word >> shift) & mask) as u32;
-        b += bw as usize;
+        b += bw;
     }
 }
 
