@@ -36,6 +36,7 @@ pub mod sample;
 mod sort;
 mod source;
 pub mod special;
+mod thrift;
 
 pub use config::{ColumnKind, DriftConfig, Metric, ThresholdRule, Thresholds, default_threshold};
 pub use engine::{INT_CATEGORICAL_RATIO, compute_drift};

@@ -1,11 +1,17 @@
 //! Page-level decoding of flat numeric Parquet columns.
 //!
 //! The Arrow reader materialises every value of a column, dictionary-encoded or not. Drift only
-//! needs each sample's values in order, so this reader works on the pages themselves (the
-//! `parquet` crate reads and decompresses them): values of dictionary-encoded pages are counted
-//! by dictionary index (no value is materialised: a chunk gives (value, count) pairs), PLAIN
-//! pages are copied straight into the sample. Definition levels and the data set's row mask
-//! (rows with a null in any compared column are dropped) are honoured value by value.
+//! needs each sample's values in order, so this reader works on the pages themselves: values
+//! of dictionary-encoded pages are counted by dictionary index (no value is materialised: a
+//! chunk gives (value, count) pairs), PLAIN pages are counted or copied straight into the
+//! sample. Definition levels and the data set's row mask (rows with a null in any compared
+//! column are dropped) are honoured value by value.
+//!
+//! Uncompressed and Snappy column chunks (what pyarrow, Spark and pandas write by default) are
+//! read straight from the memory-mapped file: page headers are parsed here ([`crate::thrift`])
+//! and pages are decompressed into one reused buffer; reading only definition levels (the row
+//! mask) decompresses just the start of each page. Other codecs go through the `parquet`
+//! crate's page reader.
 //!
 //! It handles the layouts writers produce for numeric and text columns: a top-level column,
 //! DOUBLE, FLOAT, INT32 or INT64 (signed integers only) or UTF-8 BYTE_ARRAY, required or
@@ -18,12 +24,13 @@ use std::fs::File;
 use std::path::Path;
 
 use bytes::Bytes;
-use parquet::basic::{ConvertedType, Encoding, LogicalType, Type as Physical};
+use parquet::basic::{Compression, ConvertedType, Encoding, LogicalType, Type as Physical};
 use parquet::column::page::Page;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use crate::DriftError;
 use crate::sample::Sample;
+use crate::thrift::{PageType, page_header};
 
 fn corrupt(path: &Path, column: &str, what: &str) -> DriftError {
     DriftError::Parquet {
@@ -270,10 +277,13 @@ enum Part<'a> {
 }
 
 /// Walk the pages of `column` in `path`. The callback returns `Some(why)` to stop as
-/// unsupported; its `Err(what)` is a damaged-file error.
+/// unsupported; its `Err(what)` is a damaged-file error. With `levels_only`, data pages carry
+/// their definition levels and no values (v1 pages are decompressed only as far as their
+/// levels go), and dictionary pages are skipped.
 fn walk(
     path: &Path,
     column: &str,
+    levels_only: bool,
     mut f: impl FnMut(Layout, Part<'_>) -> Result<Option<String>, String>,
 ) -> Result<Read, DriftError> {
     let pq = |e: parquet::errors::ParquetError| DriftError::Parquet {
@@ -281,100 +291,76 @@ fn walk(
         message: e.to_string(),
     };
     let bad = |what: &str| corrupt(path, column, what);
-    let reader = SerializedFileReader::new(map(path)?).map_err(pq)?;
+    let bytes = map(path)?;
+    let reader = SerializedFileReader::new(bytes.clone()).map_err(pq)?;
     let Some(l) = layout(&reader, column) else {
         return Ok(Read::Unsupported("column layout".into()));
     };
+    let mut inflated = Vec::new();
     let mut pos = 0usize;
     for rg in 0..reader.num_row_groups() {
-        let rows = usize::try_from(reader.metadata().row_group(rg).num_rows()).unwrap_or(0);
-        let mut pages = reader
-            .get_row_group(rg)
-            .and_then(|g| g.get_column_page_reader(l.leaf))
-            .map_err(pq)?;
+        let meta = reader.metadata().row_group(rg);
+        let rows = usize::try_from(meta.num_rows()).unwrap_or(0);
         let mut seen = 0usize;
-        while let Some(page) = pages.get_next_page().map_err(pq)? {
-            let part = match &page {
-                Page::DictionaryPage {
-                    buf,
-                    num_values,
-                    encoding,
-                    ..
-                } => {
-                    if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
-                        return Ok(Read::Unsupported(format!("dictionary encoding {encoding}")));
-                    }
-                    let n = *num_values as usize;
-                    if let Kind::Num(phys) = l.kind
-                        && buf.len() < n * phys.width()
-                    {
-                        return Err(bad("dictionary page shorter than its values"));
-                    }
-                    Part::Dict { buf, n }
-                }
-                Page::DataPage {
-                    buf,
-                    num_values,
-                    encoding,
-                    def_level_encoding,
-                    ..
-                } => {
-                    let n = *num_values as usize;
-                    let (defs, data) = if l.optional {
-                        if *def_level_encoding != Encoding::RLE {
-                            return Ok(Read::Unsupported(format!(
-                                "definition levels {def_level_encoding}"
-                            )));
-                        }
-                        let len = buf
-                            .get(..4)
-                            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-                            .ok_or_else(|| bad("data page too short"))?;
-                        let defs = buf
-                            .get(4..4 + len)
-                            .ok_or_else(|| bad("definition levels past the page end"))?;
-                        (Some(defs), &buf[4 + len..])
-                    } else {
-                        (None, &buf[..])
-                    };
-                    Part::Data {
-                        row: pos + seen,
-                        n,
-                        defs,
-                        data,
-                        encoding: *encoding,
-                    }
-                }
-                Page::DataPageV2 {
-                    buf,
-                    num_values,
-                    encoding,
-                    def_levels_byte_len,
-                    rep_levels_byte_len,
-                    ..
-                } => {
-                    let n = *num_values as usize;
-                    let r = *rep_levels_byte_len as usize;
-                    let d = *def_levels_byte_len as usize;
-                    let defs = buf.get(r..r + d).ok_or_else(|| bad("levels past the page end"))?;
-                    Part::Data {
-                        row: pos + seen,
-                        n,
-                        defs: l.optional.then_some(defs),
-                        data: &buf[r + d..],
-                        encoding: *encoding,
-                    }
-                }
-            };
+        // Each data page's rows are checked against the row group's before it is handed on.
+        let mut each = |part: Part<'_>| -> Result<Option<String>, String> {
             if let Part::Data { n, .. } = part {
                 if seen + n > rows {
-                    return Err(bad("more values than the row group has rows"));
+                    return Err("more values than the row group has rows".into());
                 }
                 seen += n;
             }
-            if let Some(why) = f(l, part).map_err(|what| bad(&what))? {
-                return Ok(Read::Unsupported(why));
+            f(l, part)
+        };
+        let cc = meta.column(l.leaf);
+        let codec = match cc.compression() {
+            Compression::UNCOMPRESSED => Some(false),
+            Compression::SNAPPY => Some(true),
+            _ => None,
+        };
+        let stopped = match codec {
+            Some(snappy) => {
+                let (start, len) = cc.byte_range();
+                let chunk = usize::try_from(start)
+                    .ok()
+                    .zip(usize::try_from(len).ok())
+                    .and_then(|(s, n)| bytes.get(s..s.checked_add(n)?))
+                    .ok_or_else(|| bad("column chunk past the end of the file"))?;
+                let mut row = pos;
+                raw_pages(chunk, snappy, l, levels_only, &mut inflated, |mut part| {
+                    if let Part::Data { row: r, n, .. } = &mut part {
+                        *r = row;
+                        row += *n;
+                    }
+                    each(part)
+                })
+                .map_err(|what| bad(&what))?
             }
+            None => {
+                let mut pages = reader
+                    .get_row_group(rg)
+                    .and_then(|g| g.get_column_page_reader(l.leaf))
+                    .map_err(pq)?;
+                let mut stopped = None;
+                let mut row = pos;
+                while let Some(page) = pages.get_next_page().map_err(pq)? {
+                    let part = match crate_page(&page, l, row).map_err(|what| bad(&what))? {
+                        Ok(part) => part,
+                        Err(why) => return Ok(Read::Unsupported(why)),
+                    };
+                    if let Part::Data { n, .. } = part {
+                        row += n;
+                    }
+                    if let Some(why) = each(part).map_err(|what| bad(&what))? {
+                        stopped = Some(why);
+                        break;
+                    }
+                }
+                stopped
+            }
+        };
+        if let Some(why) = stopped {
+            return Ok(Read::Unsupported(why));
         }
         if seen != rows {
             return Err(bad("fewer values than the row group has rows"));
@@ -385,6 +371,317 @@ fn walk(
         pos += rows;
     }
     Ok(Read::Done)
+}
+
+/// A page from the `parquet` crate's page reader (codecs other than Snappy) as a [`Part`]
+/// whose data page starts at file row `row`; `Ok(Err(why))`: unsupported.
+fn crate_page(page: &Page, l: Layout, row: usize) -> Result<Result<Part<'_>, String>, String> {
+    Ok(Ok(match page {
+        Page::DictionaryPage {
+            buf,
+            num_values,
+            encoding,
+            ..
+        } => {
+            if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
+                return Ok(Err(format!("dictionary encoding {encoding}")));
+            }
+            dict_part(buf, *num_values as usize, l)?
+        }
+        Page::DataPage {
+            buf,
+            num_values,
+            encoding,
+            def_level_encoding,
+            ..
+        } => {
+            if l.optional && *def_level_encoding != Encoding::RLE {
+                return Ok(Err(format!("definition levels {def_level_encoding}")));
+            }
+            v1_part(buf, *num_values as usize, *encoding, l, row)?
+        }
+        Page::DataPageV2 {
+            buf,
+            num_values,
+            encoding,
+            def_levels_byte_len,
+            rep_levels_byte_len,
+            ..
+        } => {
+            let n = *num_values as usize;
+            let r = *rep_levels_byte_len as usize;
+            let d = *def_levels_byte_len as usize;
+            let defs = buf.get(r..r + d).ok_or("levels past the page end")?;
+            Part::Data {
+                row,
+                n,
+                defs: l.optional.then_some(defs),
+                data: &buf[r + d..],
+                encoding: *encoding,
+            }
+        }
+    }))
+}
+
+/// A dictionary page of `n` entries as a [`Part`].
+fn dict_part(buf: &[u8], n: usize, l: Layout) -> Result<Part<'_>, String> {
+    if let Kind::Num(phys) = l.kind
+        && buf.len() < n * phys.width()
+    {
+        return Err("dictionary page shorter than its values".into());
+    }
+    Ok(Part::Dict { buf, n })
+}
+
+/// A v1 data page (decompressed) of `n` values as a [`Part`]: for optional columns a 4-byte
+/// length and the definition levels come first.
+fn v1_part(buf: &[u8], n: usize, encoding: Encoding, l: Layout, row: usize) -> Result<Part<'_>, String> {
+    let (defs, data) = if l.optional {
+        let len = buf
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or("data page too short")?;
+        let defs = buf.get(4..4 + len).ok_or("definition levels past the page end")?;
+        (Some(defs), &buf[4 + len..])
+    } else {
+        (None, buf)
+    };
+    Ok(Part::Data {
+        row,
+        n,
+        defs,
+        data,
+        encoding,
+    })
+}
+
+/// The `Encoding` numbered `v` in the format, when this reader may meet it.
+fn encoding(v: i32) -> Option<Encoding> {
+    Some(match v {
+        0 => Encoding::PLAIN,
+        2 => Encoding::PLAIN_DICTIONARY,
+        3 => Encoding::RLE,
+        5 => Encoding::DELTA_BINARY_PACKED,
+        6 => Encoding::DELTA_LENGTH_BYTE_ARRAY,
+        7 => Encoding::DELTA_BYTE_ARRAY,
+        8 => Encoding::RLE_DICTIONARY,
+        9 => Encoding::BYTE_STREAM_SPLIT,
+        _ => return None,
+    })
+}
+
+/// Read the pages of an uncompressed or Snappy-compressed column chunk straight from the
+/// file's bytes: page headers are parsed here and pages are decompressed into one reused
+/// buffer (`inflated`). Data pages are handed on with `row` 0 (the caller numbers them).
+/// `Ok(Some(why))`: `each` or this reader found something unsupported.
+fn raw_pages(
+    chunk: &[u8],
+    snappy: bool,
+    l: Layout,
+    levels_only: bool,
+    inflated: &mut Vec<u8>,
+    mut each: impl FnMut(Part<'_>) -> Result<Option<String>, String>,
+) -> Result<Option<String>, String> {
+    let mut at = 0usize;
+    while at < chunk.len() {
+        let (h, header_len) = page_header(&chunk[at..])?;
+        let body_len = h.compressed_size as usize;
+        let body = chunk
+            .get(at + header_len..at + header_len + body_len)
+            .ok_or("page past the end of the column chunk")?;
+        at += header_len + body_len;
+        let n = h.num_values as usize;
+        let size = h.uncompressed_size as usize;
+        let part = match h.page_type {
+            Some(PageType::Dictionary) => {
+                if levels_only {
+                    continue;
+                }
+                if !matches!(h.encoding, 0 | 2) {
+                    return Ok(Some(format!("dictionary encoding {}", h.encoding)));
+                }
+                let buf = inflate(body, snappy, size, inflated, size)?;
+                dict_part(buf, n, l)?
+            }
+            Some(PageType::Data) => {
+                let Some(enc) = encoding(h.encoding) else {
+                    return Ok(Some(format!("encoding {}", h.encoding)));
+                };
+                if l.optional && h.def_level_encoding != 3 {
+                    return Ok(Some(format!(
+                        "definition levels encoding {}",
+                        h.def_level_encoding
+                    )));
+                }
+                if levels_only {
+                    if !l.optional {
+                        let part = Part::Data {
+                            row: 0,
+                            n,
+                            defs: None,
+                            data: &[],
+                            encoding: enc,
+                        };
+                        if let Some(why) = each(part)? {
+                            return Ok(Some(why));
+                        }
+                        continue;
+                    }
+                    // Only the levels: their length, then as many bytes.
+                    let head = inflate(body, snappy, size, inflated, 4)?;
+                    let len = head
+                        .get(..4)
+                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                        .ok_or("data page too short")?;
+                    let want = 4usize
+                        .checked_add(len)
+                        .filter(|&w| w <= size)
+                        .ok_or("definition levels past the page end")?;
+                    let buf = inflate(body, snappy, size, inflated, want)?;
+                    let defs = buf.get(4..want).ok_or("definition levels past the page end")?;
+                    Part::Data {
+                        row: 0,
+                        n,
+                        defs: Some(defs),
+                        data: &[],
+                        encoding: enc,
+                    }
+                } else {
+                    let buf = inflate(body, snappy, size, inflated, size)?;
+                    v1_part(buf, n, enc, l, 0)?
+                }
+            }
+            Some(PageType::DataV2) => {
+                let Some(enc) = encoding(h.encoding) else {
+                    return Ok(Some(format!("encoding {}", h.encoding)));
+                };
+                let r = h.rep_levels_len.max(0) as usize;
+                let d = h.def_levels_len.max(0) as usize;
+                let levels = body.get(..r + d).ok_or("levels past the page end")?;
+                let defs = l.optional.then(|| &levels[r..]);
+                let data: &[u8] = if levels_only {
+                    &[]
+                } else if h.is_compressed {
+                    let want = size.checked_sub(r + d).ok_or("levels longer than the page")?;
+                    inflate(&body[r + d..], snappy, want, inflated, want)?
+                } else {
+                    &body[r + d..]
+                };
+                Part::Data {
+                    row: 0,
+                    n,
+                    defs,
+                    data,
+                    encoding: enc,
+                }
+            }
+            // Index pages and page types of later format versions carry no values.
+            Some(PageType::Index | PageType::Unknown(_)) | None => continue,
+        };
+        if let Some(why) = each(part)? {
+            return Ok(Some(why));
+        }
+    }
+    Ok(None)
+}
+
+/// The first `want` bytes (at most `size`) of a page body that decompresses to `size` bytes:
+/// the body itself when uncompressed, else decompressed into `out` (reused from page to page;
+/// only as far as `want` when that is less than the whole).
+fn inflate<'a>(
+    body: &'a [u8],
+    snappy: bool,
+    size: usize,
+    out: &'a mut Vec<u8>,
+    want: usize,
+) -> Result<&'a [u8], String> {
+    if !snappy {
+        if body.len() != size {
+            return Err("uncompressed page of the wrong size".into());
+        }
+        return Ok(&body[..want.min(size)]);
+    }
+    let len = snap::raw::decompress_len(body).map_err(|e| format!("Snappy: {e}"))?;
+    if len != size {
+        return Err("Snappy page of the wrong size".into());
+    }
+    if want < size {
+        snappy_prefix(body, want, out)?;
+        return Ok(&out[..want]);
+    }
+    if out.len() < size {
+        out.resize(size, 0);
+    }
+    snap::raw::Decoder::new()
+        .decompress(body, &mut out[..size])
+        .map_err(|e| format!("Snappy: {e}"))?;
+    Ok(&out[..size])
+}
+
+/// Decompress the first `want` bytes (at least) of a Snappy block into `out` (cleared first):
+/// levels at the start of a page are read without decompressing its values.
+fn snappy_prefix(input: &[u8], want: usize, out: &mut Vec<u8>) -> Result<(), String> {
+    let bad = || "Snappy data damaged".to_string();
+    out.clear();
+    let mut i = 0usize;
+    // The preamble: the uncompressed length (checked by the caller).
+    while *input.get(i).ok_or_else(bad)? & 0x80 != 0 {
+        i += 1;
+    }
+    i += 1;
+    while out.len() < want {
+        let tag = *input.get(i).ok_or_else(bad)?;
+        i += 1;
+        match tag & 3 {
+            0 => {
+                let mut len = usize::from(tag >> 2);
+                if len >= 60 {
+                    let extra = len - 59;
+                    let b = input.get(i..i + extra).ok_or_else(bad)?;
+                    len = b.iter().rev().fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
+                    i += extra;
+                }
+                let lit = input.get(i..i + len + 1).ok_or_else(bad)?;
+                out.extend_from_slice(lit);
+                i += len + 1;
+            }
+            kind => {
+                let (len, offset) = match kind {
+                    1 => {
+                        let b = *input.get(i).ok_or_else(bad)?;
+                        i += 1;
+                        (
+                            4 + usize::from((tag >> 2) & 7),
+                            (usize::from(tag >> 5) << 8) | usize::from(b),
+                        )
+                    }
+                    2 => {
+                        let b = input.get(i..i + 2).ok_or_else(bad)?;
+                        i += 2;
+                        (
+                            usize::from(tag >> 2) + 1,
+                            usize::from(u16::from_le_bytes([b[0], b[1]])),
+                        )
+                    }
+                    _ => {
+                        let b = input.get(i..i + 4).ok_or_else(bad)?;
+                        i += 4;
+                        let o = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                        (usize::from(tag >> 2) + 1, usize::try_from(o).map_err(|_| bad())?)
+                    }
+                };
+                if offset == 0 || offset > out.len() {
+                    return Err(bad());
+                }
+                let from = out.len() - offset;
+                for k in 0..len {
+                    let b = out[from + k];
+                    out.push(b);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Add the values of `column` in `path` on the rows kept by `mask` (the file's rows; all rows
@@ -399,7 +696,7 @@ pub(crate) fn read_numeric(
     s.dict.clear();
     s.counts.clear();
     let mut nan_seen = false;
-    let r = walk(path, column, |l, part| match part {
+    let r = walk(path, column, false, |l, part| match part {
         Part::Dict { buf, n } => {
             let Kind::Num(phys) = l.kind else {
                 return Ok(Some("not a numeric column".into()));
@@ -505,7 +802,7 @@ pub(crate) fn read_categories(
     s.counts.clear();
     s.text.clear();
     s.text_ends.clear();
-    walk(path, column, |l, part| {
+    walk(path, column, false, |l, part| {
         if l.kind != Kind::Utf8 {
             return Ok(Some("not a text column".into()));
         }
@@ -593,7 +890,7 @@ fn flush_text(s: &mut PageScratch, out: &mut HashMap<String, u64>) -> Result<(),
 /// Clear `mask[row]` for every row of the file where `column` is null.
 pub(crate) fn null_rows(path: &Path, column: &str, mask: &mut [bool]) -> Result<Read, DriftError> {
     let mut levels = Vec::new();
-    walk(path, column, |_, part| {
+    walk(path, column, true, |_, part| {
         if let Part::Data { row, n, defs, .. } = part
             && let Some(defs) = defs
         {
@@ -943,6 +1240,48 @@ mod tests {
             }
         }
         Ok(out)
+    }
+
+    #[test]
+    fn snappy_prefixes_equal_the_whole_decompression() {
+        // Literals of every length class, short and long copies, overlapping copies (runs).
+        let mut data = Vec::new();
+        for i in 0..3000u32 {
+            data.extend_from_slice(&i.wrapping_mul(2_654_435_761).to_le_bytes()[..(i % 5) as usize]);
+            if i % 7 == 0 {
+                data.extend(std::iter::repeat_n((i % 251) as u8, (i % 90) as usize));
+            }
+            if i % 11 == 0 && data.len() > 600 {
+                let from = data.len() - 600;
+                let copy: Vec<u8> = data[from..from + 70].to_vec();
+                data.extend_from_slice(&copy);
+            }
+        }
+        data.extend((0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+        let packed = snap::raw::Encoder::new()
+            .compress_vec(&data)
+            .unwrap_or_else(|e| panic!("compress: {e}"));
+        let mut out = Vec::new();
+        for want in [0, 1, 4, 5, 63, 64, 65, 1000, 4097, data.len() / 2, data.len() - 1] {
+            snappy_prefix(&packed, want, &mut out).unwrap_or_else(|e| panic!("want {want}: {e}"));
+            assert!(out.len() >= want && out.len() <= data.len());
+            assert_eq!(out[..], data[..out.len()], "want {want}");
+            let full = inflate(&packed, true, data.len(), &mut out, want).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(full, &data[..want]);
+        }
+        // Damaged input: errors, never a panic.
+        for cut in (0..packed.len()).step_by(97) {
+            let _ = snappy_prefix(&packed[..cut], data.len(), &mut out);
+        }
+        let mut bad = packed.clone();
+        for (i, b) in bad.iter_mut().enumerate().skip(3).step_by(5) {
+            *b ^= i as u8;
+        }
+        let _ = snappy_prefix(&bad, data.len(), &mut out);
+        assert!(
+            inflate(&packed, true, data.len() + 1, &mut out, 10).is_err(),
+            "size disagrees"
+        );
     }
 
     #[test]
