@@ -264,24 +264,15 @@ impl ParquetSide {
                 offset += n as usize;
             }
         }
-        let rows_valid = mask
-            .as_ref()
-            .map_or(rows_total, |m| m.iter().filter(|&&v| v).count() as u64);
-        let mut drops = Vec::new();
+        let mut drops: Vec<Vec<usize>> = Vec::new();
         if let Some(m) = &mask {
             let mut offset = 0usize;
             for &n in &file_rows {
-                let here = &m[offset..offset + n as usize];
-                drops.push(
-                    here.iter()
-                        .enumerate()
-                        .filter(|(_, k)| !**k)
-                        .map(|(i, _)| i)
-                        .collect(),
-                );
+                drops.push(dropped_rows(&m[offset..offset + n as usize]));
                 offset += n as usize;
             }
         }
+        let rows_valid = rows_total - drops.iter().map(|d| d.len() as u64).sum::<u64>();
         Ok(ParquetSide {
             files: files.to_vec(),
             file_rows,
@@ -459,6 +450,25 @@ impl ParquetSide {
 }
 
 /// The value range a column chunk's statistics give, for numeric physical types.
+/// The positions of the `false` flags of `keep`, ascending (a block of 64 flags that are all
+/// set is passed over at once).
+fn dropped_rows(keep: &[bool]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (b, block) in keep.chunks(64).enumerate() {
+        if block.iter().fold(true, |all, &k| all & k) {
+            continue;
+        }
+        out.extend(
+            block
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| !**k)
+                .map(|(i, _)| b * 64 + i),
+        );
+    }
+    out
+}
+
 fn stat_range(st: &parquet::file::statistics::Statistics) -> Option<(f64, f64)> {
     use parquet::file::statistics::Statistics as S;
     let (lo, hi) = match st {

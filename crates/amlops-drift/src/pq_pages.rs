@@ -234,14 +234,25 @@ pub(crate) struct FileMask<'a> {
 }
 
 impl<'a> FileMask<'a> {
-    /// The part of the mask covering a data page's `n` rows from `row`.
-    fn page(self, row: usize, n: usize) -> Result<FileMask<'a>, String> {
+    /// The part of the mask covering a data page's `n` rows from `row`. Pages come in row
+    /// order: `cursor` (0 for the first page) remembers where the previous page's drops ended.
+    fn page(self, row: usize, n: usize, cursor: &mut usize) -> Result<FileMask<'a>, String> {
         let keep = self
             .keep
             .get(row - self.first..row - self.first + n)
             .ok_or("more rows than the file reports")?;
-        let from = self.drops.partition_point(|&d| d < row);
-        let to = from + self.drops[from..].partition_point(|&d| d < row + n);
+        let mut from = (*cursor).min(self.drops.len());
+        if from > 0 && self.drops[from - 1] >= row {
+            from = self.drops.partition_point(|&d| d < row);
+        }
+        while from < self.drops.len() && self.drops[from] < row {
+            from += 1;
+        }
+        let mut to = from;
+        while to < self.drops.len() && self.drops[to] < row + n {
+            to += 1;
+        }
+        *cursor = to;
         Ok(FileMask {
             keep,
             drops: &self.drops[from..to],
@@ -500,7 +511,7 @@ fn raw_pages(
                 if !matches!(h.encoding, 0 | 2) {
                     return Ok(Some(format!("dictionary encoding {}", h.encoding)));
                 }
-                let buf = inflate(body, snappy, size, inflated, size)?;
+                let buf = inflate(body, snappy, size, inflated)?;
                 dict_part(buf, n, l)?
             }
             Some(PageType::Data) => {
@@ -528,17 +539,8 @@ fn raw_pages(
                         continue;
                     }
                     // Only the levels: their length, then as many bytes.
-                    let head = inflate(body, snappy, size, inflated, 4)?;
-                    let len = head
-                        .get(..4)
-                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-                        .ok_or("data page too short")?;
-                    let want = 4usize
-                        .checked_add(len)
-                        .filter(|&w| w <= size)
-                        .ok_or("definition levels past the page end")?;
-                    let buf = inflate(body, snappy, size, inflated, want)?;
-                    let defs = buf.get(4..want).ok_or("definition levels past the page end")?;
+                    let buf = levels_prefix(body, snappy, size, inflated)?;
+                    let defs = buf.get(4..).ok_or("data page too short")?;
                     Part::Data {
                         row: 0,
                         n,
@@ -547,7 +549,7 @@ fn raw_pages(
                         encoding: enc,
                     }
                 } else {
-                    let buf = inflate(body, snappy, size, inflated, size)?;
+                    let buf = inflate(body, snappy, size, inflated)?;
                     v1_part(buf, n, enc, l, 0)?
                 }
             }
@@ -563,7 +565,7 @@ fn raw_pages(
                     &[]
                 } else if h.is_compressed {
                     let want = size.checked_sub(r + d).ok_or("levels longer than the page")?;
-                    inflate(&body[r + d..], snappy, want, inflated, want)?
+                    inflate(&body[r + d..], snappy, want, inflated)?
                 } else {
                     &body[r + d..]
                 };
@@ -588,26 +590,16 @@ fn raw_pages(
 /// The first `want` bytes (at most `size`) of a page body that decompresses to `size` bytes:
 /// the body itself when uncompressed, else decompressed into `out` (reused from page to page;
 /// only as far as `want` when that is less than the whole).
-fn inflate<'a>(
-    body: &'a [u8],
-    snappy: bool,
-    size: usize,
-    out: &'a mut Vec<u8>,
-    want: usize,
-) -> Result<&'a [u8], String> {
+fn inflate<'a>(body: &'a [u8], snappy: bool, size: usize, out: &'a mut Vec<u8>) -> Result<&'a [u8], String> {
     if !snappy {
         if body.len() != size {
             return Err("uncompressed page of the wrong size".into());
         }
-        return Ok(&body[..want.min(size)]);
+        return Ok(body);
     }
     let len = snap::raw::decompress_len(body).map_err(|e| format!("Snappy: {e}"))?;
     if len != size {
         return Err("Snappy page of the wrong size".into());
-    }
-    if want < size {
-        snappy_prefix(body, want, out)?;
-        return Ok(&out[..want]);
     }
     if out.len() < size {
         out.resize(size, 0);
@@ -618,9 +610,37 @@ fn inflate<'a>(
     Ok(&out[..size])
 }
 
-/// Decompress the first `want` bytes (at least) of a Snappy block into `out` (cleared first):
-/// levels at the start of a page are read without decompressing its values.
-fn snappy_prefix(input: &[u8], want: usize, out: &mut Vec<u8>) -> Result<(), String> {
+/// The start of a v1 data page body (decompressing to `size` bytes) that holds its
+/// definition levels: their 4-byte length, then the levels.
+fn levels_prefix<'a>(
+    body: &'a [u8],
+    snappy: bool,
+    size: usize,
+    out: &'a mut Vec<u8>,
+) -> Result<&'a [u8], String> {
+    let len = |b: &[u8]| {
+        b.get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let page: &[u8] = if snappy {
+        let whole = snap::raw::decompress_len(body).map_err(|e| format!("Snappy: {e}"))?;
+        if whole != size {
+            return Err("Snappy page of the wrong size".into());
+        }
+        snappy_prefix(body, out, |o| len(o).map_or(4, |n| n.saturating_add(4)))?;
+        out
+    } else {
+        body
+    };
+    let n = len(page).ok_or("data page too short")?;
+    page.get(..n.saturating_add(4))
+        .ok_or_else(|| "definition levels past the page end".to_string())
+}
+
+/// Decompress the start of a Snappy block into `out` (cleared first), until `out` holds at
+/// least `need(out)` bytes (or the whole block): levels at the start of a page are read
+/// without decompressing its values. A literal is copied only as far as needed.
+fn snappy_prefix(input: &[u8], out: &mut Vec<u8>, need: impl Fn(&[u8]) -> usize) -> Result<(), String> {
     let bad = || "Snappy data damaged".to_string();
     out.clear();
     let mut i = 0usize;
@@ -629,8 +649,24 @@ fn snappy_prefix(input: &[u8], want: usize, out: &mut Vec<u8>) -> Result<(), Str
         i += 1;
     }
     i += 1;
-    while out.len() < want {
-        let tag = *input.get(i).ok_or_else(bad)?;
+    // Bytes of the current literal not copied yet (they start at input[i]).
+    let mut literal = 0usize;
+    loop {
+        let want = need(out);
+        if out.len() >= want {
+            return Ok(());
+        }
+        if literal > 0 {
+            let take = literal.min(want - out.len());
+            out.extend_from_slice(input.get(i..i + take).ok_or_else(bad)?);
+            i += take;
+            literal -= take;
+            continue;
+        }
+        if i == input.len() {
+            return Ok(());
+        }
+        let tag = input[i];
         i += 1;
         match tag & 3 {
             0 => {
@@ -641,9 +677,10 @@ fn snappy_prefix(input: &[u8], want: usize, out: &mut Vec<u8>) -> Result<(), Str
                     len = b.iter().rev().fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
                     i += extra;
                 }
-                let lit = input.get(i..i + len + 1).ok_or_else(bad)?;
-                out.extend_from_slice(lit);
-                i += len + 1;
+                if input.len() - i < len + 1 {
+                    return Err(bad());
+                }
+                literal = len + 1;
             }
             kind => {
                 let (len, offset) = match kind {
@@ -681,7 +718,6 @@ fn snappy_prefix(input: &[u8], want: usize, out: &mut Vec<u8>) -> Result<(), Str
             }
         }
     }
-    Ok(())
 }
 
 /// Add the values of `column` in `path` on the rows kept by `mask` (the file's rows; all rows
@@ -696,6 +732,7 @@ pub(crate) fn read_numeric(
     s.dict.clear();
     s.counts.clear();
     let mut nan_seen = false;
+    let mut cursor = 0usize;
     let r = walk(path, column, false, |l, part| match part {
         Part::Dict { buf, n } => {
             let Kind::Num(phys) = l.kind else {
@@ -719,7 +756,7 @@ pub(crate) fn read_numeric(
             let Kind::Num(phys) = l.kind else {
                 return Ok(Some("not a numeric column".into()));
             };
-            let page_mask = mask.map(|m| m.page(row, n)).transpose()?;
+            let page_mask = mask.map(|m| m.page(row, n, &mut cursor)).transpose()?;
             // The first PLAIN page of a sample decides dense counting; PLAIN values are then
             // counted (or kept) a cache-sized run at a time, straight from the page.
             let mut probe = std::mem::take(&mut s.plain);
@@ -802,6 +839,7 @@ pub(crate) fn read_categories(
     s.counts.clear();
     s.text.clear();
     s.text_ends.clear();
+    let mut cursor = 0usize;
     walk(path, column, false, |l, part| {
         if l.kind != Kind::Utf8 {
             return Ok(Some("not a text column".into()));
@@ -825,7 +863,7 @@ pub(crate) fn read_categories(
                 data,
                 encoding,
             } => {
-                let page_mask = mask.map(|m| m.page(row, n)).transpose()?;
+                let page_mask = mask.map(|m| m.page(row, n, &mut cursor)).transpose()?;
                 let counted = &mut *out;
                 data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
                     let mut at = 0usize;
@@ -889,19 +927,32 @@ fn flush_text(s: &mut PageScratch, out: &mut HashMap<String, u64>) -> Result<(),
 
 /// Clear `mask[row]` for every row of the file where `column` is null.
 pub(crate) fn null_rows(path: &Path, column: &str, mask: &mut [bool]) -> Result<Read, DriftError> {
-    let mut levels = Vec::new();
+    let mut idx = Vec::new();
     walk(path, column, true, |_, part| {
         if let Part::Data { row, n, defs, .. } = part
             && let Some(defs) = defs
         {
-            levels.clear();
-            levels.resize(n, 0u8);
-            decode_levels(defs, &mut levels)?;
             let m = mask
                 .get_mut(row..row + n)
                 .ok_or("more rows than the file reports")?;
-            for (k, &d) in m.iter_mut().zip(&levels) {
-                *k &= d == 1;
+            // Runs of present values (level 1) leave the mask as it is.
+            let mut hy = Hybrid::new(defs, 1);
+            let mut done = 0usize;
+            while done < n {
+                match hy.next_run(n - done, &mut idx)? {
+                    Run::Repeat(v, len) => {
+                        if v != 1 {
+                            m[done..done + len].fill(false);
+                        }
+                        done += len;
+                    }
+                    Run::Packed(len) => {
+                        for (k, &d) in m[done..done + len].iter_mut().zip(&idx) {
+                            *k &= d == 1;
+                        }
+                        done += len;
+                    }
+                }
             }
         }
         Ok(None)
@@ -968,15 +1019,21 @@ fn data_page(
         }
         // Without nulls in the page, value positions are row positions.
         (Some(m), false) => s.drops.extend(m.drops.iter().map(|&r| r - m.first)),
+        // A dropped row whose value is present: its position is its row less the nulls
+        // before it.
         (Some(m), true) => {
-            let kept = s
-                .defs
-                .iter()
-                .zip(m.keep)
-                .filter(|(d, _)| **d == 1)
-                .map(|(_, &k)| k);
-            s.drops
-                .extend(kept.enumerate().filter(|(_, k)| !*k).map(|(i, _)| i));
+            let (mut nulls, mut counted) = (0usize, 0usize);
+            for &r in m.drops {
+                let r = r - m.first;
+                nulls += s.defs[counted..r]
+                    .iter()
+                    .map(|&d| usize::from(d == 0))
+                    .sum::<usize>();
+                counted = r;
+                if s.defs[r] == 1 {
+                    s.drops.push(r - nulls);
+                }
+            }
         }
     }
     match encoding {
@@ -1263,24 +1320,44 @@ mod tests {
             .unwrap_or_else(|e| panic!("compress: {e}"));
         let mut out = Vec::new();
         for want in [0, 1, 4, 5, 63, 64, 65, 1000, 4097, data.len() / 2, data.len() - 1] {
-            snappy_prefix(&packed, want, &mut out).unwrap_or_else(|e| panic!("want {want}: {e}"));
-            assert!(out.len() >= want && out.len() <= data.len());
+            snappy_prefix(&packed, &mut out, |_| want).unwrap_or_else(|e| panic!("want {want}: {e}"));
+            // A literal stops where the prefix ends; a copy may go a little past it.
+            assert!(
+                out.len() >= want && out.len() < want + 64,
+                "want {want}: {}",
+                out.len()
+            );
             assert_eq!(out[..], data[..out.len()], "want {want}");
-            let full = inflate(&packed, true, data.len(), &mut out, want).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(full, &data[..want]);
         }
         // Damaged input: errors, never a panic.
         for cut in (0..packed.len()).step_by(97) {
-            let _ = snappy_prefix(&packed[..cut], data.len(), &mut out);
+            let _ = snappy_prefix(&packed[..cut], &mut out, |_| data.len());
         }
         let mut bad = packed.clone();
         for (i, b) in bad.iter_mut().enumerate().skip(3).step_by(5) {
             *b ^= i as u8;
         }
-        let _ = snappy_prefix(&bad, data.len(), &mut out);
+        let _ = snappy_prefix(&bad, &mut out, |_| data.len());
+        let whole = inflate(&packed, true, data.len(), &mut out).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(whole, &data[..]);
         assert!(
-            inflate(&packed, true, data.len() + 1, &mut out, 10).is_err(),
+            inflate(&packed, true, data.len() + 1, &mut out).is_err(),
             "size disagrees"
+        );
+        // A page's levels: the 4-byte length says how far to decompress.
+        let mut page = 300u32.to_le_bytes().to_vec();
+        page.extend_from_slice(&data[..300]);
+        page.extend_from_slice(&data);
+        let packed = snap::raw::Encoder::new()
+            .compress_vec(&page)
+            .unwrap_or_else(|e| panic!("compress: {e}"));
+        let levels = levels_prefix(&packed, true, page.len(), &mut out).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(levels, &page[..304]);
+        let levels = levels_prefix(&page, false, page.len(), &mut out).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(levels, &page[..304]);
+        assert!(
+            levels_prefix(&page[..100], false, 100, &mut out).is_err(),
+            "levels past the end"
         );
     }
 
