@@ -8,8 +8,9 @@
 //!    `d` places or written with `d` decimals are) whose keys `k` span at most [`DENSE_MAX`]
 //!    integers: counted in a dense array indexed by `k - k_min`.
 //! 2. At most `MAX_DISTINCT` (262,144) distinct values: counted in a cache-resident hash table.
-//! 3. Otherwise sorted: an LSD radix sort over `k - k_min` for decimal data (two or three
-//!    passes), else over the order-preserving bit pattern of the float.
+//! 3. Otherwise sorted: an LSD radix sort over `k - k_min` for decimal data (digits of at
+//!    most 10 bits, as few passes as the key range needs), else over the order-preserving bit
+//!    pattern of the float.
 //!
 //! Every route yields the same ascending distinct values with the same counts (or the sorted
 //! values themselves), so the metrics are bit-identical whichever route a sample takes. (The

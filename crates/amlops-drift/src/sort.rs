@@ -63,7 +63,7 @@ pub fn sort_f64(v: &mut [f64], scratch: &mut Vec<f64>) {
 
 /// Sort values that are exactly `k / scale` with integer `k` in `kmin..=kmax` (below 2^51 in
 /// magnitude): the radix sort runs over `k - kmin`, so only the digits that span the key range
-/// are passed over (two passes for a range of 16 million keys), and the values are rebuilt
+/// are passed over (three passes for a range of 16 million keys), and the values are rebuilt
 /// exactly as `k / scale`. Each value is checked as its key is made; on the first one that is
 /// not such a `k / scale`, `v` is restored (same values, any order) and that value returned.
 pub fn sort_decimal(
