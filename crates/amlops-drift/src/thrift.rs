@@ -111,6 +111,15 @@ impl Input<'_> {
         Ok(Some((id, ty)))
     }
 
+    /// Skip one element of a list, set or map: as a value, but booleans take a byte each.
+    fn skip_element(&mut self, ty: u8, depth: u32) -> Result<(), String> {
+        if matches!(ty, TRUE | FALSE) {
+            self.skip_bytes(1)
+        } else {
+            self.skip(ty, depth)
+        }
+    }
+
     /// Skip one value of wire type `ty`.
     fn skip(&mut self, ty: u8, depth: u32) -> Result<(), String> {
         if depth > MAX_DEPTH {
@@ -131,14 +140,8 @@ impl Input<'_> {
                     15 => usize::try_from(self.varint()?).map_err(|_| "page header: length out of range")?,
                     n => usize::from(n),
                 };
-                let elem = h & 0x0f;
                 for _ in 0..n {
-                    // Booleans in containers take a byte each.
-                    if matches!(elem, TRUE | FALSE) {
-                        self.skip_bytes(1)?;
-                    } else {
-                        self.skip(elem, depth + 1)?;
-                    }
+                    self.skip_element(h & 0x0f, depth + 1)?;
                 }
                 Ok(())
             }
@@ -149,13 +152,8 @@ impl Input<'_> {
                 }
                 let kv = self.byte()?;
                 for _ in 0..n {
-                    for t in [kv >> 4, kv & 0x0f] {
-                        if matches!(t, TRUE | FALSE) {
-                            self.skip_bytes(1)?;
-                        } else {
-                            self.skip(t, depth + 1)?;
-                        }
-                    }
+                    self.skip_element(kv >> 4, depth + 1)?;
+                    self.skip_element(kv & 0x0f, depth + 1)?;
                 }
                 Ok(())
             }
@@ -186,6 +184,33 @@ impl Input<'_> {
     }
 }
 
+impl Input<'_> {
+    /// Read a nested struct, storing its 32-bit integer fields numbered in `ints` and its
+    /// boolean field `flag` (when given); every other field is skipped.
+    fn int_fields<const N: usize>(
+        &mut self,
+        mut ints: [(i16, &mut i32); N],
+        mut flag: Option<(i16, &mut bool)>,
+    ) -> Result<(), String> {
+        self.fields(|inp, id, ty| {
+            if ty == I32
+                && let Some((_, slot)) = ints.iter_mut().find(|(n, _)| *n == id)
+            {
+                **slot = inp.i32()?;
+                return Ok(true);
+            }
+            if matches!(ty, TRUE | FALSE)
+                && let Some((n, slot)) = flag.as_mut()
+                && *n == id
+            {
+                **slot = ty == TRUE;
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    }
+}
+
 /// Read the page header at the start of `buf`: the header and its length in bytes.
 pub(crate) fn page_header(buf: &[u8]) -> Result<(PageHeader, usize), String> {
     let mut input = Input { buf, pos: 0 };
@@ -213,71 +238,28 @@ pub(crate) fn page_header(buf: &[u8]) -> Result<(PageHeader, usize), String> {
                 h.compressed_size = inp.i32()?;
                 true
             }
-            // DataPageHeader
+            // DataPageHeader, DictionaryPageHeader, DataPageHeaderV2.
             (5, STRUCT) => {
-                inp.fields(|inp, id, ty| {
-                    Ok(match (id, ty) {
-                        (1, I32) => {
-                            h.num_values = inp.i32()?;
-                            true
-                        }
-                        (2, I32) => {
-                            h.encoding = inp.i32()?;
-                            true
-                        }
-                        (3, I32) => {
-                            h.def_level_encoding = inp.i32()?;
-                            true
-                        }
-                        _ => false,
-                    })
-                })?;
+                let ints = [
+                    (1, &mut h.num_values),
+                    (2, &mut h.encoding),
+                    (3, &mut h.def_level_encoding),
+                ];
+                inp.int_fields(ints, None)?;
                 true
             }
-            // DictionaryPageHeader
             (7, STRUCT) => {
-                inp.fields(|inp, id, ty| {
-                    Ok(match (id, ty) {
-                        (1, I32) => {
-                            h.num_values = inp.i32()?;
-                            true
-                        }
-                        (2, I32) => {
-                            h.encoding = inp.i32()?;
-                            true
-                        }
-                        _ => false,
-                    })
-                })?;
+                inp.int_fields([(1, &mut h.num_values), (2, &mut h.encoding)], None)?;
                 true
             }
-            // DataPageHeaderV2
             (8, STRUCT) => {
-                inp.fields(|inp, id, ty| {
-                    Ok(match (id, ty) {
-                        (1, I32) => {
-                            h.num_values = inp.i32()?;
-                            true
-                        }
-                        (4, I32) => {
-                            h.encoding = inp.i32()?;
-                            true
-                        }
-                        (5, I32) => {
-                            h.def_levels_len = inp.i32()?;
-                            true
-                        }
-                        (6, I32) => {
-                            h.rep_levels_len = inp.i32()?;
-                            true
-                        }
-                        (7, TRUE | FALSE) => {
-                            h.is_compressed = ty == TRUE;
-                            true
-                        }
-                        _ => false,
-                    })
-                })?;
+                let ints = [
+                    (1, &mut h.num_values),
+                    (4, &mut h.encoding),
+                    (5, &mut h.def_levels_len),
+                    (6, &mut h.rep_levels_len),
+                ];
+                inp.int_fields(ints, Some((7, &mut h.is_compressed)))?;
                 true
             }
             _ => false,
