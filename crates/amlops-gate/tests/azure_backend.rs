@@ -42,8 +42,9 @@ async fn datastore(server: &MockServer, secrets: serde_json::Value) {
         .await;
 }
 
-#[tokio::test]
-async fn downloads_a_file_and_a_folder_from_a_blob_datastore() {
+/// A workspace whose blob datastore hands out a SAS token, a temp folder, and the bytes of a
+/// CSV file of `rows` rows to serve from it.
+async fn sas_datastore(rows: usize) -> (MockServer, std::path::PathBuf, Vec<u8>) {
     let server = MockServer::start().await;
     datastore(
         &server,
@@ -51,7 +52,13 @@ async fn downloads_a_file_and_a_folder_from_a_blob_datastore() {
     )
     .await;
     let dir = support::temp_dir();
-    let csv = std::fs::read(support::write_csv(&dir.join("src.csv"), 50, 0.0, false)).unwrap();
+    let csv = std::fs::read(support::write_csv(&dir.join("src.csv"), rows, 0.0, false)).unwrap();
+    (server, dir, csv)
+}
+
+#[tokio::test]
+async fn downloads_a_file_and_a_folder_from_a_blob_datastore() {
+    let (server, dir, csv) = sas_datastore(50).await;
     Mock::given(method("GET"))
         .and(path("/blob/acct/data/inference/day1.csv"))
         .and(query_param("sig", "c2VjcmV0"))
@@ -163,14 +170,7 @@ async fn download_errors_say_what_is_missing() {
 // downloaded like a datastore URI.
 #[tokio::test]
 async fn data_assets_resolve_to_their_datastore_path() {
-    let server = MockServer::start().await;
-    datastore(
-        &server,
-        json!({"secretsType": "Sas", "sasToken": "?sv=2024-11-04&sig=c2VjcmV0"}),
-    )
-    .await;
-    let dir = support::temp_dir();
-    let csv = std::fs::read(support::write_csv(&dir.join("src.csv"), 40, 0.0, false)).unwrap();
+    let (server, dir, csv) = sas_datastore(40).await;
     Mock::given(method("GET"))
         .and(path(format!("{WS}/data/train")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
