@@ -313,13 +313,15 @@ fn walk(
         let meta = reader.metadata().row_group(rg);
         let rows = usize::try_from(meta.num_rows()).unwrap_or(0);
         let mut seen = 0usize;
-        // Each data page's rows are checked against the row group's before it is handed on.
-        let mut each = |part: Part<'_>| -> Result<Option<String>, String> {
-            if let Part::Data { n, .. } = part {
-                if seen + n > rows {
+        // Each data page is numbered (its first row in the file) and its rows checked against
+        // the row group's before it is handed on.
+        let mut each = |mut part: Part<'_>| -> Result<Option<String>, String> {
+            if let Part::Data { row, n, .. } = &mut part {
+                if seen + *n > rows {
                     return Err("more values than the row group has rows".into());
                 }
-                seen += n;
+                *row = pos + seen;
+                seen += *n;
             }
             f(l, part)
         };
@@ -337,15 +339,8 @@ fn walk(
                     .zip(usize::try_from(len).ok())
                     .and_then(|(s, n)| bytes.get(s..s.checked_add(n)?))
                     .ok_or_else(|| bad("column chunk past the end of the file"))?;
-                let mut row = pos;
-                raw_pages(chunk, snappy, l, levels_only, &mut inflated, |mut part| {
-                    if let Part::Data { row: r, n, .. } = &mut part {
-                        *r = row;
-                        row += *n;
-                    }
-                    each(part)
-                })
-                .map_err(|what| bad(&what))?
+                raw_pages(chunk, snappy, l, levels_only, &mut inflated, &mut each)
+                    .map_err(|what| bad(&what))?
             }
             None => {
                 let mut pages = reader
@@ -353,15 +348,11 @@ fn walk(
                     .and_then(|g| g.get_column_page_reader(l.leaf))
                     .map_err(pq)?;
                 let mut stopped = None;
-                let mut row = pos;
                 while let Some(page) = pages.get_next_page().map_err(pq)? {
-                    let part = match crate_page(&page, l, row).map_err(|what| bad(&what))? {
+                    let part = match crate_page(&page, l).map_err(|what| bad(&what))? {
                         Ok(part) => part,
                         Err(why) => return Ok(Read::Unsupported(why)),
                     };
-                    if let Part::Data { n, .. } = part {
-                        row += n;
-                    }
                     if let Some(why) = each(part).map_err(|what| bad(&what))? {
                         stopped = Some(why);
                         break;
@@ -385,8 +376,8 @@ fn walk(
 }
 
 /// A page from the `parquet` crate's page reader (codecs other than Snappy) as a [`Part`]
-/// whose data page starts at file row `row`; `Ok(Err(why))`: unsupported.
-fn crate_page(page: &Page, l: Layout, row: usize) -> Result<Result<Part<'_>, String>, String> {
+/// (data pages with `row` 0: [`walk`] numbers them); `Ok(Err(why))`: unsupported.
+fn crate_page(page: &Page, l: Layout) -> Result<Result<Part<'_>, String>, String> {
     Ok(Ok(match page {
         Page::DictionaryPage {
             buf,
@@ -409,7 +400,7 @@ fn crate_page(page: &Page, l: Layout, row: usize) -> Result<Result<Part<'_>, Str
             if l.optional && *def_level_encoding != Encoding::RLE {
                 return Ok(Err(format!("definition levels {def_level_encoding}")));
             }
-            v1_part(buf, *num_values as usize, *encoding, l, row)?
+            v1_part(buf, *num_values as usize, *encoding, l)?
         }
         Page::DataPageV2 {
             buf,
@@ -424,7 +415,7 @@ fn crate_page(page: &Page, l: Layout, row: usize) -> Result<Result<Part<'_>, Str
             let d = *def_levels_byte_len as usize;
             let defs = buf.get(r..r + d).ok_or("levels past the page end")?;
             Part::Data {
-                row,
+                row: 0,
                 n,
                 defs: l.optional.then_some(defs),
                 data: &buf[r + d..],
@@ -446,7 +437,7 @@ fn dict_part(buf: &[u8], n: usize, l: Layout) -> Result<Part<'_>, String> {
 
 /// A v1 data page (decompressed) of `n` values as a [`Part`]: for optional columns a 4-byte
 /// length and the definition levels come first.
-fn v1_part(buf: &[u8], n: usize, encoding: Encoding, l: Layout, row: usize) -> Result<Part<'_>, String> {
+fn v1_part(buf: &[u8], n: usize, encoding: Encoding, l: Layout) -> Result<Part<'_>, String> {
     let (defs, data) = if l.optional {
         let len = buf
             .get(..4)
@@ -458,7 +449,7 @@ fn v1_part(buf: &[u8], n: usize, encoding: Encoding, l: Layout, row: usize) -> R
         (None, buf)
     };
     Ok(Part::Data {
-        row,
+        row: 0,
         n,
         defs,
         data,
@@ -483,7 +474,7 @@ fn encoding(v: i32) -> Option<Encoding> {
 
 /// Read the pages of an uncompressed or Snappy-compressed column chunk straight from the
 /// file's bytes: page headers are parsed here and pages are decompressed into one reused
-/// buffer (`inflated`). Data pages are handed on with `row` 0 (the caller numbers them).
+/// buffer (`inflated`). Data pages are handed on with `row` 0 ([`walk`] numbers them).
 /// `Ok(Some(why))`: `each` or this reader found something unsupported.
 fn raw_pages(
     chunk: &[u8],
@@ -550,7 +541,7 @@ fn raw_pages(
                     }
                 } else {
                     let buf = inflate(body, snappy, size, inflated)?;
-                    v1_part(buf, n, enc, l, 0)?
+                    v1_part(buf, n, enc, l)?
                 }
             }
             Some(PageType::DataV2) => {
