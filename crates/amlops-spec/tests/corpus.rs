@@ -1,4 +1,4 @@
-//! Walks the az ml YAML corpus (`/work/shared/reference/azureml-yaml/dev/manifest.json`) and
+//! Walks the az ml YAML corpus (`tests/corpus/manifest.json`, provenance in `tests/corpus/README.md`) and
 //! compares the rendered requests with what the SDK sent (method, path and body of every PUT,
 //! in order; api-version aside). Writes a per-case report to `$CARGO_TARGET_TMPDIR/corpus-report.txt`.
 
@@ -18,7 +18,7 @@ const MIN_MATCHING: usize = 263;
 const MIN_REJECTED: usize = 26;
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/azureml-yaml/dev")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
 fn sha(s: &str) -> String {
