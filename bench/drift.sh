@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Drift benchmark: `amlops drift` against the shared numpy/scipy baseline, side by side.
+# Drift benchmark: `amlops drift` against the numpy/scipy baseline (bench/drift/), side by side.
 #
 #   bench/drift.sh [SIZES...] [-- FORMATS...]     default: S M -- parquet csv
 #   e.g. bench/drift.sh S M L -- parquet
@@ -13,7 +13,7 @@
 # bench-data/drift-runs.txt).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-SHARED="${DRIFT_SHARED:-$ROOT/../shared/bench/drift}"
+BASELINE_DIR="$ROOT/bench/drift" # generator and numpy baseline (provenance in its README)
 DATA="$ROOT/bench-data"
 VENV="$DATA/.venv"
 THRESHOLDS="js=0.1,psi=0.1,nwd=0.1,ks=0.05,chi2=0.05" # the numpy baseline's thresholds
@@ -32,10 +32,10 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$VENV/bin/pip" install -q numpy==2.4.6 scipy==1.17.1 pyarrow==26.0.1
 fi
 for s in "${sizes[@]}"; do
-  [[ -f "$DATA/$s/target.csv" ]] || "$VENV/bin/python" "$ROOT/bench/drift_gen.py" "$SHARED" "$DATA" "$s"
+  [[ -f "$DATA/$s/target.csv" ]] || "$VENV/bin/python" "$ROOT/bench/drift_gen.py" "$DATA" "$s"
 done
-(cd "$ROOT" && cargo build --release -p amlops --quiet)
-AMLOPS="$ROOT/target/release/amlops"
+(cd "$ROOT" && cargo build --profile perf -p amlops --quiet) # thin LTO: Cargo.toml [profile.perf]
+AMLOPS="$ROOT/target/perf/amlops"
 
 measure() { # label outfile cmd... -> prints "wall_s rss_mib"
   local log; log="$(mktemp)"
@@ -65,7 +65,7 @@ for s in "${sizes[@]}"; do
       read -r aw ar < <(measure "$DATA/$s-amlops-$f.json" "$AMLOPS" drift --baseline "$b" --target "$t" \
         --thresholds "$THRESHOLDS" --temp-dir "$DATA")
       cat "$b" "$t" > /dev/null
-      read -r nw nr < <(cd "$SHARED" && measure "$DATA/$s-numpy-$f.json" "$VENV/bin/python" baseline_numpy.py \
+      read -r nw nr < <(cd "$BASELINE_DIR" && measure "$DATA/$s-numpy-$f.json" "$VENV/bin/python" baseline_numpy.py \
         --size "$s" --format "$f" --data-dir "$DATA/$s")
       echo "$s $f run $r: amlops ${aw}s ${ar}MiB, numpy ${nw}s ${nr}MiB" | tee -a "$RUNLOG"
       aws+=("$aw"); ars+=("$ar"); nws+=("$nw"); nrs+=("$nr")

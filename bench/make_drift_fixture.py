@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Regenerate the small drift fixture checked into crates/amlops-drift/tests/fixtures/small.
 
-Uses the shared generator's column samplers (../shared/bench/drift/gen_data.py) on 1,200
+Uses the benchmark generator's column samplers (bench/drift/gen_data.py) on 1,200
 baseline and 1,000 target rows (so the KS p-values take scipy's exact small-sample path),
 keeps a few columns, adds integer and boolean columns, writes CSV and Parquet, and stores the
-shared numpy baseline's output as expected.json.
+numpy baseline's output (bench/drift/baseline_numpy.py) as expected.json.
 
 Usage (from the repo root, numpy/scipy/pyarrow installed):
-  python3 bench/make_drift_fixture.py [../shared/bench/drift]
+  python3 bench/make_drift_fixture.py
 """
 import json
 import os
@@ -19,8 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "shared", "bench", "drift"))
-sys.path.insert(0, SHARED)
+sys.path.insert(0, os.path.join(HERE, "drift"))
 import baseline_numpy  # noqa: E402
 import gen_data  # noqa: E402
 

@@ -31,11 +31,6 @@ pub fn manifests_dir() -> PathBuf {
     repo_root().join("task-manifests")
 }
 
-/// The shared reference folder that sits beside the repository clone (`../shared`).
-pub fn shared_dir() -> PathBuf {
-    repo_root().join("..").join("shared")
-}
-
 /// Reads a file, naming it in the error.
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
     std::fs::read(path).map_err(|source| IoError {

@@ -14,7 +14,7 @@ fn tasks() -> Vec<TaskManifest> {
 }
 
 fn schema_validator() -> jsonschema::Validator {
-    let path = xtask::shared_dir().join("reference/ado/tasks.schema.json");
+    let path = xtask::repo_root().join("xtask/tests/data/tasks.schema.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let schema: Value = serde_json::from_str(&text).unwrap();
     jsonschema::draft4::new(&schema).expect("the schema compiles")

@@ -1,4 +1,4 @@
-//! The shared logging-command test vectors (../shared/reference/ado/logging-command-vectors.json).
+//! The logging-command test vectors (`tests/data/logging-command-vectors.json`, provenance in `tests/data/README.md`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,8 +9,7 @@ use amlops_agent::{Inputs, Outcome, Output, TaskEnv, TaskResult, finish};
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/ado/logging-command-vectors.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/logging-command-vectors.json");
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("vectors are JSON")

@@ -1,4 +1,4 @@
-//! Every official example of api-version 2026-07-01 (../shared/reference/azureml-rest/2026-07-01/examples): the
+//! Every official example of api-version 2026-07-01 (`tests/data/rest-examples`, provenance in its README): the
 //! request the client sends matches the example (method, path, api-version, body JSON-equal) and the example's
 //! response parses without losing a field (re-serialised, it equals the example body).
 

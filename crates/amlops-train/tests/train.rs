@@ -382,7 +382,7 @@ code: ./src
 environment: azureml:sklearn-env:1
 command: python train.py
 additional_includes:
-  - ../shared/utils
+  - ../common/utils
   - ../config.json
 ";
 
@@ -411,9 +411,9 @@ fn additional_includes_are_in_the_uploaded_snapshot_that_render_hashes() {
         ("comp/src/train.py", "from utils import helpers\n"),
         ("comp/src/.amlignore", "*.log\n"),
         ("comp/src/debug.log", "noise"),
-        ("shared/utils/helpers.py", "def f():\n    return 1\n"),
-        ("shared/utils/.gitignore", "__pycache__/\n"),
-        ("shared/utils/__pycache__/helpers.pyc", "cached"),
+        ("common/utils/helpers.py", "def f():\n    return 1\n"),
+        ("common/utils/.gitignore", "__pycache__/\n"),
+        ("common/utils/__pycache__/helpers.pyc", "cached"),
         ("config.json", "{\"lr\": 0.1}"),
     ] {
         let p = dir.join(rel);
@@ -483,7 +483,7 @@ fn a_missing_additional_include_fails_naming_the_yaml_and_the_path() {
     assert_eq!(done.agent_result(), TaskResult::Failed, "{}", done.stdout);
     let errors = done.errors().join("\n");
     assert!(errors.contains("train.yml"), "{errors}");
-    assert!(errors.contains("../shared/utils"), "{errors}");
+    assert!(errors.contains("../common/utils"), "{errors}");
     let st = fake.lock();
     assert!(st.blobs.is_empty(), "{:?}", st.blobs);
     assert!(st.job_puts.is_empty());

@@ -109,9 +109,7 @@ fn locate_binaries(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
     println!("Building the task binaries ({}) ...", missing.join(", "));
     let mut cmd = std::process::Command::new(cargo);
     cmd.arg("build");
-    if dir.ends_with("release") {
-        cmd.arg("--release");
-    }
+    cmd.args(build_profile_args(&dir));
     for b in BINARIES {
         cmd.args(["-p", b]);
     }
@@ -120,6 +118,23 @@ fn locate_binaries(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
         return Err("building the task binaries failed (see above)".into());
     }
     Ok(dir)
+}
+
+/// The cargo arguments that build into `dir` (`<target>/<profile>`, where this executable was built): the
+/// same profile and the same target folder, so the task binaries share every artifact already compiled
+/// for this executable and only their own crates are left to build.
+fn build_profile_args(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut args = Vec::new();
+    if let Some(profile) = dir.file_name().and_then(|p| p.to_str()) {
+        args.push("--profile".into());
+        // cargo's `dev` and `test` profiles build into target/debug
+        args.push(if profile == "debug" { "dev" } else { profile }.into());
+    }
+    if let Some(target) = dir.parent() {
+        args.push("--target-dir".into());
+        args.push(target.as_os_str().to_os_string());
+    }
+    args
 }
 
 fn write_sample(dir: &Path) -> Result<(), String> {
@@ -263,5 +278,27 @@ fn finish(outcome: Result<bool, String>) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(dir: &str) -> Vec<String> {
+        build_profile_args(Path::new(dir))
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn task_binaries_build_with_the_profile_and_target_folder_of_this_executable() {
+        assert_eq!(
+            args("/repo/target/release"),
+            ["--profile", "release", "--target-dir", "/repo/target"]
+        );
+        assert_eq!(args("/t/debug"), ["--profile", "dev", "--target-dir", "/t"]);
+        assert_eq!(args("/t/perf"), ["--profile", "perf", "--target-dir", "/t"]);
     }
 }

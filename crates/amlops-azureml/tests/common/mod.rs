@@ -17,10 +17,10 @@ pub const RG: &str = "test-rg";
 pub const WS: &str = "my-aml-workspace";
 
 pub fn examples_dir() -> PathBuf {
-    // The reference material sits beside the repository: ../shared from the workspace root.
+    // Copied into the repository with their provenance (tests/data/rest-examples/README.md).
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/azureml-rest/2026-07-01/examples"
+        "/tests/data/rest-examples/examples"
     ))
 }
 
