@@ -1,6 +1,6 @@
 //! AzureMLGate@1: metric, champion/challenger and data-drift release gates.
 //!
-//! - [`rules`]: the rules language (parser with precise errors, evaluator).
+//! - [`rules`]: the rules language (parser with precise errors, evaluator), from the shared `amlops-rules` crate.
 //! - [`backend`]: [`GateBackend`], what the gate needs from Azure ML, and the references users write.
 //! - [`azure`]: [`azure::AzureBackend`], [`GateBackend`] implemented with the `amlops-azureml` REST client.
 //! - [`gate`]: candidate and champion resolution, rule evaluation, drift through `amlops-drift`, the verdict.
@@ -17,7 +17,7 @@ pub mod events;
 pub mod gate;
 pub mod inputs;
 pub mod report;
-pub mod rules;
+pub use amlops_rules as rules;
 
 use std::path::{Path, PathBuf};
 
