@@ -1,4 +1,6 @@
-//! The gate's rules language: one comparison per line over `candidate.<metric>`, `champion.<metric>` and numbers.
+//! The rules language: one comparison per line over the metrics of two sides and numbers. AzureMLGate@1 writes
+//! the sides `candidate` and `champion` ([`Dialect::GATE`]); AzureMLDeploy@1's canary analysis writes `canary` and
+//! `baseline` over a fixed list of metrics (a [`Dialect`] with `metrics`, unknown names fail at parse time).
 //!
 //! ```text
 //! rule    := expr op expr            op: >= > <= < == !=
@@ -17,7 +19,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-/// Which model a metric belongs to.
+/// Which side a metric belongs to. A [`Dialect`] gives each side the word rules use for it (the gate's are
+/// `candidate` and `champion`; the canary analysis writes `canary` for `Candidate` and `baseline` for `Champion`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Side {
     /// The model (or job) being gated.
@@ -32,6 +35,60 @@ impl Side {
         match self {
             Side::Candidate => "candidate",
             Side::Champion => "champion",
+        }
+    }
+}
+
+/// The words of a rules language: what each side is called and, optionally, the only metric names allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect<'a> {
+    /// The word for [`Side::Candidate`] (matched without regard to ASCII case).
+    pub candidate: &'a str,
+    /// The word for [`Side::Champion`].
+    pub champion: &'a str,
+    /// A metric name used in examples of error messages.
+    pub example: &'a str,
+    /// When set, a metric outside this list fails to parse, pointing at its name.
+    pub metrics: Option<&'a [&'a str]>,
+}
+
+impl Dialect<'static> {
+    /// The gate's language: `candidate.<metric>` and `champion.<metric>`, any metric name.
+    pub const GATE: Dialect<'static> = Dialect {
+        candidate: "candidate",
+        champion: "champion",
+        example: "accuracy",
+        metrics: None,
+    };
+}
+
+impl Dialect<'_> {
+    /// The word for `side`.
+    pub fn word(&self, side: Side) -> &str {
+        match side {
+            Side::Candidate => self.candidate,
+            Side::Champion => self.champion,
+        }
+    }
+
+    fn side_of(&self, word: &str) -> Option<Side> {
+        if word.eq_ignore_ascii_case(self.candidate) {
+            Some(Side::Candidate)
+        } else if word.eq_ignore_ascii_case(self.champion) {
+            Some(Side::Champion)
+        } else {
+            None
+        }
+    }
+
+    fn check_name(&self, side: Side, name: &str) -> Result<(), String> {
+        match self.metrics {
+            Some(known) if !known.contains(&name) => Err(format!(
+                "unknown metric `{}.{name}`; the metrics are {}",
+                self.word(side),
+                known.join(", ")
+            )),
+            _ => Ok(()),
         }
     }
 }
@@ -264,6 +321,15 @@ impl RuleParseError {
 
 /// Parse every rule of a text: one per line; blank lines and `#` comments are skipped.
 pub fn parse_rules(text: &str, origin: &RuleOrigin) -> Result<Vec<Rule>, RuleParseError> {
+    parse_rules_in(text, origin, &Dialect::GATE)
+}
+
+/// [`parse_rules`] in another [`Dialect`].
+pub fn parse_rules_in(
+    text: &str,
+    origin: &RuleOrigin,
+    dialect: &Dialect<'_>,
+) -> Result<Vec<Rule>, RuleParseError> {
     let mut rules = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let without_comment = strip_comment(raw);
@@ -274,14 +340,14 @@ pub fn parse_rules(text: &str, origin: &RuleOrigin) -> Result<Vec<Rule>, RulePar
         }
         // Columns count from the start of the line as written.
         let offset = without_comment.chars().count() - trimmed_start.chars().count();
-        rules.push(parse_rule_at(rule_text, origin, index + 1, offset)?);
+        rules.push(parse_rule_at(rule_text, origin, index + 1, offset, dialect)?);
     }
     Ok(rules)
 }
 
 /// Parse a single rule (line 1 of `origin`).
 pub fn parse_rule(text: &str, origin: &RuleOrigin) -> Result<Rule, RuleParseError> {
-    parse_rule_at(text.trim(), origin, 1, 0)
+    parse_rule_at(text.trim(), origin, 1, 0, &Dialect::GATE)
 }
 
 /// `#` outside a quoted name starts a comment.
@@ -304,6 +370,7 @@ fn parse_rule_at(
     origin: &RuleOrigin,
     line: usize,
     offset: usize,
+    dialect: &Dialect<'_>,
 ) -> Result<Rule, RuleParseError> {
     let fail = |column: usize, message: String| RuleParseError {
         origin: origin.clone(),
@@ -312,11 +379,12 @@ fn parse_rule_at(
         text: text.to_string(),
         message,
     };
-    let tokens = lex(text).map_err(|(col, msg)| fail(col, msg))?;
+    let tokens = lex(text, dialect).map_err(|(col, msg)| fail(col, msg))?;
     let mut parser = Parser {
         tokens: &tokens,
         pos: 0,
         end_column: text.chars().count() + 1,
+        dialect,
     };
     let lhs = parser.expr().map_err(|(col, msg)| fail(col, msg))?;
     let (op, op_col) = match parser.peek() {
@@ -326,7 +394,7 @@ fn parse_rule_at(
                 *col,
                 format!(
                     "expected a comparison (>=, >, <=, <, ==, !=) or an arithmetic operator, found {}",
-                    tok.describe()
+                    tok.describe(dialect)
                 ),
             ));
         }
@@ -351,7 +419,10 @@ fn parse_rule_at(
         let message = match tok {
             Tok::Cmp(_) => "only one comparison is allowed per rule; write two rules instead".to_string(),
             Tok::RParen => "`)` without a matching `(`".to_string(),
-            other => format!("did not expect {} after the right-hand side", other.describe()),
+            other => format!(
+                "did not expect {} after the right-hand side",
+                other.describe(dialect)
+            ),
         };
         return Err(fail(*col, message));
     }
@@ -366,7 +437,10 @@ fn parse_rule_at(
     if rule.metrics().is_empty() {
         return Err(fail(
             op_col,
-            "the rule compares only numbers; mention candidate.<metric> or champion.<metric>".into(),
+            format!(
+                "the rule compares only numbers; mention {}.<metric> or {}.<metric>",
+                dialect.candidate, dialect.champion
+            ),
         ));
     }
     Ok(rule)
@@ -387,10 +461,10 @@ enum Tok {
 }
 
 impl Tok {
-    fn describe(&self) -> String {
+    fn describe(&self, dialect: &Dialect<'_>) -> String {
         match self {
             Tok::Number(n) => format!("the number {n}"),
-            Tok::Metric(side, name) => format!("`{side}.{name}`"),
+            Tok::Metric(side, name) => format!("`{}.{name}`", dialect.word(*side)),
             Tok::Plus => "`+`".into(),
             Tok::Minus => "`-`".into(),
             Tok::Star => "`*`".into(),
@@ -405,7 +479,7 @@ impl Tok {
 type LexError = (usize, String);
 
 /// Tokens with their 1-based character column.
-fn lex(text: &str) -> Result<Vec<(Tok, usize)>, LexError> {
+fn lex(text: &str, dialect: &Dialect<'_>) -> Result<Vec<(Tok, usize)>, LexError> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -451,22 +525,23 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, LexError> {
                 push(&mut out, &mut i, Tok::Number(value), col, len);
             }
             c if c.is_alphabetic() || c == '_' => {
-                let (tok, len) = lex_metric(&chars, i)?;
+                let (tok, len) = lex_metric(&chars, i, dialect)?;
                 push(&mut out, &mut i, tok, col, len);
             }
             '"' | '\'' => {
+                let (a, b) = (dialect.candidate, dialect.champion);
                 return Err((
                     col,
-                    "a quoted name must follow `candidate` or `champion`, as in candidate[\"val/loss\"]"
-                        .into(),
+                    format!("a quoted name must follow `{a}` or `{b}`, as in {a}[\"val/loss\"]"),
                 ));
             }
             other => {
+                let (a, b) = (dialect.candidate, dialect.champion);
                 return Err((
                     col,
                     format!(
-                        "unexpected character `{other}`; rules use candidate.<metric>, champion.<metric>, \
-                         numbers, + - * / ( ) and one of >= > <= < == !="
+                        "unexpected character `{other}`; rules use {a}.<metric>, {b}.<metric>, numbers, \
+                         + - * / ( ) and one of >= > <= < == !="
                     ),
                 ));
             }
@@ -517,17 +592,16 @@ fn is_name_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '.'
 }
 
-/// `candidate.name`, `champion.name`, `candidate["any name"]`.
-fn lex_metric(chars: &[char], start: usize) -> Result<(Tok, usize), LexError> {
+/// `candidate.name`, `champion.name`, `candidate["any name"]` (in the dialect's words).
+fn lex_metric(chars: &[char], start: usize, dialect: &Dialect<'_>) -> Result<(Tok, usize), LexError> {
     let mut end = start;
     while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
         end += 1;
     }
     let word: String = chars[start..end].iter().collect();
-    let side = match word.to_ascii_lowercase().as_str() {
-        "candidate" => Side::Candidate,
-        "champion" => Side::Champion,
-        _ => {
+    let side = match dialect.side_of(&word) {
+        Some(side) => side,
+        None => {
             let mut full_end = end;
             while full_end < chars.len() && is_name_char(chars[full_end]) {
                 full_end += 1;
@@ -535,7 +609,10 @@ fn lex_metric(chars: &[char], start: usize) -> Result<(Tok, usize), LexError> {
             let full: String = chars[start..full_end].iter().collect();
             return Err((
                 start + 1,
-                format!("unknown name `{full}`: write candidate.{full} or champion.{full}"),
+                format!(
+                    "unknown name `{full}`: write {}.{full} or {}.{full}",
+                    dialect.candidate, dialect.champion
+                ),
             ));
         }
     };
@@ -553,6 +630,7 @@ fn lex_metric(chars: &[char], start: usize) -> Result<(Tok, usize), LexError> {
             if name.ends_with('.') {
                 return Err((name_end, "a metric name cannot end with `.`".into()));
             }
+            dialect.check_name(side, &name).map_err(|m| (name_start + 1, m))?;
             Ok((Tok::Metric(side, name), name_end - start))
         }
         Some('[') => {
@@ -578,11 +656,15 @@ fn lex_metric(chars: &[char], start: usize) -> Result<(Tok, usize), LexError> {
             if chars.get(name_end + 1) != Some(&']') {
                 return Err((name_end + 2, "expected `]` after the quoted metric name".into()));
             }
+            dialect.check_name(side, &name).map_err(|m| (name_start + 1, m))?;
             Ok((Tok::Metric(side, name), name_end + 2 - start))
         }
         _ => Err((
             end + 1,
-            format!("expected `.` and a metric name after `{word}`, as in {word}.accuracy"),
+            format!(
+                "expected `.` and a metric name after `{word}`, as in {word}.{}",
+                dialect.example
+            ),
         )),
     }
 }
@@ -591,6 +673,7 @@ struct Parser<'a> {
     tokens: &'a [(Tok, usize)],
     pos: usize,
     end_column: usize,
+    dialect: &'a Dialect<'a>,
 }
 
 type ParseResult<T> = Result<T, (usize, String)>;
@@ -647,7 +730,10 @@ impl Parser<'_> {
     }
 
     fn primary(&mut self) -> ParseResult<Expr> {
-        let expected = "expected a number, candidate.<metric>, champion.<metric> or `(`";
+        let expected = format!(
+            "expected a number, {}.<metric>, {}.<metric> or `(`",
+            self.dialect.candidate, self.dialect.champion
+        );
         let Some((tok, col)) = self.peek() else {
             return Err((self.end_column, format!("{expected}, but the rule ends")));
         };
@@ -672,7 +758,7 @@ impl Parser<'_> {
                     _ => Err((col, "this `(` is never closed".into())),
                 }
             }
-            other => Err((col, format!("{expected}, found {}", other.describe()))),
+            other => Err((col, format!("{expected}, found {}", other.describe(self.dialect)))),
         }
     }
 }
