@@ -645,11 +645,76 @@ props! {
         description: String,
         /// Provisioning state.
         provisioning_state: ProvisioningState,
+        /// Production data collection (`data_collector` in YAML).
+        data_collector: DataCollector,
     }
 }
 
 /// An online deployment.
 pub type OnlineDeployment = Resource<OnlineDeploymentProperties>;
+
+string_enum! {
+    /// Whether a data collection is on (the SDK sends lower case, the portal capitalised: parsed either way).
+    DataCollectionMode {
+        /// Collected.
+        Enabled = "Enabled",
+        /// Not collected.
+        Disabled = "Disabled",
+    }
+}
+
+string_enum! {
+    /// How often the collector starts a new folder (`rollingRate`).
+    RollingRate {
+        /// One folder an hour (`<yyyy>/<MM>/<dd>/<HH>/`), the default.
+        Hour = "Hour",
+        /// One folder a day.
+        Day = "Day",
+        /// One folder a minute.
+        Minute = "Minute",
+        /// One folder a month.
+        Month = "Month",
+        /// One folder a year.
+        Year = "Year",
+    }
+}
+
+props! {
+    /// One collection of a deployment's data collector (`model_inputs`, `model_outputs`, `request`, `response`...).
+    DataCollection {
+        /// `Enabled` or `Disabled`.
+        data_collection_mode: DataCollectionMode,
+        /// The share of requests collected, 0-1.
+        sampling_rate: f64,
+        /// The data asset the collection registers (`.../data/<endpoint>-<deployment>-<collection>/versions/1`).
+        data_id: String,
+        /// Identity used to write (user-assigned identities).
+        client_id: String,
+    }
+}
+
+props! {
+    /// A deployment's data collector (`properties.dataCollector`).
+    DataCollector {
+        /// Collections by name.
+        collections: BTreeMap<String, DataCollection>,
+        /// Folder granularity.
+        rolling_rate: RollingRate,
+        /// Payload logging options (`captureHeaders`).
+        request_logging: Map<String, Value>,
+    }
+}
+
+impl DataCollector {
+    /// Whether the collection `name` is enabled.
+    pub fn is_enabled(&self, name: &str) -> bool {
+        self.collections
+            .as_ref()
+            .and_then(|c| c.get(name))
+            .and_then(|c| c.data_collection_mode.as_ref())
+            .is_some_and(|m| *m == DataCollectionMode::Enabled)
+    }
+}
 
 /// `listKeys` response. Debug output hides the keys.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -904,6 +969,26 @@ mod tests {
         assert_eq!(job.properties.status, Some(JobStatus::Queued));
         let back = serde_json::to_value(&job).unwrap();
         assert_eq!(back, serde_json::from_str::<Value>(text).unwrap());
+    }
+
+    #[test]
+    fn deployments_carry_their_data_collector() {
+        let text = r#"{"properties":{"model":"m","dataCollector":{"collections":{
+            "model_inputs":{"dataCollectionMode":"enabled","samplingRate":0.25,"dataId":"d"},
+            "model_outputs":{"dataCollectionMode":"Disabled"}},"rollingRate":"Hour","future":1}}}"#;
+        let d: OnlineDeployment = serde_json::from_str(text).unwrap();
+        let dc = d.properties.data_collector.as_ref().unwrap();
+        assert!(dc.is_enabled("model_inputs"));
+        assert!(!dc.is_enabled("model_outputs") && !dc.is_enabled("request"));
+        assert_eq!(dc.rolling_rate, Some(RollingRate::Hour));
+        let inputs = &dc.collections.as_ref().unwrap()["model_inputs"];
+        assert_eq!(inputs.sampling_rate, Some(0.25));
+        let back = serde_json::to_value(&d).unwrap();
+        assert_eq!(back["properties"]["dataCollector"]["future"], 1);
+        assert_eq!(
+            back["properties"]["dataCollector"]["collections"]["model_inputs"]["dataId"],
+            "d"
+        );
     }
 
     #[test]

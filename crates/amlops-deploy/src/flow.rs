@@ -538,6 +538,10 @@ impl Deploy<'_> {
                 main.body.clone()
             }
         };
+        let mut body = body;
+        if let Some(collection) = &self.settings.data_collection {
+            collection.apply(&mut body);
+        }
         serde_json::from_value(body)
             .map_err(|e| DeployError::Setup(format!("the deployment request cannot be built: {e}")).into())
     }

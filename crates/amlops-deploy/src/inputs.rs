@@ -235,6 +235,8 @@ pub struct Settings {
     pub keep_previous: u32,
     /// `timeoutMinutes` (0: none).
     pub timeout_minutes: u32,
+    /// `dataCollection` and `dataCollectionSamplingRate` (`None`: off, the YAML's collector, if any, is kept).
+    pub data_collection: Option<crate::collection::DataCollection>,
 }
 
 /// Parse `trafficSteps`: comma-separated whole percentages, strictly increasing, 1-100, ending at 100.
@@ -453,6 +455,7 @@ impl Settings {
             delete_failed_deployment: i.bool_or("deleteFailedDeployment", true),
             keep_previous: i.int_or("keepPreviousDeployments", 1, 0, 1000)? as u32,
             timeout_minutes: i.int_or("timeoutMinutes", 0, 0, 60 * 24 * 30)? as u32,
+            data_collection: crate::collection::DataCollection::read(i)?,
         })
     }
 }

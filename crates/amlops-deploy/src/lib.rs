@@ -8,6 +8,7 @@
 //! - [`api`]: the operations the flow needs ([`api::DeployApi`]); [`client_api`] implements them with the client
 //!   crate.
 //! - [`flow`]: the rollout itself ([`flow::Deploy`]).
+//! - [`collection`]: production data collection (`dataCollection`): the deployment's `dataCollector`.
 //!
 //! # Behaviour decisions
 //!
@@ -30,6 +31,7 @@
 
 pub mod api;
 pub mod client_api;
+pub mod collection;
 pub mod flow;
 pub mod inputs;
 pub mod report;

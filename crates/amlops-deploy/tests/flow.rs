@@ -254,6 +254,7 @@ fn settings(strategy: Strategy) -> Settings {
         delete_failed_deployment: true,
         keep_previous: 1,
         timeout_minutes: 0,
+        data_collection: None,
     }
 }
 
@@ -351,6 +352,67 @@ async fn new_endpoint_and_first_deployment() {
         "{}",
         r.log
     );
+}
+
+// `dataCollection` sets the deployment's dataCollector; a deployment YAML's own collector is kept when the
+// input is off, and its model_inputs/model_outputs follow the input when it is on.
+#[tokio::test(start_paused = true)]
+async fn data_collection_sets_the_deployment_collector() {
+    use amlops_deploy::collection::DataCollection;
+    let fake = Fake::default();
+    let mut s = settings(Strategy::BlueGreen);
+    s.data_collection = Some(DataCollection::InputsOutputs { sampling_rate: 1.0 });
+    let r = run(&fake, &s, &CancellationToken::new()).await;
+    assert!(r.result.is_ok(), "{:?}\n{}", r.result.err(), r.log);
+    let body = fake.lock().deployment_puts[0].1.clone();
+    assert_eq!(
+        body["properties"]["dataCollector"],
+        json!({"collections": {
+            "model_inputs": {"dataCollectionMode": "Enabled", "samplingRate": 1.0},
+            "model_outputs": {"dataCollectionMode": "Enabled", "samplingRate": 1.0}},
+            "rollingRate": "Hour"})
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let yml = dir.path().join("deployment.yml");
+    std::fs::write(
+        &yml,
+        "name: green\nendpoint_name: churn-ep\nmodel: azureml:churn:3\nenvironment: azureml:env:1\n\
+         instance_type: Standard_DS3_v2\ninstance_count: 1\ndata_collector:\n  collections:\n    \
+         model_inputs:\n      enabled: 'true'\n    request:\n      enabled: 'true'\n",
+    )
+    .unwrap();
+    let mut s = settings(Strategy::BlueGreen);
+    s.deployment = DeploymentSource::File {
+        path: yml,
+        model: None,
+    };
+    let fake = Fake::default();
+    let r = run(&fake, &s, &CancellationToken::new()).await;
+    assert!(r.result.is_ok(), "{:?}\n{}", r.result.err(), r.log);
+    let kept = fake.lock().deployment_puts[0].1["properties"]["dataCollector"].clone();
+    assert_eq!(
+        kept["collections"]["model_inputs"]["dataCollectionMode"],
+        "Enabled"
+    );
+    assert_eq!(kept["collections"]["request"]["dataCollectionMode"], "Enabled");
+    assert!(kept["collections"].get("model_outputs").is_none(), "{kept}");
+
+    s.data_collection = Some(DataCollection::InputsOutputs { sampling_rate: 0.2 });
+    let fake = Fake::default();
+    let r = run(&fake, &s, &CancellationToken::new()).await;
+    assert!(r.result.is_ok(), "{:?}\n{}", r.result.err(), r.log);
+    let merged = fake.lock().deployment_puts[0].1["properties"]["dataCollector"].clone();
+    assert_eq!(merged["collections"]["model_outputs"]["samplingRate"], 0.2);
+    assert_eq!(merged["collections"]["model_inputs"]["samplingRate"], 0.2);
+    assert!(
+        merged["collections"]["model_inputs"]["dataId"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("/data/churn-ep-green-model_inputs/versions/1")),
+        "{merged}"
+    );
+    assert_eq!(merged["collections"]["request"]["dataCollectionMode"], "Enabled");
+    assert_eq!(merged["rollingRate"], "Hour");
 }
 
 #[tokio::test(start_paused = true)]

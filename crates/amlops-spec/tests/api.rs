@@ -152,6 +152,45 @@ fn latest_references_are_looked_up_and_overrides_apply() {
     assert_eq!(r.lookups, vec!["models/my-model".to_string()]);
 }
 
+// `data_collector` survives the conversion as the SDK sends it: collections with their mode and data asset,
+// the top-level `sampling_rate` copied into every collection, `rolling_rate` and `request_logging` camel-cased.
+#[test]
+fn deployment_data_collector_is_kept() {
+    let yaml = "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json\n\
+                name: blue\nendpoint_name: churn\nmodel: azureml:m:1\nenvironment: azureml:env:3\n\
+                instance_type: Standard_DS3_v2\ninstance_count: 1\n\
+                data_collector:\n  sampling_rate: 0.5\n  rolling_rate: hour\n\
+                \x20 request_logging:\n    capture_headers: [x-id]\n\
+                \x20 collections:\n    model_inputs:\n      enabled: 'true'\n    model_outputs:\n      enabled: 'false'\n";
+    let opts = PlanOptions {
+        scope: scope(),
+        ..PlanOptions::default()
+    };
+    let plan = plan_str(yaml, std::path::Path::new("d.yml"), opts).unwrap();
+    let reqs = plan.render(&mut Recording::default()).unwrap();
+    let main = reqs.last().unwrap();
+    assert_eq!(
+        main.body["properties"]["dataCollector"],
+        json!({
+            "collections": {
+                "model_inputs": {
+                    "dataCollectionMode": "enabled",
+                    "dataId": format!("{WS}/data/churn-blue-model_inputs/versions/1"),
+                    "samplingRate": 0.5
+                },
+                "model_outputs": {"dataCollectionMode": "disabled", "samplingRate": 0.5}
+            },
+            "rollingRate": "hour",
+            "requestLogging": {"captureHeaders": ["x-id"]}
+        })
+    );
+    // The enabled collection's data asset is registered first.
+    assert!(
+        reqs.iter()
+            .any(|r| r.path == format!("{WS}/data/churn-blue-model_inputs/versions/1"))
+    );
+}
+
 #[test]
 fn errors_name_file_line_and_field() {
     let err = plan_str(

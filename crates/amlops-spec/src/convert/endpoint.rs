@@ -270,10 +270,12 @@ fn deployment_assets(
 }
 
 /// `data_collector`: each enabled collection gets a data asset `{endpoint}-{deployment}-{name}`
-/// (registered first) that the deployment points at.
+/// (registered first) that the deployment points at. As the SDK's `DataCollector._to_rest_object`, the
+/// top-level `sampling_rate` goes into every collection (`samplingRate`), not to the top level.
 fn data_collector(ctx: &mut Ctx<'_>, dc: &Value, endpoint: &str, deployment: &str) -> Value {
     let mut out = Map::new();
     let mut collections = Map::new();
+    let sampling_rate = dc.get("sampling_rate").filter(|v| !v.is_null());
     if let Some(Value::Object(cs)) = dc.get("collections") {
         for (cname, c) in cs {
             let enabled = c
@@ -308,13 +310,16 @@ fn data_collector(ctx: &mut Ctx<'_>, dc: &Value, endpoint: &str, deployment: &st
                     }
                 }
             }
+            if let Some(rate) = sampling_rate {
+                o.insert("samplingRate".into(), rate.clone());
+            }
             collections.insert(cname.clone(), Value::Object(o));
         }
     }
     out.insert("collections".into(), Value::Object(collections));
     if let Some(obj) = dc.as_object() {
         for (k, v) in obj {
-            if k != "collections" {
+            if k != "collections" && k != "sampling_rate" {
                 out.insert(camel(k), camel_keys(v));
             }
         }
