@@ -15,6 +15,7 @@
 //!   excerpt; cancellation carries [`amlops_agent::Canceled`] in its source chain). Never a token, key or SAS.
 //!
 //! Logging goes through `tracing` only; bodies at debug level with secrets redacted.
+//! - [`monitor`]: Azure Monitor metrics of online endpoints and deployments (typed series, minutes, dimensions).
 //!
 //! # Interface decisions (other crates rely on these)
 //!
@@ -52,3 +53,4 @@ pub use connect::{connect, connect_with};
 pub use credential::{AccessToken, Credential, PipelineIdentity, TokenSource, credential_for_connection};
 pub use error::{ArmError, AzureMlError, ErrorDetails, ErrorKind};
 pub use http::{Idempotency, RetryPolicy, SecretSink, build_client};
+pub mod monitor;
