@@ -135,6 +135,26 @@ test('a missing binary is a task error naming the platform and architecture', as
   assert.ok(line.includes(path.join('bin', PLATFORM_DIR)), line);
 });
 
+test("docs/troubleshooting.md quotes the missing-binary message as the launcher prints it", async (t) => {
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'troubleshooting.md'), 'utf8');
+  const section = doc.split('\n## ').find((s) => s.startsWith("No binary for the agent's platform"));
+  assert.ok(section, 'the section exists');
+  const quote = /```text\n([^\n]*)\n```/.exec(section);
+  assert.ok(quote, section);
+  const shape =
+    /^This task has no (\S+) binary for platform (\S+), architecture (\S+) \(looked for (.+)\)\. Use an agent on a supported platform\.$/;
+  const quoted = shape.exec(quote[1]);
+  assert.ok(quoted, `the quote has the launcher's shape: ${quote[1]}`);
+  const { dir } = taskFolder(t, { binary: quoted[1] });
+  const result = await runLauncher(dir).exited;
+  const prefix = '##vso[task.logissue type=error]';
+  const line = result.stdout.split('\n').find((l) => l.startsWith(prefix));
+  assert.ok(line, result.stdout);
+  const printed = shape.exec(line.slice(prefix.length));
+  assert.ok(printed, `the launcher prints the quoted shape: ${line}`);
+  assert.strictEqual(printed[1], quoted[1]);
+});
+
 test('a binary for another platform only is reported as missing', { skip: !posix }, async (t) => {
   const { dir } = taskFolder(t, { script: 'exit 0', subdir: 'win32-x64' });
   const result = await runLauncher(dir).exited;

@@ -258,6 +258,9 @@ impl fmt::Display for AzureMlError {
         if !extra.is_empty() {
             write!(f, " ({})", extra.join("; "))?;
         }
+        if let Some(advice) = self.advice() {
+            write!(f, ". To fix: {}", advice.text)?;
+        }
         Ok(())
     }
 }

@@ -13,9 +13,9 @@
 //! - [`models`]: typed models, unknown fields kept, statuses with `Unknown(String)`.
 //! - [`AzureMlError`]: the one error type (operation, method, redacted URL, status, ARM error, request ids, body
 //!   excerpt; cancellation carries [`amlops_agent::Canceled`] in its source chain). Never a token, key or SAS.
+//!   Its message ends with what to do when the error is a known class ([`advice`], docs/troubleshooting.md).
 //!
 //! Logging goes through `tracing` only; bodies at debug level with secrets redacted.
-//! - [`monitor`]: Azure Monitor metrics of online endpoints and deployments (typed series, minutes, dimensions).
 //!
 //! # Interface decisions (other crates rely on these)
 //!
@@ -38,6 +38,7 @@
 //!   with `Range`, `x-ms-version` [`upload::BLOB_API_VERSION`]; the container URL comes from the datastore
 //!   (`properties.properties.blobEndpoint` when present, as the local workspace advertises it).
 
+pub mod advice;
 pub mod assets;
 pub mod client;
 mod connect;
@@ -53,4 +54,3 @@ pub use connect::{connect, connect_with};
 pub use credential::{AccessToken, Credential, PipelineIdentity, TokenSource, credential_for_connection};
 pub use error::{ArmError, AzureMlError, ErrorDetails, ErrorKind};
 pub use http::{Idempotency, RetryPolicy, SecretSink, build_client};
-pub mod monitor;
