@@ -31,6 +31,7 @@
 
 mod convert;
 pub mod error;
+mod load;
 pub mod local;
 pub mod plan;
 pub mod refs;

@@ -288,6 +288,7 @@ pub fn plan_str(text: &str, path: &Path, options: PlanOptions) -> Result<Plan> {
                 None => "no `$schema`".into(),
             },
         })?;
+    crate::load::load(kind, &mut doc, path, text)?;
     let mut plan = Plan {
         kind,
         file: path.to_path_buf(),

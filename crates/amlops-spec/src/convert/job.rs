@@ -668,8 +668,9 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
                     json!(automl_task(v.as_str().unwrap_or_default())),
                 );
             }
-            "primary_metric" if task_name == "text_classification_multilabel" => {
-                // the SDK does not send it for multilabel text classification
+            "primary_metric" if task_name == "text_classification_multilabel" || task_name == "text_ner" => {
+                // `TextNerJob`/`TextClassificationMultilabelJob._to_rest_object` pass it to REST models
+                // whose primary metric is read-only: it is not sent
             }
             "primary_metric" | "log_verbosity" => {
                 let raw = v.as_str().unwrap_or_default();
@@ -725,10 +726,11 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
                 task.insert("limitSettings".into(), Value::Object(out));
             }
             "featurization" => {
-                let mut f = camel_keys(v);
-                if tabular && let Some(fm) = f.as_object_mut() {
-                    fm.entry("transformerParams").or_insert(json!({}));
-                }
+                let f = if tabular {
+                    tabular_featurization(ctx, v)?
+                } else {
+                    camel_keys(v)
+                };
                 task.insert("featurizationSettings".into(), f);
             }
             "training" => {
@@ -737,11 +739,28 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
                     for (tk, tv) in t {
                         let val = if tk.ends_with("_training_algorithms") {
                             match tv {
-                                Value::Array(a) => Value::Array(
-                                    a.iter()
-                                        .map(|x| json!(pascal(x.as_str().unwrap_or_default())))
-                                        .collect(),
-                                ),
+                                Value::Array(a) => {
+                                    let mut names = Vec::new();
+                                    for (i, x) in a.iter().enumerate() {
+                                        let name = x.as_str().unwrap_or_default();
+                                        let at = i.to_string();
+                                        names.push(json!(training_algorithm(&task_name, name).ok_or_else(
+                                            || {
+                                                ctx.err(
+                                                    &["training", tk, &at],
+                                                    format!(
+                                                        "Value '{name}' passed is not in set {:?}",
+                                                        algorithms_of(&task_name)
+                                                            .iter()
+                                                            .map(|a| crate::load::camel_to_snake(a))
+                                                            .collect::<Vec<_>>()
+                                                    ),
+                                                )
+                                            }
+                                        )?));
+                                    }
+                                    Value::Array(names)
+                                }
                                 other => other.clone(),
                             }
                         } else {
@@ -751,6 +770,10 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
                     }
                 }
                 task.insert("trainingSettings".into(), Value::Object(out));
+            }
+            "training_parameters" if text => {
+                // `NlpFixedParameters._to_rest_object`: every parameter, null when not set
+                task.insert("fixedParameters".into(), nlp_all_keys(&camel_top(v)));
             }
             "training_parameters" => {
                 task.insert("modelSettings".into(), camel_keys(v));
@@ -789,13 +812,17 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
                 task.insert("sweepSettings".into(), Value::Object(out));
             }
             "search_space" => {
-                let spaces: Vec<Value> = match v {
+                let mut spaces: Vec<Value> = match v {
                     Value::Array(a) => a
                         .iter()
                         .map(|s| camel_top(&component::search_space_exprs(s)))
                         .collect(),
                     other => vec![camel_top(&component::search_space_exprs(other))],
                 };
+                if text {
+                    // `NlpSearchSpace._to_rest_object`: every parameter, null when not searched
+                    spaces = spaces.iter().map(nlp_all_keys).collect();
+                }
                 task.insert("searchSpace".into(), Value::Array(spaces));
             }
             "forecasting" => {
@@ -830,6 +857,201 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
     p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
     p.insert("jobType".into(), json!("AutoML"));
     Ok(p)
+}
+
+/// The NLP parameter set (`NlpFixedParameters`/`NlpSearchSpace._to_rest_object` write all nine keys).
+fn nlp_all_keys(v: &Value) -> Value {
+    const KEYS: [&str; 9] = [
+        "gradientAccumulationSteps",
+        "learningRate",
+        "learningRateScheduler",
+        "modelName",
+        "numberOfEpochs",
+        "trainingBatchSize",
+        "validationBatchSize",
+        "warmupRatio",
+        "weightDecay",
+    ];
+    let mut out = v.as_object().cloned().unwrap_or_default();
+    for k in KEYS {
+        out.entry(k).or_insert(Value::Null);
+    }
+    Value::Object(out)
+}
+
+/// Finds the REST enum value whose `camel_to_snake` form equals that of `name` (how the SDK's
+/// `StringTransformedEnum(casing_transform=camel_to_snake)` fields and `Enum[camel_to_snake(x).upper()]` lookups
+/// match YAML values).
+fn snake_enum(values: &[&str], name: &str) -> Option<String> {
+    let snake = crate::load::camel_to_snake(name);
+    values
+        .iter()
+        .find(|v| crate::load::camel_to_snake(v) == snake)
+        .map(|v| v.to_string())
+}
+
+/// Featurization of a tabular AutoML task, as `TableFeaturizationSettingsSchema` loads it and
+/// `TabularFeaturizationSettings._to_rest_object` sends it: `transformer_params` keys are
+/// `AutoMLTransformerParameterKeys` values (`imputer` → `Imputer`), each column transformer's `parameters`
+/// values load as `UnionField([Float(), Str()])` (numbers, and strings that parse as numbers, become floats),
+/// `blocked_transformers` are `BlockedTransformers` values, and `transformerParams` is always sent.
+fn tabular_featurization(ctx: &Ctx<'_>, v: &Value) -> Result<Value> {
+    const PARAM_KEYS: &[&str] = &["Imputer", "TfIdf", "HashOneHotEncoder"];
+    const BLOCKED: &[&str] = &[
+        "TextTargetEncoder",
+        "OneHotEncoder",
+        "CatTargetEncoder",
+        "TfIdf",
+        "WoETargetEncoder",
+        "LabelEncoder",
+        "WordEmbedding",
+        "NaiveBayes",
+        "CountVectorizer",
+        "HashOneHotEncoder",
+    ];
+    let Value::Object(m) = v else {
+        return Ok(camel_keys(v));
+    };
+    let mut out = Map::new();
+    for (k, val) in m {
+        match k.as_str() {
+            "transformer_params" => {
+                let mut params = Map::new();
+                if let Value::Object(tp) = val {
+                    for (name, list) in tp {
+                        let key = snake_enum(PARAM_KEYS, name).ok_or_else(|| {
+                            ctx.err(
+                                &["featurization", "transformer_params", name],
+                                format!("Value '{name}' passed is not in set ['imputer', 'tf_idf', 'hash_one_hot_encoder']"),
+                            )
+                        })?;
+                        let items = match list {
+                            Value::Array(a) => a.iter().map(column_transformer).collect(),
+                            other => vec![other.clone()],
+                        };
+                        params.insert(key, Value::Array(items));
+                    }
+                }
+                out.insert("transformerParams".into(), Value::Object(params));
+            }
+            "blocked_transformers" => {
+                let mut names = Vec::new();
+                if let Value::Array(a) = val {
+                    for (i, b) in a.iter().enumerate() {
+                        let name = b.as_str().unwrap_or_default();
+                        let at = i.to_string();
+                        names.push(json!(snake_enum(BLOCKED, name).ok_or_else(|| ctx.err(
+                            &["featurization", "blocked_transformers", &at],
+                            format!("Value '{name}' passed is not in set {BLOCKED:?}")
+                        ))?));
+                    }
+                }
+                out.insert("blockedTransformers".into(), Value::Array(names));
+            }
+            "column_name_and_types" => {
+                out.insert("columnNameAndTypes".into(), val.clone());
+            }
+            _ => {
+                out.insert(camel(k), camel_keys(val));
+            }
+        }
+    }
+    out.entry("transformerParams").or_insert(json!({}));
+    Ok(Value::Object(out))
+}
+
+/// One `ColumnTransformer` (`ColumnTransformerSchema`: `fields`, `parameters` with float-or-string values).
+fn column_transformer(v: &Value) -> Value {
+    let Value::Object(m) = v else {
+        return v.clone();
+    };
+    let mut out = Map::new();
+    for (k, val) in m {
+        let val = match (k.as_str(), val) {
+            ("parameters", Value::Object(p)) => Value::Object(
+                p.iter()
+                    .map(|(pk, pv)| {
+                        let f = match pv {
+                            Value::Number(n) => n.as_f64(),
+                            Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+                            _ => None,
+                        };
+                        (
+                            pk.clone(),
+                            f.and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+                                .unwrap_or_else(|| pv.clone()),
+                        )
+                    })
+                    .collect(),
+            ),
+            _ => val.clone(),
+        };
+        out.insert(k.clone(), val);
+    }
+    Value::Object(out)
+}
+
+/// REST names of the models an AutoML tabular task trains (`ClassificationModels`, `ForecastingModels`,
+/// `RegressionModels` of the SDK's REST client), which the training settings' algorithm lists hold.
+fn algorithms_of(task: &str) -> &'static [&'static str] {
+    match task {
+        "classification" => &[
+            "LogisticRegression",
+            "SGD",
+            "MultinomialNaiveBayes",
+            "BernoulliNaiveBayes",
+            "SVM",
+            "LinearSVM",
+            "KNN",
+            "DecisionTree",
+            "RandomForest",
+            "ExtremeRandomTrees",
+            "LightGBM",
+            "GradientBoosting",
+            "XGBoostClassifier",
+        ],
+        "forecasting" => &[
+            "AutoArima",
+            "Prophet",
+            "Naive",
+            "SeasonalNaive",
+            "Average",
+            "SeasonalAverage",
+            "ExponentialSmoothing",
+            "Arimax",
+            "TCNForecaster",
+            "ElasticNet",
+            "GradientBoosting",
+            "DecisionTree",
+            "KNN",
+            "LassoLars",
+            "SGD",
+            "RandomForest",
+            "ExtremeRandomTrees",
+            "LightGBM",
+            "XGBoostRegressor",
+        ],
+        "regression" => &[
+            "ElasticNet",
+            "GradientBoosting",
+            "DecisionTree",
+            "KNN",
+            "LassoLars",
+            "SGD",
+            "RandomForest",
+            "ExtremeRandomTrees",
+            "LightGBM",
+            "XGBoostRegressor",
+        ],
+        _ => &[],
+    }
+}
+
+/// An algorithm name as the SDK sends it: the schema (`ClassificationTrainingSettingsSchema` etc.) loads the
+/// YAML value with `StringTransformedEnum(casing_transform=camel_to_snake)` over the REST enum, so `LightGBM`,
+/// `light_gbm` and `lightGBM` all name `LightGBM`, and `lightgbm` names nothing (rejected).
+fn training_algorithm(task: &str, name: &str) -> Option<String> {
+    snake_enum(algorithms_of(task), name)
 }
 
 /// `auto` → `{"mode": "Auto"}`; a value → `{"<key>": v, "mode": "Custom"}`.

@@ -184,7 +184,9 @@ impl<'a> Ctx<'a> {
         let file = self.top_dir.join(&rel_top);
         let text = std::fs::read_to_string(&file)
             .map_err(|e| self.err(field, format!("cannot read `{}`: {e}", file.display())))?;
-        let doc = parse_yaml(&text, &file)?;
+        let mut doc = parse_yaml(&text, &file)?;
+        // files referenced from jobs and deployments are components
+        crate::load::load(Kind::Component, &mut doc, &file, &text)?;
         let rel_dir = match rel_top.rfind('/') {
             Some(i) => rel_top[..i].to_string(),
             None => String::new(),

@@ -1,0 +1,478 @@
+//! What the SDK's marshmallow schemas do to a YAML document when they load it, before any conversion:
+//! integer fields cast (`marshmallow.fields.Int`, non-strict: `"3"`, `3.0` and `3.7` load as `3`, booleans and
+//! other strings are rejected), enum fields case-folded (`azure.ai.ml._schema.core.fields.StringTransformedEnum`:
+//! matched with its `casing_transform`, default `str.lower`, AutoML ones `camel_to_snake`, and the transformed
+//! value kept) and case-sensitive enums checked (`DumpableEnumField`, component port types).
+//!
+//! The rules are tables per kind, one line per schema field, naming the schema they come from; the converters
+//! then only see values in the form the SDK's entities hold. Data bindings (`${{...}}`) are left alone, as the
+//! SDK's `UnionField([fields.Int(), DataBindingStr])` does.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::error::{Result, SpecError};
+use crate::plan::Kind;
+use crate::yaml::locate;
+
+/// How a schema field loads its value.
+#[derive(Clone, Copy)]
+enum Field {
+    /// `fields.Int()`.
+    Int,
+    /// `StringTransformedEnum` with the default casing transform (`lower`).
+    Lower,
+    /// `StringTransformedEnum(casing_transform=camel_to_snake)` (AutoML enums).
+    Snake,
+    /// A case-sensitive set (`DumpableEnumField` / `StringTransformedEnum(casing_transform=lambda x: x)`).
+    Exact(&'static [&'static str]),
+}
+
+/// One rule: a path from the owner mapping (`*` any key, `#` any list index) and the field's loader.
+type Rule = (&'static [&'static str], Field);
+
+/// Component port and parameter types and modes (`azure.ai.ml._schema.component.input_output`:
+/// `InputPortSchema`/`OutputPortSchema`/`ParameterSchema` `type = DumpableEnumField(allowed_values=
+/// SUPPORTED_PORT_TYPES | SUPPORTED_PARAM_TYPES)`, `mode` from `SUPPORTED_INPUT_OUTPUT_MODES`).
+const PORT_TYPES: &[&str] = &[
+    "path",
+    "custom_model",
+    "mlflow_model",
+    "mltable",
+    "triton_model",
+    "uri_file",
+    "uri_folder",
+    "boolean",
+    "integer",
+    "number",
+    "string",
+];
+const PORT_MODES: &[&str] = &[
+    "direct",
+    "download",
+    "eval_download",
+    "eval_mount",
+    "mount",
+    "ro_mount",
+    "rw_mount",
+    "upload",
+    "link",
+];
+
+/// `_schema/job/distribution.py`, `_schema/job/job_limits.py`, `_schema/job_resource_configuration.py`,
+/// `_schema/job/input_output_entry.py`, `_schema/job/identity.py`, `_schema/job/services.py`,
+/// `_schema/_sweep/*`, `_schema/automl/*`: fields of a job or of a pipeline node.
+const JOB_RULES: &[Rule] = &[
+    (&["distribution", "type"], Field::Lower),
+    (&["distribution", "process_count_per_instance"], Field::Int),
+    (&["distribution", "worker_count"], Field::Int),
+    (&["distribution", "parameter_server_count"], Field::Int),
+    (&["distribution", "port"], Field::Int),
+    (&["distribution", "dashboard_port"], Field::Int),
+    (&["resources", "instance_count"], Field::Int),
+    (&["limits", "timeout"], Field::Int),
+    (&["limits", "max_total_trials"], Field::Int),
+    (&["limits", "max_concurrent_trials"], Field::Int),
+    (&["limits", "trial_timeout"], Field::Int),
+    (&["inputs", "*", "type"], Field::Lower),
+    (&["inputs", "*", "mode"], Field::Lower),
+    (&["outputs", "*", "type"], Field::Lower),
+    (&["outputs", "*", "mode"], Field::Lower),
+    (&["identity", "type"], Field::Lower),
+    (&["services", "*", "type"], Field::Lower),
+    (&["services", "*", "port"], Field::Int),
+    (&["sampling_algorithm"], Field::Lower),
+    (&["sampling_algorithm", "type"], Field::Lower),
+    (&["sampling_algorithm", "seed"], Field::Int),
+    (&["objective", "goal"], Field::Lower),
+    (&["early_termination", "type"], Field::Lower),
+    (&["early_termination", "delay_evaluation"], Field::Int),
+    (&["early_termination", "evaluation_interval"], Field::Int),
+    (&["early_termination", "truncation_percentage"], Field::Int),
+    (&["search_space", "*", "type"], Field::Lower),
+    // AutoML (`_schema/automl/automl_vertical.py`, `featurization_settings.py`, `*_vertical/*.py`)
+    (&["log_verbosity"], Field::Lower),
+    (&["primary_metric"], Field::Snake),
+    (&["featurization", "mode"], Field::Lower),
+    (&["training_data", "type"], Field::Lower),
+    (&["validation_data", "type"], Field::Lower),
+    (&["test_data", "type"], Field::Lower),
+    (&["training", "allowed_training_algorithms", "#"], Field::Snake),
+    (&["training", "blocked_training_algorithms", "#"], Field::Snake),
+    (&["limits", "max_trials"], Field::Int),
+    (&["limits", "max_nodes"], Field::Int),
+    (&["limits", "max_cores_per_trial"], Field::Int),
+    (&["sweep", "sampling_algorithm"], Field::Lower),
+    (&["sweep", "early_termination", "type"], Field::Lower),
+    (&["sweep", "early_termination", "delay_evaluation"], Field::Int),
+    (&["sweep", "early_termination", "evaluation_interval"], Field::Int),
+    (&["search_space", "#", "*", "type"], Field::Lower),
+];
+
+/// Pipeline nodes (`_schema/pipeline/component_job.py`: `type = StringTransformedEnum(...)`) and their task
+/// (`_schema/pipeline/automl_node.py`: `task` with `camel_to_snake`).
+const NODE_RULES: &[Rule] = &[(&["type"], Field::Lower), (&["task"], Field::Snake)];
+
+/// `_schema/component/component.py`, `command_component.py`, `input_output.py`.
+const COMPONENT_RULES: &[Rule] = &[
+    (&["type"], Field::Lower),
+    (&["distribution", "type"], Field::Lower),
+    (&["distribution", "process_count_per_instance"], Field::Int),
+    (&["distribution", "worker_count"], Field::Int),
+    (&["distribution", "parameter_server_count"], Field::Int),
+    (&["resources", "instance_count"], Field::Int),
+    (&["inputs", "*", "type"], Field::Exact(PORT_TYPES)),
+    (&["inputs", "*", "mode"], Field::Exact(PORT_MODES)),
+    (&["outputs", "*", "type"], Field::Exact(PORT_TYPES)),
+    (&["outputs", "*", "mode"], Field::Exact(PORT_MODES)),
+];
+
+/// `_schema/_deployment/online/online_deployment.py`, `request_settings_schema.py`, `liveness_probe.py`,
+/// `scale_settings_schema.py`.
+const ONLINE_DEPLOYMENT_RULES: &[Rule] = &[
+    (&["instance_count"], Field::Int),
+    (
+        &["request_settings", "max_concurrent_requests_per_instance"],
+        Field::Int,
+    ),
+    (&["request_settings", "max_queue_wait_ms"], Field::Int),
+    (&["request_settings", "request_timeout_ms"], Field::Int),
+    (&["liveness_probe", "failure_threshold"], Field::Int),
+    (&["liveness_probe", "initial_delay"], Field::Int),
+    (&["liveness_probe", "period"], Field::Int),
+    (&["liveness_probe", "success_threshold"], Field::Int),
+    (&["liveness_probe", "timeout"], Field::Int),
+    (&["liveness_probe", "port"], Field::Int),
+    (&["readiness_probe", "failure_threshold"], Field::Int),
+    (&["readiness_probe", "initial_delay"], Field::Int),
+    (&["readiness_probe", "period"], Field::Int),
+    (&["readiness_probe", "success_threshold"], Field::Int),
+    (&["readiness_probe", "timeout"], Field::Int),
+    (&["readiness_probe", "port"], Field::Int),
+    (&["scale_settings", "type"], Field::Lower),
+    (&["scale_settings", "max_instances"], Field::Int),
+    (&["scale_settings", "min_instances"], Field::Int),
+    (&["scale_settings", "polling_interval"], Field::Int),
+    (&["scale_settings", "target_utilization_percentage"], Field::Int),
+    (&["model", "type"], Field::Lower),
+];
+
+/// `_schema/_deployment/batch/batch_deployment.py`, `batch_deployment_settings.py`,
+/// `model_batch_deployment_settings.py`, `compute_binding.py`.
+const BATCH_DEPLOYMENT_RULES: &[Rule] = &[
+    (&["error_threshold"], Field::Int),
+    (&["max_concurrency_per_instance"], Field::Int),
+    (&["mini_batch_size"], Field::Int),
+    (&["output_action"], Field::Lower),
+    (&["retry_settings", "max_retries"], Field::Int),
+    (&["retry_settings", "timeout"], Field::Int),
+    (&["resources", "instance_count"], Field::Int),
+    (&["settings", "error_threshold"], Field::Int),
+    (&["settings", "instance_count"], Field::Int),
+    (&["settings", "max_concurrency_per_instance"], Field::Int),
+    (&["settings", "mini_batch_size"], Field::Int),
+    (&["settings", "output_action"], Field::Lower),
+    (&["settings", "retry_settings", "max_retries"], Field::Int),
+    (&["settings", "retry_settings", "timeout"], Field::Int),
+    (&["model", "type"], Field::Lower),
+];
+
+/// `_schema/_endpoint/online/online_endpoint.py`, `batch/batch_endpoint.py`, `_schema/core/identity.py`.
+const ONLINE_ENDPOINT_RULES: &[Rule] = &[
+    (&["auth_mode"], Field::Lower),
+    (&["identity", "type"], Field::Lower),
+];
+const BATCH_ENDPOINT_RULES: &[Rule] = &[(&["auth_mode"], Field::Lower)];
+
+/// `_schema/assets/model.py` (`type` with the default transform), `_schema/assets/data.py` (case-sensitive).
+const MODEL_RULES: &[Rule] = &[(&["type"], Field::Lower)];
+const DATA_RULES: &[Rule] = &[(&["type"], Field::Exact(&["uri_file", "uri_folder", "mltable"]))];
+
+struct Loader<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Loader<'_> {
+    fn err(&self, path: &[String], message: String) -> SpecError {
+        let field: Vec<&str> = path.iter().map(String::as_str).collect();
+        SpecError::Schema {
+            file: self.file.to_path_buf(),
+            location: locate(self.text, &field),
+            field: field.join("."),
+            message,
+        }
+    }
+
+    fn apply(&self, v: &mut Value, rules: &[Rule], at: &mut Vec<String>) -> Result<()> {
+        for (path, field) in rules {
+            self.apply_rule(v, path, *field, at)?;
+        }
+        Ok(())
+    }
+
+    fn apply_rule(&self, v: &mut Value, path: &[&str], field: Field, at: &mut Vec<String>) -> Result<()> {
+        let Some((head, rest)) = path.split_first() else {
+            return self.load_value(v, field, at);
+        };
+        match (v, *head) {
+            (Value::Object(m), "*") => {
+                for (k, child) in m.iter_mut() {
+                    at.push(k.clone());
+                    let r = self.apply_rule(child, rest, field, at);
+                    at.pop();
+                    r?;
+                }
+            }
+            (Value::Array(a), "#") => {
+                for (i, child) in a.iter_mut().enumerate() {
+                    at.push(i.to_string());
+                    let r = self.apply_rule(child, rest, field, at);
+                    at.pop();
+                    r?;
+                }
+            }
+            (Value::Object(m), key) => {
+                if let Some(child) = m.get_mut(key) {
+                    at.push(key.to_string());
+                    let r = self.apply_rule(child, rest, field, at);
+                    at.pop();
+                    r?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn load_value(&self, v: &mut Value, field: Field, at: &[String]) -> Result<()> {
+        if let Value::String(s) = v
+            && s.trim_start().starts_with("${{")
+        {
+            return Ok(());
+        }
+        match field {
+            Field::Int => {
+                let n = match &*v {
+                    Value::Null => return Ok(()),
+                    Value::Number(n) if n.is_i64() || n.is_u64() => return Ok(()),
+                    // Python int(3.7) == 3
+                    Value::Number(n) => n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64),
+                    Value::String(s) => s.trim().replace('_', "").parse::<i64>().ok(),
+                    _ => None,
+                };
+                match n {
+                    Some(n) => *v = json!(n),
+                    None => return Err(self.err(at, "Not a valid integer.".into())),
+                }
+            }
+            Field::Lower | Field::Snake => {
+                if let Value::String(s) = v {
+                    *v = Value::String(match field {
+                        Field::Snake => camel_to_snake(s),
+                        _ => s.to_lowercase(),
+                    });
+                }
+            }
+            Field::Exact(allowed) => {
+                if let Value::String(s) = &*v
+                    && !allowed.contains(&s.as_str())
+                {
+                    return Err(self.err(at, format!("Value '{s}' passed is not in set {allowed:?}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `azure.ai.ml._utils._endpoint_utils.validate_scoring_script` (online and batch deployment operations):
+    /// a scoring script found locally must parse as Python (`ast.parse`), else the SDK refuses the deployment.
+    /// amlops does not parse Python; it refuses scripts in other languages (R, ...) by their extension.
+    fn scoring_script(&self, doc: &Value) -> Result<()> {
+        let Some(cc) = doc.get("code_configuration") else {
+            return Ok(());
+        };
+        let (Some(code), Some(script)) = (
+            cc.get("code").and_then(Value::as_str),
+            cc.get("scoring_script").and_then(Value::as_str),
+        ) else {
+            return Ok(());
+        };
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        let path = dir.join(code).join(script);
+        let python = Path::new(script)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("py"));
+        if path.is_file() && !python {
+            return Err(self.err(
+                &["code_configuration".into(), "scoring_script".into()],
+                format!(
+                    "`{script}` is not a Python scoring script: the SDK parses scoring scripts as Python and \
+                     refuses the deployment, and amlops does not support scoring scripts in other languages (R, ...); \
+                     use a Python scoring script, or a custom container whose image serves the model"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A job or pipeline node, and the nodes of its `jobs:`.
+    fn job(&self, v: &mut Value, at: &mut Vec<String>, node: bool) -> Result<()> {
+        if node {
+            self.apply(v, NODE_RULES, at)?;
+        }
+        self.apply(v, JOB_RULES, at)?;
+        if let Some(Value::Object(jobs)) = v.get_mut("jobs") {
+            at.push("jobs".into());
+            for (k, child) in jobs.iter_mut() {
+                at.push(k.clone());
+                let r = self.job(child, at, true);
+                at.pop();
+                r?;
+            }
+            at.pop();
+        }
+        Ok(())
+    }
+}
+
+/// Loads `doc` (a file of `kind`) as the SDK's schema for that kind would: see the module docs.
+pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Result<()> {
+    let l = Loader { file, text };
+    let mut at = Vec::new();
+    match kind {
+        Kind::Job => l.job(doc, &mut at, false),
+        Kind::Component => {
+            l.apply(doc, COMPONENT_RULES, &mut at)?;
+            // a pipeline component's nodes load like a pipeline job's
+            if let Some(Value::Object(jobs)) = doc.get_mut("jobs") {
+                at.push("jobs".into());
+                for (k, child) in jobs.iter_mut() {
+                    at.push(k.clone());
+                    l.job(child, &mut at, true)?;
+                    at.pop();
+                }
+            }
+            Ok(())
+        }
+        Kind::OnlineDeployment => {
+            l.scoring_script(doc)?;
+            l.apply(doc, ONLINE_DEPLOYMENT_RULES, &mut at)
+        }
+        Kind::BatchDeployment => {
+            l.scoring_script(doc)?;
+            l.apply(doc, BATCH_DEPLOYMENT_RULES, &mut at)
+        }
+        Kind::OnlineEndpoint => l.apply(doc, ONLINE_ENDPOINT_RULES, &mut at),
+        Kind::BatchEndpoint => l.apply(doc, BATCH_ENDPOINT_RULES, &mut at),
+        Kind::Model => l.apply(doc, MODEL_RULES, &mut at),
+        Kind::Data => l.apply(doc, DATA_RULES, &mut at),
+        Kind::Environment => Ok(()),
+    }
+}
+
+/// `azure.ai.ml._utils.utils.camel_to_snake` (comma-separated values converted one by one).
+pub(crate) fn camel_to_snake(s: &str) -> String {
+    s.split(',')
+        .map(|t| camel_to_snake_one(if s.contains(',') { t.trim() } else { t }))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `_camel_to_snake_convert`: `re.sub("(.)([A-Z][a-z]+)", r"\1_\2")`, then `re.sub("([a-z0-9])([A-Z])",
+/// r"\1_\2")`, lower-cased.
+fn camel_to_snake_one(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    // pass 1: before every capital followed by lower-case letters (not at the start, non-overlapping)
+    let mut p1 = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if i + 2 < chars.len() + 1
+            && i + 1 < chars.len()
+            && chars[i + 1].is_ascii_uppercase()
+            && chars.get(i + 2).is_some_and(char::is_ascii_lowercase)
+        {
+            // (.)([A-Z][a-z]+): consume the match
+            p1.push(chars[i]);
+            p1.push('_');
+            p1.push(chars[i + 1]);
+            let mut j = i + 2;
+            while j < chars.len() && chars[j].is_ascii_lowercase() {
+                p1.push(chars[j]);
+                j += 1;
+            }
+            i = j;
+        } else {
+            p1.push(chars[i]);
+            i += 1;
+        }
+    }
+    // pass 2
+    let c2: Vec<char> = p1.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < c2.len() {
+        out.push(c2[i]);
+        if (c2[i].is_ascii_lowercase() || c2[i].is_ascii_digit())
+            && c2.get(i + 1).is_some_and(char::is_ascii_uppercase)
+        {
+            out.push('_');
+            out.push(c2[i + 1]);
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    out.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_to_snake_follows_the_sdk() {
+        assert_eq!(camel_to_snake("LightGBM"), "light_gbm");
+        assert_eq!(camel_to_snake("AUCWeighted"), "auc_weighted");
+        assert_eq!(camel_to_snake("Accuracy"), "accuracy");
+        assert_eq!(camel_to_snake("XGBoostClassifier"), "xg_boost_classifier");
+        assert_eq!(
+            camel_to_snake("normalized_root_mean_squared_error"),
+            "normalized_root_mean_squared_error"
+        );
+        assert_eq!(camel_to_snake("TextNER"), "text_ner");
+        assert_eq!(camel_to_snake("IOU"), "iou");
+    }
+
+    #[test]
+    fn ints_load_like_marshmallow() {
+        let mut doc = json!({"instance_count": "2", "request_settings": {"request_timeout_ms": 90000.0},
+            "liveness_probe": {"period": 3.7}});
+        load(Kind::OnlineDeployment, &mut doc, Path::new("d.yml"), "").unwrap();
+        assert_eq!(
+            doc,
+            json!({"instance_count": 2, "request_settings": {"request_timeout_ms": 90000},
+            "liveness_probe": {"period": 3}})
+        );
+        let mut bad = json!({"instance_count": "two"});
+        let e = load(Kind::OnlineDeployment, &mut bad, Path::new("d.yml"), "").unwrap_err();
+        assert!(e.to_string().contains("instance_count"), "{e}");
+    }
+
+    #[test]
+    fn enums_fold_case_or_reject() {
+        let mut doc = json!({"type": "COMMAND", "inputs": {"x": {"type": "uri_folder"}}});
+        load(Kind::Component, &mut doc, Path::new("c.yml"), "").unwrap();
+        assert_eq!(doc["type"], "command");
+        let mut bad = json!({"inputs": {"x": {"type": "Uri_Folder"}}});
+        assert!(load(Kind::Component, &mut bad, Path::new("c.yml"), "").is_err());
+        let mut job = json!({"jobs": {"a": {"type": "Command", "inputs": {"i": {"mode": "RO_MOUNT"}}}}});
+        load(Kind::Job, &mut job, Path::new("j.yml"), "").unwrap();
+        assert_eq!(job["jobs"]["a"]["type"], "command");
+        assert_eq!(job["jobs"]["a"]["inputs"]["i"]["mode"], "ro_mount");
+        let mut bind = json!({"instance_count": "${{parent.inputs.n}}"});
+        load(Kind::OnlineDeployment, &mut bind, Path::new("d.yml"), "").unwrap();
+        assert_eq!(bind["instance_count"], "${{parent.inputs.n}}");
+    }
+}
