@@ -27,6 +27,7 @@ fn settings(ws: &LocalWorkspace, root: &Path) -> RunSettings {
     let mut extra = BTreeMap::new();
     // Fast polling for tests (documented test knobs of the tasks).
     extra.insert("AMLOPS_POLL_INTERVAL_MS".to_string(), "50".to_string());
+    extra.insert(amlops_agent::knobs::TEST_HARNESS_VAR.to_string(), "1".to_string());
     RunSettings {
         bin_dir: bin_dir(),
         root: root.to_path_buf(),

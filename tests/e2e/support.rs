@@ -35,6 +35,7 @@ pub async fn run(ws: &LocalWorkspace, root: &Path, pipeline: &str) -> Vec<StepRe
     let mut extra = BTreeMap::new();
     // The tasks' documented test knob: poll every 50 ms instead of backing off from seconds.
     extra.insert("AMLOPS_POLL_INTERVAL_MS".to_string(), "50".to_string());
+    extra.insert(amlops_agent::knobs::TEST_HARNESS_VAR.to_string(), "1".to_string());
     let settings = RunSettings {
         bin_dir: amlops_testkit::cargo_bin("amlops-train")
             .parent()

@@ -110,7 +110,11 @@ impl AzureMlError {
             {
                 Some(NOT_FOUND)
             }
-            (_, Some(409)) if in_progress(arm_message) => Some(BUSY),
+            (_, Some(409))
+                if in_progress(arm_message) || crate::lro::is_transient_conflict(409, self.arm.as_ref()) =>
+            {
+                Some(BUSY)
+            }
             (_, Some(409)) => Some(NAME_TAKEN),
             (_, Some(429)) => Some(THROTTLED),
             _ if is_quota(code, arm_message) => Some(QUOTA),

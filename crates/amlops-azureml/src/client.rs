@@ -6,7 +6,6 @@ use std::time::Duration;
 use amlops_agent::CancellationToken;
 use bytes::Bytes;
 use reqwest::Method;
-use reqwest::header::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -66,6 +65,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// LRO polling.
     pub poll: PollOptions,
+    /// Writes that meet a busy resource (409, another operation in progress): [`crate::lro`].
+    pub conflict: crate::lro::ConflictOptions,
     /// Local workspace only: blob URLs become `{override}/{account}/{container}/...` (path-style, like Azurite)
     /// instead of `https://{account}.blob.{endpoint}/{container}/...`.
     pub blob_endpoint_override: Option<String>,
@@ -88,6 +89,7 @@ impl ClientConfig {
             api_version: DEFAULT_API_VERSION.to_string(),
             retry: RetryPolicy::default(),
             poll: PollOptions::default(),
+            conflict: crate::lro::ConflictOptions::default(),
             blob_endpoint_override: None,
         }
     }
@@ -333,6 +335,7 @@ impl AzureMlClient {
         let shown = redact_url(&call.url);
         check_url(&call.url).map_err(|e| AzureMlError::from_url(call.op, e))?;
         let mut retried_401 = false;
+        let mut conflict = crate::lro::ConflictState::default();
         loop {
             let bearer = match call.auth {
                 Auth::Arm => match &self.credential {
@@ -396,6 +399,13 @@ impl AzureMlClient {
             }
             if resp.status.is_success() || call.accept.contains(&status) {
                 return Ok(resp);
+            }
+            // A write that meets a resource busy with another operation waits it out ([`crate::lro`]).
+            if status == 409
+                && matches!(call.auth, Auth::Arm)
+                && self.wait_out_conflict(&call, &resp, &mut conflict).await?
+            {
+                continue;
             }
             let mut err = AzureMlError::new(
                 ErrorKind::Status,
@@ -481,139 +491,6 @@ impl AzureMlClient {
             }
         }
         Ok(out)
-    }
-
-    // -----------------------------------------------------------------------------------------------------------
-    // Long-running operations
-    // -----------------------------------------------------------------------------------------------------------
-
-    /// Wait for a long-running operation started by `resp` (§0): poll `Azure-AsyncOperation` until a terminal
-    /// status (Failed/Canceled → [`ErrorKind::OperationFailed`] with the ARM error), else poll `Location` while it
-    /// answers 202. Honours `Retry-After`, cancellation and [`PollOptions::timeout`].
-    pub async fn wait_for_operation(&self, op: &str, resp: &BufferedResponse) -> Result<(), AzureMlError> {
-        let start = tokio::time::Instant::now();
-        let header_url = |name: &str| -> Result<Option<Url>, AzureMlError> {
-            let Some(v) = resp.header(name) else {
-                return Ok(None);
-            };
-            let u = self.arm.join(v).map_err(|e| {
-                AzureMlError::new(
-                    ErrorKind::Decode,
-                    op,
-                    format!("the {name} header is not a URL: {e}"),
-                )
-            })?;
-            if !self.same_origin(&u) {
-                return Err(AzureMlError::new(
-                    ErrorKind::Decode,
-                    op,
-                    format!(
-                        "the {name} URL '{}' points to another host; refusing to send the token there",
-                        redact_url(&u)
-                    ),
-                ));
-            }
-            Ok(Some(u))
-        };
-        let mut wait = self.poll_delay(&resp.headers);
-        if let Some(url) = header_url("azure-asyncoperation")? {
-            loop {
-                self.poll_sleep(op, start, wait).await?;
-                let r = self.call(Call::new(op, Method::GET, url.clone())).await?;
-                let status: AsyncOperation = Self::decode(op, &Method::GET, &url, &r, false)?;
-                tracing::debug!(op, status = %status.status, "operation status");
-                match status.status {
-                    OperationStatus::Succeeded => return Ok(()),
-                    OperationStatus::Failed | OperationStatus::Canceled => {
-                        let mut e = AzureMlError::new(
-                            ErrorKind::OperationFailed,
-                            op,
-                            format!("the operation ended {}", status.status),
-                        )
-                        .with_request(&Method::GET, redact_url(&url));
-                        e.arm = status.error;
-                        e.status = Some(r.status.as_u16());
-                        e.request_id = r.header("x-ms-request-id").map(str::to_string);
-                        e.correlation_id = r.header("x-ms-correlation-request-id").map(str::to_string);
-                        return Err(e);
-                    }
-                    _ => wait = self.poll_delay(&r.headers),
-                }
-            }
-        }
-        if resp.status.as_u16() == 202
-            && let Some(url) = header_url("location")?
-        {
-            loop {
-                self.poll_sleep(op, start, wait).await?;
-                let r = self.call(Call::new(op, Method::GET, url.clone())).await?;
-                if r.status.as_u16() != 202 {
-                    return Ok(());
-                }
-                wait = self.poll_delay(&r.headers);
-            }
-        }
-        Ok(())
-    }
-
-    fn poll_delay(&self, headers: &HeaderMap) -> Duration {
-        let poll = &self.config.poll;
-        crate::http::server_delay(headers)
-            .map(|d| d.min(poll.max_interval))
-            .unwrap_or(poll.interval)
-    }
-
-    async fn poll_sleep(
-        &self,
-        op: &str,
-        start: tokio::time::Instant,
-        wait: Duration,
-    ) -> Result<(), AzureMlError> {
-        let timeout = self.config.poll.timeout;
-        if start.elapsed() + wait > timeout {
-            return Err(AzureMlError::new(
-                ErrorKind::Timeout,
-                op,
-                format!("the operation did not finish within {} s", timeout.as_secs()),
-            ));
-        }
-        self.config
-            .retry
-            .sleep(wait, &self.cancel)
-            .await
-            .map_err(|_| AzureMlError::canceled(op))
-    }
-
-    /// PUT a resource that is an LRO (endpoints, deployments, schedules), wait, then GET it.
-    async fn put_lro<B: Serialize, T: DeserializeOwned>(
-        &self,
-        op: &str,
-        url: Url,
-        body: &B,
-    ) -> Result<T, AzureMlError> {
-        let resp = self
-            .call(Call::new(op, Method::PUT, url.clone()).json(body)?)
-            .await?;
-        self.wait_for_operation(op, &resp).await?;
-        self.get_json(op, url).await
-    }
-
-    async fn patch_lro<T: DeserializeOwned>(
-        &self,
-        op: &str,
-        url: Url,
-        body: &Value,
-    ) -> Result<T, AzureMlError> {
-        let resp = self
-            .call(Call::new(op, Method::PATCH, url.clone()).json(body)?)
-            .await?;
-        self.wait_for_operation(op, &resp).await?;
-        self.get_json(op, url).await
-    }
-
-    async fn delete_lro(&self, op: &str, url: Url) -> Result<(), AzureMlError> {
-        let resp = self.call(Call::new(op, Method::DELETE, url)).await?;
-        self.wait_for_operation(op, &resp).await
     }
 
     // -----------------------------------------------------------------------------------------------------------

@@ -120,7 +120,11 @@ impl Credential {
         };
         (self.secrets)(&token.token);
         let lifetime = token.expires_on - OffsetDateTime::now_utc();
-        let lifetime = Duration::try_from(lifetime).unwrap_or_default();
+        // A source's expiry is a server's number: clamp it (a negative one means "refresh next time", a far-future
+        // one must not overflow the instant arithmetic below).
+        let lifetime = Duration::try_from(lifetime)
+            .unwrap_or_default()
+            .min(MAX_TOKEN_LIFETIME);
         let usable = if lifetime > self.margin * 2 {
             lifetime - self.margin
         } else {
@@ -498,6 +502,25 @@ struct EntraTokenResponse {
     expires_in: Option<serde_json::Value>,
 }
 
+/// The longest token lifetime the cache believes (Entra gives 60-90 minutes; managed identity up to 24 hours).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// The expiry of a token from a response's `expires_in` (seconds as a number or a string, possibly fractional):
+/// 3600 s when absent or unreadable, clamped to 0..=[`MAX_TOKEN_LIFETIME`]. Never overflows or panics, whatever
+/// the server sends (`9223372036854775807`, `1e300`, `-5`, `"NaN"`).
+pub fn expiry_after(expires_in: Option<&serde_json::Value>) -> OffsetDateTime {
+    let secs = match expires_in {
+        Some(serde_json::Value::Number(n)) => n.as_f64().unwrap_or(3600.0),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().unwrap_or(3600.0),
+        _ => 3600.0,
+    };
+    let lifetime = crate::http::clamp_secs(secs).min(MAX_TOKEN_LIFETIME);
+    let lifetime = time::Duration::try_from(lifetime).unwrap_or(time::Duration::HOUR);
+    OffsetDateTime::now_utc()
+        .checked_add(lifetime)
+        .unwrap_or_else(OffsetDateTime::now_utc)
+}
+
 #[derive(Deserialize)]
 struct EntraErrorResponse {
     #[serde(default)]
@@ -576,14 +599,9 @@ impl TokenSource for EntraCredential {
             )
             .with_request(&reqwest::Method::POST, redact_url(&self.token_url))
         })?;
-        let secs = match parsed.expires_in {
-            Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(3600),
-            Some(serde_json::Value::String(s)) => s.parse().unwrap_or(3600),
-            _ => 3600,
-        };
         Ok(AccessToken {
             token: parsed.access_token,
-            expires_on: OffsetDateTime::now_utc() + time::Duration::seconds(secs),
+            expires_on: expiry_after(parsed.expires_in.as_ref()),
         })
     }
 }
@@ -819,5 +837,65 @@ impl CertificateAssertion {
 impl ClientAssertion for CertificateAssertion {
     async fn assertion(&self, _cancel: &CancellationToken) -> Result<String, AzureMlError> {
         self.sign()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_expires_in_is_clamped() {
+        let now = OffsetDateTime::now_utc();
+        let lifetime = |v: Option<serde_json::Value>| (expiry_after(v.as_ref()) - now).whole_seconds();
+        let max = MAX_TOKEN_LIFETIME.as_secs() as i64;
+        for huge in [
+            serde_json::json!(i64::MAX),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(1e300),
+            serde_json::json!("9223372036854775807"),
+            serde_json::json!("inf"),
+        ] {
+            let l = lifetime(Some(huge.clone()));
+            assert!((max - 2..=max).contains(&l), "{huge}: {l}");
+        }
+        for gone in [
+            serde_json::json!(-5),
+            serde_json::json!(i64::MIN),
+            serde_json::json!("NaN"),
+        ] {
+            let l = lifetime(Some(gone.clone()));
+            assert!((-2..=0).contains(&l), "{gone}: {l}");
+        }
+        let l = lifetime(Some(serde_json::json!("3599")));
+        assert!((3597..=3599).contains(&l), "{l}");
+        let l = lifetime(None);
+        assert!((3598..=3600).contains(&l), "{l}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_far_future_expiry_from_a_source_does_not_overflow_the_cache() {
+        #[derive(Debug)]
+        struct FarFuture;
+        #[async_trait]
+        impl TokenSource for FarFuture {
+            async fn fetch_token(
+                &self,
+                _scope: &str,
+                _cancel: &CancellationToken,
+            ) -> Result<AccessToken, AzureMlError> {
+                Ok(AccessToken {
+                    token: "t".into(),
+                    expires_on: OffsetDateTime::new_utc(
+                        time::Date::from_calendar_date(9999, time::Month::December, 31).unwrap(),
+                        time::Time::MIDNIGHT,
+                    ),
+                })
+            }
+        }
+        let c = Credential::new(Arc::new(FarFuture), crate::http::ignore_secrets());
+        let cancel = CancellationToken::new();
+        assert_eq!(c.token("s", &cancel).await.unwrap(), "t");
+        assert_eq!(c.token("s", &cancel).await.unwrap(), "t");
     }
 }

@@ -217,6 +217,12 @@ impl AzureMlError {
                 Self::invalid_input(operation, problem).with_request(&method, url)
             }
             SendError::Url(u) => Self::from_url(operation, u),
+            SendError::TooLarge { method, url, limit } => Self::new(
+                ErrorKind::Decode,
+                operation,
+                format!("the response body is larger than the limit of {limit} bytes"),
+            )
+            .with_request(&method, url),
         }
     }
 

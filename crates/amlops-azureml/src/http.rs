@@ -9,7 +9,10 @@
 //! - [`check_url`]: `https` everywhere; `http` only for loopback hosts (127.0.0.0/8, ::1, localhost).
 //! - [`RetryPolicy`]: 408/429/500/502/503/504 and connection errors, `Retry-After` (seconds or HTTP date) and
 //!   `x-ms-retry-after-ms`, exponential backoff with jitter, bounded attempts and total time, cancellable. Waits use
-//!   `tokio::time` (tests run with paused time) or an injected [`Sleeper`].
+//!   `tokio::time` (tests run with paused time) or an injected [`Sleeper`]. Bodies are read up to
+//!   [`RetryPolicy::max_body`] bytes (a larger `Content-Length` or body is an error, not an allocation).
+//! - Numbers a server sends never panic: waits go through [`clamp_secs`] (NaN, negative, infinite and huge values
+//!   are clamped to 0..=[`MAX_SERVER_DELAY`]).
 //! - [`redact_url`]: a URL safe to show (query values other than a few harmless keys are replaced).
 
 use std::fmt;
@@ -139,8 +142,9 @@ pub fn parse_checked_url(value: &str) -> Result<Url, UrlError> {
     Ok(url)
 }
 
-/// Query keys whose values are shown as they are; every other value is replaced by `REDACTED`.
-const SAFE_QUERY_KEYS: &[&str] = &[
+/// Query keys whose values are shown as they are; every other value is replaced by `REDACTED` (in URLs by
+/// [`redact_url`], in any text by [`crate::error::redact_body`]).
+pub const SAFE_QUERY_KEYS: &[&str] = &[
     "api-version",
     "jobtype",
     "tag",
@@ -162,6 +166,11 @@ const SAFE_QUERY_KEYS: &[&str] = &[
     "client_id",
 ];
 
+/// Whether the value of the query key `key` may be shown ([`SAFE_QUERY_KEYS`], case-insensitively).
+pub fn is_safe_query_key(key: &str) -> bool {
+    SAFE_QUERY_KEYS.iter().any(|s| s.eq_ignore_ascii_case(key))
+}
+
 /// The URL with credentials removed: user info dropped, query values other than [`SAFE_QUERY_KEYS`] replaced by
 /// `REDACTED` (SAS signatures, skip tokens, codes). Safe to put in errors and logs.
 pub fn redact_url(url: &Url) -> String {
@@ -172,7 +181,7 @@ pub fn redact_url(url: &Url) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let safe = SAFE_QUERY_KEYS.iter().any(|s| s.eq_ignore_ascii_case(&k));
+                let safe = is_safe_query_key(&k);
                 (
                     k.into_owned(),
                     if safe {
@@ -231,7 +240,8 @@ pub fn build_client(settings: &NetworkSettings) -> Result<reqwest::Client, HttpS
 ///   (matched case-insensitively against the whole URL, as the agent does) and hosts matching `no_proxy`
 ///   (`*`, `host`, `.domain`/`domain` suffixes, IP addresses). The process environment is not read.
 /// - TLS: the system's CA store plus every certificate of the PEM bundle `ca_bundle` (`SSL_CERT_FILE`).
-/// - `User-Agent: amlops/<version>`; redirects are followed (at most 10), never to a URL [`check_url`] refuses.
+/// - `User-Agent: amlops/<version>`; redirects are followed (at most 10) on the same origin only (scheme, host,
+///   port: a request's secret headers never follow it to another host), never to a URL [`check_url`] refuses.
 pub fn build_client_with(
     settings: &NetworkSettings,
     options: &ClientOptions,
@@ -245,6 +255,18 @@ pub fn build_client_with(
             if attempt.previous().len() >= 10 {
                 attempt.error("more than 10 redirects")
             } else if let Err(e) = check_url(attempt.url()) {
+                attempt.error(e)
+            } else if let Some(from) = attempt.previous().last()
+                && from.origin() != attempt.url().origin()
+            {
+                // Secret headers of our own (x-azureml-token, aeg-sas-key) would go with it: reqwest drops only
+                // Authorization and cookies on a redirect to another host.
+                let e = format!(
+                    "not following the redirect from '{}' to '{}': it leaves the host, and the request's keys and \
+                     tokens would go with it",
+                    redact_url(from),
+                    redact_url(attempt.url())
+                );
                 attempt.error(e)
             } else {
                 attempt.follow()
@@ -404,10 +426,28 @@ pub enum Idempotency {
     NonIdempotent,
 }
 
+/// The longest wait a server can ask for as far as the client is concerned; larger values are clamped to it (and
+/// then exceed [`RetryPolicy::max_retry_after`], which ends the retries).
+pub const MAX_SERVER_DELAY: Duration = Duration::from_secs(24 * 3600);
+
+/// The default [`RetryPolicy::max_body`]: 128 MiB.
+pub const DEFAULT_MAX_BODY: usize = 128 * 1024 * 1024;
+
+/// Seconds from a server (any float) as a [`Duration`] in 0..=[`MAX_SERVER_DELAY`]: NaN and negative values are 0,
+/// infinite and huge ones the maximum. Never panics (unlike `Duration::from_secs_f64`).
+pub fn clamp_secs(secs: f64) -> Duration {
+    if secs.is_nan() || secs <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(secs)
+        .unwrap_or(MAX_SERVER_DELAY)
+        .min(MAX_SERVER_DELAY)
+}
+
 /// The retry policy. All waits honour the cancellation token.
 ///
 /// Defaults: 6 attempts, backoff 1 s doubling to at most 30 s with ±20 % jitter, a server's `Retry-After` honoured
-/// up to 120 s, at most 5 minutes from the first attempt to the start of the last.
+/// up to 120 s, at most 5 minutes from the first attempt to the start of the last, bodies up to 128 MiB.
 #[derive(Clone)]
 pub struct RetryPolicy {
     /// Attempts including the first (at least 1). Default 6.
@@ -423,6 +463,9 @@ pub struct RetryPolicy {
     pub max_total: Duration,
     /// Jitter as a fraction of the backoff (0.2 = ±20 %). Not applied to server-requested waits. Default 0.2.
     pub jitter: f64,
+    /// The largest response body read ([`RetryPolicy::execute`]); a larger one fails with
+    /// [`SendError::TooLarge`]. Default [`DEFAULT_MAX_BODY`].
+    pub max_body: usize,
     sleeper: Option<Sleeper>,
 }
 
@@ -435,6 +478,7 @@ impl fmt::Debug for RetryPolicy {
             .field("max_retry_after", &self.max_retry_after)
             .field("max_total", &self.max_total)
             .field("jitter", &self.jitter)
+            .field("max_body", &self.max_body)
             .field("custom_sleeper", &self.sleeper.is_some())
             .finish()
     }
@@ -449,6 +493,7 @@ impl Default for RetryPolicy {
             max_retry_after: Duration::from_secs(120),
             max_total: Duration::from_secs(300),
             jitter: 0.2,
+            max_body: DEFAULT_MAX_BODY,
             sleeper: None,
         }
     }
@@ -514,6 +559,17 @@ pub enum SendError {
     /// The URL is refused by [`check_url`].
     #[error(transparent)]
     Url(#[from] UrlError),
+    /// The response body is larger than [`RetryPolicy::max_body`] (announced by `Content-Length` or found while
+    /// reading); nothing beyond the limit is kept.
+    #[error("{method} {url}: the response body is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The method.
+        method: Method,
+        /// The URL (redacted).
+        url: String,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl RetryPolicy {
@@ -562,7 +618,7 @@ impl RetryPolicy {
             return base;
         }
         let factor = 1.0 + rand::random_range(-jitter..=jitter);
-        base.mul_f64(factor).min(self.max_backoff)
+        clamp_secs(base.as_secs_f64() * factor).min(self.max_backoff)
     }
 
     /// The wait before the next attempt: the server's `x-ms-retry-after-ms` or `Retry-After` if present, else
@@ -610,25 +666,45 @@ impl RetryPolicy {
         &self,
         cancel: &CancellationToken,
         idempotency: Idempotency,
-        build: F,
+        mut build: F,
     ) -> Result<BufferedResponse, SendError>
     where
         F: FnMut() -> reqwest::RequestBuilder,
     {
+        let limit = self.max_body;
         let (resp, attempts) = self
-            .run(cancel, idempotency, build, |resp| async move {
+            .run(cancel, idempotency, &mut build, |mut resp| async move {
                 let status = resp.status();
                 let headers = resp.headers().clone();
-                let body = resp.bytes().await?;
-                Ok(BufferedResponse {
+                let shown = redact_url(resp.url());
+                let announced = resp.content_length().unwrap_or(0);
+                if announced > limit as u64 {
+                    return Ok(Limited::TooLarge(shown));
+                }
+                // Never trust Content-Length for the allocation: grow as the bytes arrive, up to the limit.
+                let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0).min(1024 * 1024));
+                while let Some(chunk) = resp.chunk().await? {
+                    if body.len().saturating_add(chunk.len()) > limit {
+                        return Ok(Limited::TooLarge(shown));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(Limited::Read(BufferedResponse {
                     status,
                     headers,
-                    body,
+                    body: Bytes::from(body),
                     attempts: 0,
-                })
+                }))
             })
             .await?;
-        Ok(BufferedResponse { attempts, ..resp })
+        match resp {
+            Limited::Read(resp) => Ok(BufferedResponse { attempts, ..resp }),
+            Limited::TooLarge(url) => Err(SendError::TooLarge {
+                method: build().build().map_or(Method::GET, |r| r.method().clone()),
+                url,
+                limit,
+            }),
+        }
     }
 
     async fn run<F, R, Fut, Fin>(
@@ -686,7 +762,7 @@ impl RetryPolicy {
                         return Ok((r, attempt));
                     }
                     let delay = self.delay(attempt, Some(r.headers()));
-                    if start.elapsed() + delay > self.max_total {
+                    if start.elapsed().saturating_add(delay) > self.max_total {
                         tracing::debug!(%method, url = %shown, "retry time budget exhausted");
                         return Ok((r, attempt));
                     }
@@ -696,7 +772,7 @@ impl RetryPolicy {
                     let delay = self.delay(attempt, None);
                     if last
                         || !Self::is_retryable_error(&e, idempotency)
-                        || start.elapsed() + delay > self.max_total
+                        || start.elapsed().saturating_add(delay) > self.max_total
                     {
                         return Err(SendError::Transport {
                             method,
@@ -737,6 +813,28 @@ impl HasStatus for reqwest::Response {
     }
 }
 
+/// A body read within the limit, or the marker that it was larger (with the redacted URL; never retried).
+enum Limited {
+    Read(BufferedResponse),
+    TooLarge(String),
+}
+
+impl HasStatus for Limited {
+    fn status(&self) -> StatusCode {
+        match self {
+            Limited::Read(r) => r.status,
+            Limited::TooLarge(_) => StatusCode::OK,
+        }
+    }
+    fn headers(&self) -> &HeaderMap {
+        static EMPTY: std::sync::OnceLock<HeaderMap> = std::sync::OnceLock::new();
+        match self {
+            Limited::Read(r) => &r.headers,
+            Limited::TooLarge(_) => EMPTY.get_or_init(HeaderMap::new),
+        }
+    }
+}
+
 impl HasStatus for BufferedResponse {
     fn status(&self) -> StatusCode {
         self.status
@@ -771,7 +869,7 @@ pub fn error_summary(e: &reqwest::Error) -> String {
 }
 
 /// The wait a response asks for: `x-ms-retry-after-ms` (milliseconds), `retry-after-ms`, or `Retry-After` (seconds
-/// or an HTTP date; a date in the past means no wait).
+/// or an HTTP date; a date in the past means no wait). Clamped to [`MAX_SERVER_DELAY`]; never panics.
 pub fn server_delay(headers: &HeaderMap) -> Option<Duration> {
     let text = |name: &str| {
         headers
@@ -781,21 +879,23 @@ pub fn server_delay(headers: &HeaderMap) -> Option<Duration> {
     };
     for name in ["x-ms-retry-after-ms", "retry-after-ms"] {
         if let Some(ms) = text(name).and_then(|v| v.parse::<f64>().ok())
-            && ms.is_finite()
+            && !ms.is_nan()
             && ms >= 0.0
         {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
+            return Some(clamp_secs(ms / 1000.0));
         }
     }
     let value = text("retry-after")?;
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (!secs.is_nan() && secs >= 0.0).then(|| clamp_secs(secs));
     }
     let when = parse_http_date(value)?;
     let now = time::OffsetDateTime::now_utc();
     let diff = when - now;
     Some(if diff.is_positive() {
-        Duration::try_from(diff).unwrap_or_default()
+        Duration::try_from(diff)
+            .unwrap_or(MAX_SERVER_DELAY)
+            .min(MAX_SERVER_DELAY)
     } else {
         Duration::ZERO
     })
@@ -886,6 +986,42 @@ mod tests {
         assert_eq!(server_delay(&h), Some(Duration::ZERO));
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(server_delay(&h), None);
+    }
+
+    #[test]
+    fn hostile_waits_are_clamped_not_panics() {
+        let mut h = HeaderMap::new();
+        for (value, expect) in [
+            ("1e20", MAX_SERVER_DELAY),
+            ("inf", MAX_SERVER_DELAY),
+            ("1.7976931348623157e308", MAX_SERVER_DELAY),
+            ("0.5", Duration::from_millis(500)),
+        ] {
+            h.insert("retry-after", HeaderValue::from_str(value).unwrap());
+            assert_eq!(server_delay(&h), Some(expect), "{value}");
+        }
+        for value in ["-5", "NaN"] {
+            h.insert("retry-after", HeaderValue::from_str(value).unwrap());
+            assert_eq!(server_delay(&h), None, "{value}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("x-ms-retry-after-ms", HeaderValue::from_static("1e300"));
+        assert_eq!(server_delay(&h), Some(MAX_SERVER_DELAY));
+        let mut h = HeaderMap::new();
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Fri, 31 Dec 9999 23:59:59 GMT"),
+        );
+        assert_eq!(server_delay(&h), Some(MAX_SERVER_DELAY));
+        assert_eq!(clamp_secs(f64::NAN), Duration::ZERO);
+        assert_eq!(clamp_secs(-1.0), Duration::ZERO);
+        // A huge configured backoff with jitter must not overflow either.
+        let p = RetryPolicy {
+            initial_backoff: Duration::MAX,
+            max_backoff: Duration::MAX,
+            ..RetryPolicy::default()
+        };
+        assert!(p.backoff(30) <= MAX_SERVER_DELAY);
     }
 
     #[test]

@@ -45,6 +45,7 @@ mod connect;
 pub mod credential;
 pub mod error;
 pub mod http;
+pub mod lro;
 pub mod models;
 pub mod upload;
 
@@ -54,3 +55,4 @@ pub use connect::{connect, connect_with};
 pub use credential::{AccessToken, Credential, PipelineIdentity, TokenSource, credential_for_connection};
 pub use error::{ArmError, AzureMlError, ErrorDetails, ErrorKind};
 pub use http::{Idempotency, RetryPolicy, SecretSink, build_client};
+pub use lro::{ConflictOptions, is_transient_conflict};

@@ -201,5 +201,9 @@ fn send_failure(e: &SendError) -> Failure {
             reason: "the URL is not allowed (https only, http only for loopback)".into(),
             attempts: 0,
         },
+        SendError::TooLarge { limit, .. } => Failure {
+            reason: format!("the response body is larger than {limit} bytes"),
+            attempts: 1,
+        },
     }
 }

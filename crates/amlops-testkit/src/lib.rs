@@ -165,6 +165,8 @@ impl AgentRun {
             ("SYSTEM_PHASENAME", "train_job"),
             ("SYSTEM_JOBATTEMPT", "1"),
             ("SYSTEM_TASKINSTANCENAME", "AzureMLTrain1"),
+            // The test-harness marker: the tasks honour test-only knobs (AMLOPS_POLL_INTERVAL_MS) only with it.
+            (amlops_agent::knobs::TEST_HARNESS_VAR, "1"),
         ] {
             env.insert(k.to_string(), v.to_string());
         }

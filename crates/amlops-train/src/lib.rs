@@ -11,7 +11,8 @@
 //!   crate.
 //! - [`flow`]: the flow itself ([`flow::Train`]).
 //!
-//! `AMLOPS_POLL_INTERVAL_MS` (tests only): a fixed poll interval in milliseconds instead of the adaptive one.
+//! `AMLOPS_POLL_INTERVAL_MS` (tests only, honoured only under the test harness, see [`amlops_agent::knobs`]): a
+//! fixed poll interval in milliseconds instead of the adaptive one.
 
 pub mod api;
 pub mod client_api;
@@ -23,7 +24,6 @@ pub mod report;
 pub mod status;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use amlops_agent::{
     AzureAuth, AzureRmConnection, Canceled, CancellationToken, Outcome, TaskContext, TaskEnv, TaskError,
@@ -35,8 +35,8 @@ use crate::client_api::ClientJobApi;
 use crate::flow::{Train, TrainSettings, WorkspaceRef};
 use crate::poll::PollConfig;
 
-/// The environment variable that fixes the poll interval (tests only).
-pub const POLL_INTERVAL_VAR: &str = "AMLOPS_POLL_INTERVAL_MS";
+/// The environment variable that fixes the poll interval (tests only; see [`amlops_agent::knobs`]).
+pub const POLL_INTERVAL_VAR: &str = amlops_agent::knobs::POLL_INTERVAL_VAR;
 
 /// The task's inputs, validated.
 #[derive(Debug, Clone)]
@@ -192,14 +192,12 @@ impl TrainInputs {
     }
 }
 
-/// The flow's timing: defaults, or a fixed poll interval from [`POLL_INTERVAL_VAR`] (tests).
+/// The flow's timing: defaults, or a fixed poll interval from [`POLL_INTERVAL_VAR`] (honoured only under the test
+/// harness).
 pub fn settings_from_env(env: &TaskEnv) -> TrainSettings {
     let mut settings = TrainSettings::default();
-    if let Some(ms) = env
-        .get_nonempty(POLL_INTERVAL_VAR)
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        settings.poll = PollConfig::fixed(Duration::from_millis(ms.max(1)));
+    if let Some(interval) = amlops_agent::TestKnobs::from_env(env).poll_interval {
+        settings.poll = PollConfig::fixed(interval);
     }
     settings
 }
