@@ -25,6 +25,8 @@ enum Field {
     Lower,
     /// `StringTransformedEnum(casing_transform=camel_to_snake)` (AutoML enums).
     Snake,
+    /// `fields.Str()`: a string (or null); numbers and booleans are "Not a valid string.".
+    Str,
     /// A case-sensitive set (`DumpableEnumField` / `StringTransformedEnum(casing_transform=lambda x: x)`).
     Exact(&'static [&'static str]),
 }
@@ -275,6 +277,11 @@ impl Loader<'_> {
                     });
                 }
             }
+            Field::Str => {
+                if !matches!(v, Value::String(_) | Value::Null) {
+                    return Err(self.err(at, "Not a valid string.".into()));
+                }
+            }
             Field::Exact(allowed) => {
                 if let Value::String(s) = &*v
                     && !allowed.contains(&s.as_str())
@@ -317,12 +324,104 @@ impl Loader<'_> {
         Ok(())
     }
 
+    /// `Missing data for required field.` for the first of `fields` absent (or null) in `v`.
+    fn required(&self, v: &Value, fields: &[&str], at: &[String], prefix: &str) -> Result<()> {
+        for f in fields {
+            if v.get(*f).is_none_or(Value::is_null) {
+                let mut p = at.to_vec();
+                p.push(format!("{prefix}{f}"));
+                return Err(self.err(&p, "Missing data for required field.".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// `_input_output_helpers._validate_inputs_for` (command jobs): every `${{inputs.k}}` of `command` names an
+    /// input, unless it stands in an optional `[... ${{inputs.k}}]` block.
+    fn job_bindings(&self, v: &Value, at: &[String]) -> Result<()> {
+        let Some(command) = v.get("command").and_then(Value::as_str) else {
+            return Ok(());
+        };
+        let inputs = v.get("inputs").and_then(Value::as_object);
+        let optional = optional_inputs(command);
+        for key in bindings(command, "inputs.") {
+            let present = inputs.is_some_and(|m| m.get(&key).is_some_and(|x| !x.is_null()));
+            if !present && !optional.contains(&key) {
+                let mut p = at.to_vec();
+                p.push("command".into());
+                return Err(self.err(
+                    &p,
+                    format!("Inputs to job does not contain '{key}' referenced in command: declare it under `inputs`"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `CommandComponent._validate_command`: every `${{...}}` of `command` must resolve on the component; for
+    /// `inputs.<k>` / `outputs.<k>` the port must be declared.
+    fn component_bindings(&self, v: &Value, at: &[String]) -> Result<()> {
+        let Some(command) = v.get("command").and_then(Value::as_str) else {
+            return Ok(());
+        };
+        let mut invalid = Vec::new();
+        for expr in all_bindings(command) {
+            let mut parts = expr.split('.');
+            let (Some(group), Some(name)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            if (group == "inputs" || group == "outputs")
+                && !v
+                    .get(group)
+                    .and_then(Value::as_object)
+                    .is_some_and(|m| m.contains_key(name))
+            {
+                invalid.push(expr.clone());
+            }
+        }
+        if !invalid.is_empty() {
+            let mut p = at.to_vec();
+            p.push("command".into());
+            return Err(self.err(
+                &p,
+                format!(
+                    "Invalid data binding expression: {} (declare the port under `inputs`/`outputs`)",
+                    invalid.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// A job or pipeline node, and the nodes of its `jobs:`.
     fn job(&self, v: &mut Value, at: &mut Vec<String>, node: bool) -> Result<()> {
         if node {
             self.apply(v, NODE_RULES, at)?;
         }
         self.apply(v, JOB_RULES, at)?;
+        let ty = v
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("command")
+            .to_string();
+        // `BaseJobSchema` / `component_job.py`: `tags` and `properties` are `Dict(values=Str(allow_none=True))`,
+        // except a Spark job's `properties` (`Raw`)
+        self.apply(v, &[(&["tags", "*"], Field::Str)], at)?;
+        if ty != "spark" {
+            self.apply(v, &[(&["properties", "*"], Field::Str)], at)?;
+        }
+        if ty == "command" && v.get("command").is_some() {
+            if node {
+                // an inline command node is an anonymous command component
+                self.required(v, &["environment"], at, "component.")?;
+                self.component_bindings(v, at)?;
+            } else {
+                self.job_bindings(v, at)?;
+            }
+        }
+        if node && v.get("command").is_none() && ty == "command" {
+            self.required(v, &["component"], at, "")?;
+        }
         if let Some(Value::Object(jobs)) = v.get_mut("jobs") {
             at.push("jobs".into());
             for (k, child) in jobs.iter_mut() {
@@ -345,6 +444,26 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
         Kind::Job => l.job(doc, &mut at, false),
         Kind::Component => {
             l.apply(doc, COMPONENT_RULES, &mut at)?;
+            l.apply(doc, &[(&["tags", "*"], Field::Str)], &mut at)?;
+            let ty = doc
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("command")
+                .to_string();
+            if ty == "command" {
+                // `CommandComponentSchema`: `command` and `environment` are required; ports need a `type`
+                l.required(doc, &["command", "environment"], &at, "")?;
+                for group in ["inputs", "outputs"] {
+                    if let Some(Value::Object(ports)) = doc.get(group) {
+                        for (k, port) in ports {
+                            if port.is_object() {
+                                l.required(port, &["type"], &[group.to_string(), k.clone()], "")?;
+                            }
+                        }
+                    }
+                }
+                l.component_bindings(doc, &at)?;
+            }
             // a pipeline component's nodes load like a pipeline job's
             if let Some(Value::Object(jobs)) = doc.get_mut("jobs") {
                 at.push("jobs".into());
@@ -358,6 +477,18 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
         }
         Kind::OnlineDeployment => {
             l.scoring_script(doc)?;
+            // `ManagedOnlineDeploymentSchema.instance_type` is required (Kubernetes deployments have none)
+            let kubernetes = doc
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("kubernetes"))
+                || doc
+                    .get("$schema")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.to_ascii_lowercase().contains("kubernetes"));
+            if !kubernetes {
+                l.required(doc, &["instance_type"], &at, "")?;
+            }
             l.apply(doc, ONLINE_DEPLOYMENT_RULES, &mut at)
         }
         Kind::BatchDeployment => {
@@ -370,6 +501,60 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
         Kind::Data => l.apply(doc, DATA_RULES, &mut at),
         Kind::Environment => Ok(()),
     }
+}
+
+/// `re.findall(r"\${{inputs\.([\w\.-]+)}}", command)` after the prefix.
+fn bindings(command: &str, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let pat = format!("${{{{{prefix}");
+    let mut rest = command;
+    while let Some(i) = rest.find(&pat) {
+        let after = &rest[i + pat.len()..];
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            .collect();
+        if !name.is_empty() && after[name.len()..].starts_with("}}") {
+            out.push(name);
+        }
+        rest = after;
+    }
+    out
+}
+
+/// `re.findall(r"\[[\w\.\s-]*\${{inputs\.([\w\.-]+)}}]", command)`: inputs in optional blocks.
+fn optional_inputs(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in command.match_indices('[') {
+        let after = &command[i + 1..];
+        let prefix: String = after
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || c.is_whitespace() || matches!(c, '_' | '.' | '-'))
+            .collect();
+        let tail = &after[prefix.len()..];
+        if let Some(name) = bindings(tail, "inputs.").first()
+            && tail.starts_with(&format!("${{{{inputs.{name}}}}}]"))
+        {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+/// `get_all_data_binding_expressions(command, is_singular=False)`: `re.findall(r"\$\{\{\s*(\S*?)\s*\}\}")`.
+fn all_bindings(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = command;
+    while let Some(i) = rest.find("${{") {
+        let after = &rest[i + 3..];
+        let Some(end) = after.find("}}") else { break };
+        let inner = after[..end].trim();
+        if !inner.is_empty() && !inner.contains(char::is_whitespace) {
+            out.push(inner.to_string());
+        }
+        rest = &after[end + 2..];
+    }
+    out
 }
 
 /// `azure.ai.ml._utils.utils.camel_to_snake` (comma-separated values converted one by one).
@@ -447,32 +632,56 @@ mod tests {
 
     #[test]
     fn ints_load_like_marshmallow() {
-        let mut doc = json!({"instance_count": "2", "request_settings": {"request_timeout_ms": 90000.0},
+        let mut doc = json!({"instance_type": "Standard_DS3_v2", "instance_count": "2", "request_settings": {"request_timeout_ms": 90000.0},
             "liveness_probe": {"period": 3.7}});
         load(Kind::OnlineDeployment, &mut doc, Path::new("d.yml"), "").unwrap();
         assert_eq!(
             doc,
-            json!({"instance_count": 2, "request_settings": {"request_timeout_ms": 90000},
+            json!({"instance_type": "Standard_DS3_v2", "instance_count": 2, "request_settings": {"request_timeout_ms": 90000},
             "liveness_probe": {"period": 3}})
         );
-        let mut bad = json!({"instance_count": "two"});
+        let mut bad = json!({"instance_type": "Standard_DS3_v2", "instance_count": "two"});
         let e = load(Kind::OnlineDeployment, &mut bad, Path::new("d.yml"), "").unwrap_err();
         assert!(e.to_string().contains("instance_count"), "{e}");
     }
 
     #[test]
     fn enums_fold_case_or_reject() {
-        let mut doc = json!({"type": "COMMAND", "inputs": {"x": {"type": "uri_folder"}}});
+        let mut doc = json!({"type": "COMMAND", "command": "echo ${{inputs.x}}", "environment": "azureml:e:1",
+            "inputs": {"x": {"type": "uri_folder"}}});
         load(Kind::Component, &mut doc, Path::new("c.yml"), "").unwrap();
         assert_eq!(doc["type"], "command");
-        let mut bad = json!({"inputs": {"x": {"type": "Uri_Folder"}}});
+        let mut bad =
+            json!({"command": "echo", "environment": "azureml:e:1", "inputs": {"x": {"type": "Uri_Folder"}}});
         assert!(load(Kind::Component, &mut bad, Path::new("c.yml"), "").is_err());
-        let mut job = json!({"jobs": {"a": {"type": "Command", "inputs": {"i": {"mode": "RO_MOUNT"}}}}});
+        let mut job = json!({"jobs": {"a": {"type": "Command", "component": "azureml:c:1", "inputs": {"i": {"mode": "RO_MOUNT"}}}}});
         load(Kind::Job, &mut job, Path::new("j.yml"), "").unwrap();
         assert_eq!(job["jobs"]["a"]["type"], "command");
         assert_eq!(job["jobs"]["a"]["inputs"]["i"]["mode"], "ro_mount");
-        let mut bind = json!({"instance_count": "${{parent.inputs.n}}"});
+        let mut bind = json!({"instance_type": "Standard_DS3_v2", "instance_count": "${{parent.inputs.n}}"});
         load(Kind::OnlineDeployment, &mut bind, Path::new("d.yml"), "").unwrap();
         assert_eq!(bind["instance_count"], "${{parent.inputs.n}}");
+    }
+
+    #[test]
+    fn command_bindings_name_declared_ports() {
+        let job = |cmd: &str| json!({"type": "command", "command": cmd, "inputs": {"a": 1}});
+        let ok = |mut v: Value, kind| load(kind, &mut v, Path::new("j.yml"), "").is_ok();
+        assert!(ok(job("echo ${{inputs.a}} $[[--b ${{inputs.b}}]]"), Kind::Job));
+        assert!(!ok(job("echo ${{inputs.b}}"), Kind::Job));
+        let comp = |cmd: &str| {
+            json!({"command": cmd, "environment": "azureml:e:1", "inputs": {"a": {"type": "string"}},
+                "outputs": {"o": {"type": "uri_folder"}}})
+        };
+        assert!(ok(comp("run ${{inputs.a}} ${{outputs.o}}"), Kind::Component));
+        assert!(!ok(comp("run ${{outputs.p}}"), Kind::Component));
+        assert!(!ok(
+            json!({"command": "x", "environment": "e", "inputs": {"a": {"optional": true}}}),
+            Kind::Component
+        ));
+        assert!(!ok(
+            json!({"type": "pipeline", "jobs": {}, "tags": {"n": 1}}),
+            Kind::Job
+        ));
     }
 }
