@@ -8,7 +8,7 @@ use amlops_azureml::upload::SasContainer;
 use amlops_azureml::{AzureMlClient, AzureMlError};
 use async_trait::async_trait;
 
-use crate::backend::{BackendError, EndpointTraffic, GateBackend, ModelVersion};
+use crate::backend::{BackendError, EndpointTraffic, GateBackend, JobInput, ModelVersion};
 use crate::gate::GateError;
 use crate::inputs::WorkspaceInputs;
 
@@ -178,6 +178,93 @@ impl GateBackend for AzureBackend {
         };
         self.download_datastore_path(uri, &datastore, &path, dest).await
     }
+
+    async fn deployment_exists(&self, endpoint: &str, deployment: &str) -> Result<bool, BackendError> {
+        match self.client.get_online_deployment(endpoint, deployment).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(backend_error(
+                format!("reading the deployment '{deployment}' of endpoint '{endpoint}'"),
+                e,
+            )),
+        }
+    }
+
+    async fn default_blob_datastore(&self) -> Result<String, BackendError> {
+        let op = "finding the workspace's default datastore (where the data collector writes)";
+        let ds = self
+            .client
+            .get_default_datastore()
+            .await
+            .map_err(|e| BackendError::new(op, e))?;
+        let name = ds.name.clone().unwrap_or_else(|| "workspaceblobstore".into());
+        let kind = ds.properties.datastore_type.clone().unwrap_or_default();
+        if !kind.eq_ignore_ascii_case("AzureBlob") || self.client.datastore_container_url(&ds).is_none() {
+            return Err(BackendError::new(
+                op,
+                format!(
+                    "the default datastore '{name}' is {}, not a blob container: the data collector writes to \
+                     a blob datastore; make a blob datastore the workspace default",
+                    if kind.is_empty() { "of no known type".to_string() } else { format!("of type {kind}") }
+                ),
+            ));
+        }
+        Ok(name)
+    }
+
+    async fn list_blobs(&self, datastore: &str, prefixes: &[String]) -> Result<Vec<String>, BackendError> {
+        let op = || format!("listing the collected data in the datastore '{datastore}'");
+        let container = self.sas_container(datastore, &op).await?;
+        let mut names = Vec::new();
+        for prefix in prefixes {
+            names.extend(self.list_names(&container, prefix, &op).await?);
+        }
+        Ok(names)
+    }
+
+    async fn download_blobs(&self, datastore: &str, files: &[(String, PathBuf)]) -> Result<(), BackendError> {
+        let op = || format!("downloading the collected data from the datastore '{datastore}'");
+        let container = self.sas_container(datastore, &op).await?;
+        for (name, target) in files {
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| BackendError::new(op(), e))?;
+            }
+            self.fetch_blob(&container, name, target)
+                .await
+                .map_err(|e| BackendError::new(format!("downloading '{name}' from '{datastore}'"), e))?;
+        }
+        Ok(())
+    }
+
+    async fn model_job_name(&self, name: &str, version: &str) -> Result<Option<String>, BackendError> {
+        match self.client.get_model_version(name, version).await {
+            Ok(m) => Ok(m.properties.job_name.filter(|j| !j.trim().is_empty())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(backend_error(format!("reading the model {name}:{version}"), e)),
+        }
+    }
+
+    async fn job_inputs(&self, job: &str) -> Result<Vec<JobInput>, BackendError> {
+        let j = self
+            .client
+            .get_job(job)
+            .await
+            .map_err(|e| backend_error(format!("reading the job '{job}'"), e))?;
+        Ok(j.properties
+            .inputs
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, v)| JobInput {
+                name,
+                kind: v["jobInputType"].as_str().unwrap_or_default().to_string(),
+                uri: v["uri"]
+                    .as_str()
+                    .or_else(|| v["value"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            })
+            .collect())
+    }
 }
 
 impl AzureBackend {
@@ -191,6 +278,56 @@ impl AzureBackend {
         dest: &Path,
     ) -> Result<PathBuf, BackendError> {
         let op = || format!("downloading '{uri}'");
+        let container = self.sas_container(datastore, &op).await?;
+        let path = path.trim_matches('/');
+        if is_data_file(path) {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let target = dest.join(name);
+            self.fetch_blob(&container, path, &target)
+                .await
+                .map_err(|e| BackendError::new(op(), e))?;
+            return Ok(target);
+        }
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
+        let names = self.list_names(&container, &prefix, &op).await?;
+        let mut count = 0;
+        for name in names.iter().filter(|n| is_data_file(n)) {
+            let relative: Vec<&str> = name[prefix.len().min(name.len())..]
+                .split('/')
+                .filter(|s| !s.is_empty() && *s != "." && *s != "..")
+                .collect();
+            if relative.is_empty() {
+                continue;
+            }
+            let target = relative.iter().fold(dest.to_path_buf(), |p, s| p.join(s));
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| BackendError::new(op(), e))?;
+            }
+            self.fetch_blob(&container, name, &target)
+                .await
+                .map_err(|e| BackendError::new(op(), e))?;
+            count += 1;
+        }
+        if count == 0 {
+            return Err(BackendError::new(
+                op(),
+                format!("no .csv or .parquet blobs under '{path}' in datastore '{datastore}'"),
+            ));
+        }
+        tracing::debug!(uri, files = count, "downloaded datastore folder");
+        Ok(dest.to_path_buf())
+    }
+
+    /// The blob container of a blob datastore, with a SAS from `listSecrets`.
+    async fn sas_container(
+        &self,
+        datastore: &str,
+        op: &(dyn Fn() -> String + Sync),
+    ) -> Result<SasContainer, BackendError> {
         let ds = self
             .client
             .get_datastore(datastore)
@@ -221,30 +358,21 @@ impl AzureBackend {
                     ),
                 )
             })?;
-        let container = SasContainer::from_sas_url("data.download", &format!("{container_url}?{sas}"))
-            .map_err(|e| BackendError::new(op(), e))?;
-        let path = path.trim_matches('/');
-        if is_data_file(path) {
-            let name = path.rsplit('/').next().unwrap_or(path);
-            let target = dest.join(name);
-            self.fetch_blob(&container, path, &target)
-                .await
-                .map_err(|e| BackendError::new(op(), e))?;
-            return Ok(target);
-        }
-        let prefix = if path.is_empty() {
-            String::new()
-        } else {
-            format!("{path}/")
-        };
+        SasContainer::from_sas_url("data.download", &format!("{container_url}?{sas}"))
+            .map_err(|e| BackendError::new(op(), e))
+    }
+
+    /// Every blob name under `prefix` (List Blobs, page by page).
+    async fn list_names(
+        &self,
+        container: &SasContainer,
+        prefix: &str,
+        op: &(dyn Fn() -> String + Sync),
+    ) -> Result<Vec<String>, BackendError> {
         let mut names = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            let mut query = vec![
-                ("restype", "container"),
-                ("comp", "list"),
-                ("prefix", prefix.as_str()),
-            ];
+            let mut query = vec![("restype", "container"), ("comp", "list"), ("prefix", prefix)];
             if let Some(m) = &marker {
                 query.push(("marker", m.as_str()));
             }
@@ -261,32 +389,7 @@ impl AzureBackend {
                 None => break,
             }
         }
-        let mut count = 0;
-        for name in names.iter().filter(|n| is_data_file(n)) {
-            let relative: Vec<&str> = name[prefix.len().min(name.len())..]
-                .split('/')
-                .filter(|s| !s.is_empty() && *s != "." && *s != "..")
-                .collect();
-            if relative.is_empty() {
-                continue;
-            }
-            let target = relative.iter().fold(dest.to_path_buf(), |p, s| p.join(s));
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| BackendError::new(op(), e))?;
-            }
-            self.fetch_blob(&container, name, &target)
-                .await
-                .map_err(|e| BackendError::new(op(), e))?;
-            count += 1;
-        }
-        if count == 0 {
-            return Err(BackendError::new(
-                op(),
-                format!("no .csv or .parquet blobs under '{path}' in datastore '{datastore}'"),
-            ));
-        }
-        tracing::debug!(uri, files = count, "downloaded datastore folder");
-        Ok(dest.to_path_buf())
+        Ok(names)
     }
 
     async fn fetch_blob(

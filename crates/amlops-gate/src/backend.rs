@@ -134,6 +134,63 @@ pub trait GateBackend: Send + Sync {
     /// Download a data asset or datastore URI (`azureml:...`) into the folder `dest`, returning the local file or
     /// folder to read.
     async fn download_data(&self, uri: &str, dest: &Path) -> Result<PathBuf, BackendError>;
+
+    /// Whether the online deployment exists.
+    async fn deployment_exists(&self, endpoint: &str, deployment: &str) -> Result<bool, BackendError> {
+        Ok(self.deployment_model(endpoint, deployment).await?.is_some())
+    }
+
+    /// The name of the workspace's default datastore, checked to be a blob container (where the data collector
+    /// writes).
+    async fn default_blob_datastore(&self) -> Result<String, BackendError> {
+        Err(unsupported("finding the default datastore"))
+    }
+
+    /// The names of the blobs under each of `prefixes` (folders ending with `/`) in a blob datastore.
+    async fn list_blobs(&self, datastore: &str, prefixes: &[String]) -> Result<Vec<String>, BackendError> {
+        let _ = prefixes;
+        Err(unsupported(&format!("listing blobs in the datastore '{datastore}'")))
+    }
+
+    /// Download blobs of a blob datastore, each to its local file (parent folders are created).
+    async fn download_blobs(&self, datastore: &str, files: &[(String, PathBuf)]) -> Result<(), BackendError> {
+        let _ = files;
+        Err(unsupported(&format!("downloading blobs from the datastore '{datastore}'")))
+    }
+
+    /// The job that produced a model version (its `jobName`); `None` when the model does not exist or names
+    /// no job.
+    async fn model_job_name(&self, name: &str, version: &str) -> Result<Option<String>, BackendError> {
+        Err(unsupported(&format!("reading the job of the model {name}:{version}")))
+    }
+
+    /// A job's inputs.
+    async fn job_inputs(&self, job: &str) -> Result<Vec<JobInput>, BackendError> {
+        Err(unsupported(&format!("reading the inputs of job '{job}'")))
+    }
+}
+
+fn unsupported(operation: &str) -> BackendError {
+    BackendError::new(operation, "this backend does not support live data")
+}
+
+/// One input of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobInput {
+    /// The input's name.
+    pub name: String,
+    /// `uri_file`, `uri_folder`, `mltable`, `literal`...
+    pub kind: String,
+    /// Its URI (data inputs), or its value.
+    pub uri: String,
+}
+
+impl JobInput {
+    /// Whether it is data the drift check can read (`uri_file`, `uri_folder`, `mltable`).
+    pub fn is_data(&self) -> bool {
+        let k = self.kind.to_ascii_lowercase().replace('_', "");
+        matches!(k.as_str(), "urifile" | "urifolder" | "mltable")
+    }
 }
 
 /// A model version reference the user wrote or Azure returned.
@@ -231,7 +288,11 @@ impl ModelRef {
 /// Whether a data input names something in Azure ML (to download) rather than a local path.
 pub fn is_remote_data(uri: &str) -> bool {
     let lower = uri.trim().to_ascii_lowercase();
-    lower.starts_with("azureml:") || lower.starts_with("https://") || lower.starts_with("http://")
+    lower.starts_with("azureml:")
+        || lower.starts_with("https://")
+        || lower.starts_with("http://")
+        || lower.starts_with("endpoint:")
+        || lower.starts_with("model:")
 }
 
 /// Number-valued properties of a model as metrics. The prefix `amlops.metric.` (how AzureMLRegister copies a
@@ -337,5 +398,7 @@ mod tests {
         assert!(is_remote_data("azureml://datastores/ws/paths/x.csv"));
         assert!(!is_remote_data("data/train.csv"));
         assert!(!is_remote_data("/abs/train.parquet"));
+        assert!(is_remote_data("endpoint:churn/blue"));
+        assert!(is_remote_data("model:churn:3"));
     }
 }

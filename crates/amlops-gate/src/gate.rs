@@ -66,6 +66,8 @@ pub struct DriftInputs {
     pub categorical: Option<Vec<String>>,
     /// `driftThresholds`.
     pub thresholds: Thresholds,
+    /// `targetWindow`, `baselineInput` and the clock, for `endpoint:` and `model:` data.
+    pub live: crate::live::LiveOptions,
 }
 
 /// Everything the gate evaluates, validated.
@@ -146,6 +148,9 @@ pub enum GateError {
     /// The gate failed in `fail` mode.
     #[error("{0}")]
     Failed(String),
+    /// `endpoint:` data has nothing in the window (a warning in `warn` mode).
+    #[error("{0}")]
+    NoLiveData(String),
 }
 
 /// What a rule came to.
@@ -244,6 +249,8 @@ pub struct GateReport {
     pub notices: Vec<String>,
     /// The drift result, when drift was checked.
     pub drift: Option<DriftOutcome>,
+    /// Checks that could not run in `warn` mode (no live data in the window): the task ends with issues.
+    pub warnings: Vec<String>,
 }
 
 impl GateReport {
@@ -318,6 +325,7 @@ pub async fn evaluate(
         champion: None,
         notices: Vec::new(),
         drift: None,
+        warnings: Vec::new(),
     };
     if !config.rules.is_empty() {
         let backend = backend.ok_or_else(|| {
@@ -326,7 +334,13 @@ pub async fn evaluate(
         evaluate_rules_part(config, backend, &mut report).await?;
     }
     if let Some(drift) = &config.drift {
-        report.drift = Some(evaluate_drift(drift, backend, work_dir, resolve_local).await?);
+        match evaluate_drift(drift, backend, work_dir, resolve_local).await {
+            Ok(outcome) => report.drift = Some(outcome),
+            Err(GateError::NoLiveData(message)) if config.mode == GateMode::Warn => {
+                report.warnings.push(message);
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(report)
 }
@@ -685,8 +699,9 @@ async fn evaluate_drift(
     work_dir: &Path,
     resolve_local: &(dyn Fn(&str) -> PathBuf + Sync),
 ) -> Result<DriftOutcome, GateError> {
-    let baseline = local_data(&drift.baseline, "baselineData", backend, work_dir, resolve_local).await?;
-    let target = local_data(&drift.target, "targetData", backend, work_dir, resolve_local).await?;
+    let live = &drift.live;
+    let baseline = local_data(&drift.baseline, "baselineData", backend, work_dir, resolve_local, live).await?;
+    let target = local_data(&drift.target, "targetData", backend, work_dir, resolve_local, live).await?;
     let config = DriftConfig {
         columns: drift.columns.clone(),
         categorical_columns: drift.categorical.clone(),
@@ -714,7 +729,11 @@ async fn local_data(
     backend: Option<&dyn GateBackend>,
     work_dir: &Path,
     resolve_local: &(dyn Fn(&str) -> PathBuf + Sync),
+    live: &crate::live::LiveOptions,
 ) -> Result<PathBuf, GateError> {
+    if let Some(found) = crate::live::resolve(given, input, backend, work_dir, live).await? {
+        return Ok(found);
+    }
     if !is_remote_data(given) {
         let path = resolve_local(given);
         if !path.exists() {

@@ -123,6 +123,7 @@ pub fn read_config(ctx: &TaskContext) -> Result<GateConfig, GateError> {
                     problem: e.to_string(),
                 }
             })?,
+            live: read_live(ctx)?,
         }),
         (Some(_), None) => {
             return Err(GateError::Config(
@@ -151,7 +152,7 @@ pub fn read_config(ctx: &TaskContext) -> Result<GateConfig, GateError> {
     };
     if drift.is_none() {
         ignored(
-            &["driftColumns", "categoricalColumns", "driftThresholds"],
+            &["driftColumns", "categoricalColumns", "driftThresholds", "baselineInput"],
             "no drift check without 'baselineData' and 'targetData'",
         );
     }
@@ -178,5 +179,21 @@ pub fn read_config(ctx: &TaskContext) -> Result<GateConfig, GateError> {
         require_champion: i.bool_or("requireChampion", false),
         drift,
         mode,
+    })
+}
+
+/// `targetWindow` (default `24h`) and `baselineInput`.
+fn read_live(ctx: &TaskContext) -> Result<crate::live::LiveOptions, GateError> {
+    let i = ctx.inputs();
+    let window = i.string_or("targetWindow", "24h");
+    let window_hours =
+        crate::live::parse_window(&window).map_err(|problem| GateError::DriftInput {
+            input: "targetWindow",
+            problem,
+        })?;
+    Ok(crate::live::LiveOptions {
+        window_hours,
+        baseline_input: i.string("baselineInput"),
+        now: None,
     })
 }

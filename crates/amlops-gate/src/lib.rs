@@ -4,6 +4,7 @@
 //! - [`backend`]: [`GateBackend`], what the gate needs from Azure ML, and the references users write.
 //! - [`azure`]: [`azure::AzureBackend`], [`GateBackend`] implemented with the `amlops-azureml` REST client.
 //! - [`gate`]: candidate and champion resolution, rule evaluation, drift through `amlops-drift`, the verdict.
+//! - [`live`]: live inference data (`endpoint:` targets over a window of hour folders) and `model:` baselines.
 //! - [`report`]: the markdown build summary and the JSON report.
 //! - [`inputs`]: the task's inputs, validated into a [`GateConfig`].
 //! - [`events`]: `drift.detected`, `gate.passed` and `gate.failed` through `amlops-events` (log, summary, audit
@@ -16,6 +17,7 @@ pub mod backend;
 pub mod events;
 pub mod gate;
 pub mod inputs;
+pub mod live;
 pub mod report;
 pub use amlops_rules as rules;
 
@@ -69,7 +71,8 @@ pub async fn execute(
 
     let failed: Vec<String> = report.failed_rules().iter().map(|r| r.rule.clone()).collect();
     let drifted = report.drifted_columns();
-    out.set_output("gatePassed", if report.passed() { "true" } else { "false" });
+    let passed = report.passed() && report.warnings.is_empty();
+    out.set_output("gatePassed", if passed { "true" } else { "false" });
     out.set_output("failedRules", &failed.join("\n"));
     out.set_output("driftedColumns", &drifted.join(","));
 
@@ -100,7 +103,12 @@ pub async fn execute(
     emitter.finish().await?;
 
     let headline = report.headline();
-    if report.passed() {
+    if !report.warnings.is_empty() && report.passed() {
+        Ok(Outcome::with_issues(format!(
+            "{headline}; not checked: {} (mode: warn)",
+            report.warnings.join("; ")
+        )))
+    } else if report.passed() {
         Ok(Outcome::succeeded(headline))
     } else {
         match config.mode {
@@ -156,6 +164,9 @@ fn log_report(ctx: &TaskContext, report: &GateReport) {
     }
     for n in &report.notices {
         out.line(&format!("Notice: {n}"));
+    }
+    for w in &report.warnings {
+        out.log_issue(&Issue::warning(w.clone()));
     }
     if !report.rules.is_empty() {
         out.group(&format!("Rules ({})", report.rules.len()));
