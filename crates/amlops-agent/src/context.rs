@@ -109,10 +109,15 @@ impl PipelineContext {
         ))
     }
 
-    /// A directory for the task's files: the agent's temp directory, or the system temp directory outside a
-    /// pipeline.
+    /// A directory for the task's files: the agent's temp directory (private to the job), or outside a pipeline a
+    /// private folder of this process, made once under the system temp directory with an unpredictable name
+    /// (`tempfile`, mode 0700): files named after jobs or endpoints there cannot be planted or linked by another
+    /// local user. The folder is kept (summaries are read after the task exits).
     pub fn temp_dir(&self) -> PathBuf {
-        self.temp_directory.clone().unwrap_or_else(std::env::temp_dir)
+        match &self.temp_directory {
+            Some(dir) => dir.clone(),
+            None => private_temp_dir(),
+        }
     }
 
     /// A short name for the branch (`refs/heads/main` -> `main`).
@@ -180,5 +185,50 @@ impl TaskEnv {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
+    }
+}
+
+/// This process's private temp folder ([`PipelineContext::temp_dir`] outside a pipeline).
+fn private_temp_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("amlops-");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        builder
+            .tempdir()
+            .map(tempfile::TempDir::keep)
+            // No temp folder can be made: the working directory, never a shared, predictable name.
+            .unwrap_or_else(|_| PathBuf::from("."))
+    })
+    .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_a_pipeline_the_temp_dir_is_private_and_unpredictable() {
+        let ctx = PipelineContext::from_env(&TaskEnv::from_map(Vec::<(String, String)>::new()));
+        let dir = ctx.temp_dir();
+        assert!(dir.is_dir(), "{}", dir.display());
+        assert_ne!(dir, std::env::temp_dir());
+        assert_eq!(dir, ctx.temp_dir(), "one folder per process");
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("amlops-") && name.len() > "amlops-".len() + 4,
+            "{name}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
     }
 }

@@ -393,11 +393,46 @@ impl Output {
     }
 }
 
+/// The lines of `text`: split at `\n`, `\r\n` and a bare `\r` too. A viewer starts a new line at a bare `\r`,
+/// so `progress\r##[error]forged` must become two lines, each neutralised on its own.
 fn split_lines(text: &str) -> impl Iterator<Item = &str> {
     let text = text.strip_suffix('\n').unwrap_or(text);
-    text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
+    text.split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .flat_map(|l| l.split('\r'))
 }
 
 fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").to_string()
+    text.split(['\n', '\r']).next().unwrap_or("").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_carriage_return_cannot_forge_a_decoration_or_command() {
+        let (out, buf) = Output::capture(false);
+        out.line(
+            "step 1/3\r##[error]forged failure\r\n##[group]fake\rok ##vso[task.complete result=Failed]x",
+        );
+        out.group("title\r##[error]forged");
+        out.warning("w\r##[section]s");
+        let text = buf.text();
+        for line in text.lines() {
+            for forged in [
+                "##[error]forged",
+                "##[group]fake",
+                "##[section]s",
+                "##vso[task.complete",
+            ] {
+                assert!(!line.contains(forged), "{line:?} in {text:?}");
+            }
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "step 1/3");
+        assert!(lines[1].ends_with("#[error]forged failure"), "{lines:?}");
+        assert!(lines.contains(&"##[group]title"), "{lines:?}");
+        assert!(!text.contains('\r'), "{text:?}");
+    }
 }

@@ -5,9 +5,11 @@
 use amlops_agent::CancellationToken;
 use reqwest::Method;
 use serde_json::Value;
+use url::Url;
 
 use crate::client::{AzureMlClient, Call};
 use crate::error::{AzureMlError, ErrorKind};
+use crate::hosts::CredentialKind;
 use crate::models::{AssetContainer, Datastore, OnlineDeployment};
 
 /// A request whose body and api-version were chosen by the caller (the spec crate renders them), sent to the
@@ -151,6 +153,34 @@ impl AzureMlClient {
     /// when the datastore advertises one (the local workspace), else
     /// `{protocol}://{accountName}.blob.{endpoint}/{container}`. `None` without account or container name.
     pub fn datastore_container_url(&self, datastore: &Datastore) -> Option<String> {
+        self.datastore_container_source(datastore).map(|(url, _)| url)
+    }
+
+    /// [`AzureMlClient::datastore_container_url`], parsed and checked against the host allow-list
+    /// ([`crate::hosts`]) before any SAS is asked for: a datastore whose `blobEndpoint` (or account and endpoint)
+    /// names a host outside the connection's cloud fails here, naming the host and the property. `op` names the
+    /// operation in errors.
+    pub fn datastore_container(&self, op: &str, datastore: &Datastore) -> Result<Url, AzureMlError> {
+        let name = datastore.name.as_deref().unwrap_or("workspaceblobstore");
+        let (text, property) = self.datastore_container_source(datastore).ok_or_else(|| {
+            AzureMlError::new(
+                ErrorKind::Decode,
+                op,
+                format!("the datastore '{name}' is not a blob container (no account or container name)"),
+            )
+        })?;
+        let url = crate::http::parse_checked_url(&text).map_err(|e| AzureMlError::from_url(op, e))?;
+        self.check_host(
+            op,
+            &url,
+            CredentialKind::StorageSas,
+            &format!("the datastore '{name}' {property}"),
+        )?;
+        Ok(url)
+    }
+
+    /// The container URL and the properties it was made from.
+    fn datastore_container_source(&self, datastore: &Datastore) -> Option<(String, &'static str)> {
         let p = &datastore.properties;
         let account = p.account_name.as_deref()?;
         let container = p.container_name.as_deref()?;
@@ -161,12 +191,21 @@ impl AzureMlClient {
             .and_then(Value::as_str)
             .filter(|s| !s.trim().is_empty());
         Some(match (&self.config.blob_endpoint_override, advertised) {
-            (Some(base), _) => format!("{}/{account}/{container}", base.trim_end_matches('/')),
-            (None, Some(endpoint)) => format!("{}/{container}", endpoint.trim_end_matches('/')),
-            (None, None) => format!(
-                "{}://{account}.blob.{}/{container}",
-                p.protocol.as_deref().unwrap_or("https"),
-                p.endpoint.as_deref().unwrap_or("core.windows.net")
+            (Some(base), _) => (
+                format!("{}/{account}/{container}", base.trim_end_matches('/')),
+                "account (under the local blob endpoint)",
+            ),
+            (None, Some(endpoint)) => (
+                format!("{}/{container}", endpoint.trim_end_matches('/')),
+                "properties.blobEndpoint",
+            ),
+            (None, None) => (
+                format!(
+                    "{}://{account}.blob.{}/{container}",
+                    p.protocol.as_deref().unwrap_or("https"),
+                    p.endpoint.as_deref().unwrap_or("core.windows.net")
+                ),
+                "accountName and endpoint",
             ),
         })
     }

@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::credential::{Credential, scope_for_resource};
 use crate::error::{AzureMlError, ErrorKind, redact_body};
+use crate::hosts::{CredentialKind, HostAllowList};
 use crate::http::{
     BufferedResponse, Idempotency, RetryPolicy, SecretSink, check_url, is_loopback, redact_url,
 };
@@ -70,6 +71,11 @@ pub struct ClientConfig {
     /// Local workspace only: blob URLs become `{override}/{account}/{container}/...` (path-style, like Azurite)
     /// instead of `https://{account}.blob.{endpoint}/{container}/...`.
     pub blob_endpoint_override: Option<String>,
+    /// The connection's cloud: which hosts receive the token and SAS tokens ([`crate::hosts`]).
+    pub cloud: amlops_agent::AzureEnvironment,
+    /// Code folders and `additional_includes` must resolve inside this folder (the repository,
+    /// [`crate::walk::confine`]); `None` allows any path. [`crate::connect`] sets it.
+    pub code_repository: Option<std::path::PathBuf>,
 }
 
 impl ClientConfig {
@@ -91,6 +97,8 @@ impl ClientConfig {
             poll: PollOptions::default(),
             conflict: crate::lro::ConflictOptions::default(),
             blob_endpoint_override: None,
+            cloud: amlops_agent::AzureEnvironment::AzureCloud,
+            code_repository: None,
         }
     }
 }
@@ -119,6 +127,7 @@ impl ClientConfig {
             })?;
         let mut c = Self::new(&conn.resource_manager_url, &sub, resource_group, workspace);
         c.token_resource = conn.resource_id.clone();
+        c.cloud = conn.environment.clone();
         Ok(c)
     }
 }
@@ -148,6 +157,9 @@ pub(crate) struct Call<'a> {
     pub secret_response: bool,
     /// Statuses that are not errors besides 2xx.
     pub accept: &'a [u16],
+    /// Where the URL came from (`the workspace's discoveryUrl`), named when the host allow-list refuses it;
+    /// empty: the URL of the operation.
+    pub property: &'a str,
 }
 
 impl<'a> Call<'a> {
@@ -163,6 +175,7 @@ impl<'a> Call<'a> {
             auth: Auth::Arm,
             secret_response: false,
             accept: &[],
+            property: "",
         }
     }
 
@@ -190,6 +203,7 @@ pub struct AzureMlClient {
     pub(crate) arm: Url,
     pub(crate) cancel: CancellationToken,
     pub(crate) secrets: SecretSink,
+    pub(crate) hosts: Arc<HostAllowList>,
     discovery: Arc<OnceCell<Url>>,
     mlflow: Arc<OnceCell<Url>>,
 }
@@ -255,6 +269,7 @@ impl AzureMlClient {
             validate_name(OP, what, v)?;
         }
         let scope = scope_for_resource(&config.token_resource);
+        let hosts = Arc::new(HostAllowList::new(&arm, &config.cloud));
         Ok(Self {
             http,
             config: Arc::new(config),
@@ -263,6 +278,7 @@ impl AzureMlClient {
             arm,
             cancel,
             secrets,
+            hosts,
             discovery: Arc::new(OnceCell::new()),
             mlflow: Arc::new(OnceCell::new()),
         })
@@ -324,6 +340,26 @@ impl AzureMlClient {
         Ok(url)
     }
 
+    /// The host allow-list of the connection ([`crate::hosts`]).
+    pub fn host_allow_list(&self) -> &HostAllowList {
+        &self.hosts
+    }
+
+    /// Refuse `url` unless the allow-list lets it receive `credential`; the error names the host and `property`
+    /// (where the URL came from). Every request is checked this way before it is sent; call this earlier to fail
+    /// before anything else happens (before a SAS is even asked for).
+    pub fn check_host(
+        &self,
+        op: &str,
+        url: &Url,
+        credential: CredentialKind,
+        property: &str,
+    ) -> Result<(), AzureMlError> {
+        self.hosts
+            .check(url, credential, property)
+            .map_err(|e| AzureMlError::invalid_input(op, e.to_string()))
+    }
+
     pub(crate) fn same_origin(&self, url: &Url) -> bool {
         url.scheme() == self.arm.scheme()
             && url.host() == self.arm.host()
@@ -334,6 +370,20 @@ impl AzureMlClient {
     pub(crate) async fn call(&self, call: Call<'_>) -> Result<BufferedResponse, AzureMlError> {
         let shown = redact_url(&call.url);
         check_url(&call.url).map_err(|e| AzureMlError::from_url(call.op, e))?;
+        // Endpoint keys go to the scoring URI the endpoint reports; everything else is on the allow-list.
+        let credential = match call.auth {
+            Auth::Arm => Some(CredentialKind::ArmToken),
+            Auth::None => Some(CredentialKind::StorageSas),
+            Auth::Bearer(_) => None,
+        };
+        if let Some(kind) = credential {
+            let property = if call.property.is_empty() {
+                format!("the URL of {}", call.op)
+            } else {
+                call.property.to_string()
+            };
+            self.check_host(call.op, &call.url, kind, &property)?;
+        }
         let mut retried_401 = false;
         let mut conflict = crate::lro::ConflictState::default();
         loop {
@@ -506,8 +556,13 @@ impl AzureMlClient {
     /// GET the discovery document at `discovery_url`.
     pub async fn get_discovery(&self, discovery_url: &str) -> Result<Value, AzureMlError> {
         const OP: &str = "workspaces.discovery";
+        const PROPERTY: &str = "the workspace's discoveryUrl";
         let url = crate::http::parse_checked_url(discovery_url).map_err(|e| AzureMlError::from_url(OP, e))?;
-        self.get_json(OP, url).await
+        self.check_host(OP, &url, CredentialKind::ArmToken, PROPERTY)?;
+        let mut call = Call::new(OP, Method::GET, url.clone());
+        call.property = PROPERTY;
+        let resp = self.call(call).await?;
+        Self::decode(OP, &Method::GET, &url, &resp, false)
     }
 
     /// The data-plane base `{API}` (discovery document key `api`), looked up once.
@@ -523,7 +578,14 @@ impl AzureMlClient {
                 let api = doc.get("api").and_then(Value::as_str).ok_or_else(|| {
                     AzureMlError::new(ErrorKind::Decode, OP, "the discovery document has no 'api' key")
                 })?;
-                crate::http::parse_checked_url(api).map_err(|e| AzureMlError::from_url(OP, e))
+                let url = crate::http::parse_checked_url(api).map_err(|e| AzureMlError::from_url(OP, e))?;
+                self.check_host(
+                    OP,
+                    &url,
+                    CredentialKind::ArmToken,
+                    "the discovery document's 'api'",
+                )?;
+                Ok(url)
             })
             .await
             .cloned()
@@ -543,7 +605,14 @@ impl AzureMlClient {
                 let uri = ws.properties.ml_flow_tracking_uri.ok_or_else(|| {
                     AzureMlError::new(ErrorKind::Decode, OP, "the workspace has no mlFlowTrackingUri")
                 })?;
-                mlflow_base_from_tracking_uri(&uri).map_err(|e| AzureMlError::from_url(OP, e))
+                let url = mlflow_base_from_tracking_uri(&uri).map_err(|e| AzureMlError::from_url(OP, e))?;
+                self.check_host(
+                    OP,
+                    &url,
+                    CredentialKind::ArmToken,
+                    "the workspace's mlFlowTrackingUri",
+                )?;
+                Ok(url)
             })
             .await
             .cloned()

@@ -1,5 +1,6 @@
 //! [`connect`]: a ready client for a task (HTTP client, credential, secrets, workspace).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use amlops_agent::{AzureRmConnection, CancellationToken, TaskContext};
@@ -42,6 +43,9 @@ pub fn connect_with(
     {
         config.blob_endpoint_override = Some(config.resource_manager_url.trim_end_matches('/').to_string());
     }
+    if config.code_repository.is_none() {
+        config.code_repository = code_repository(ctx);
+    }
     let out = ctx.output.clone();
     let secrets: SecretSink = Arc::new(move |s: &str| out.register_secret(s));
     let identity = PipelineIdentity {
@@ -50,4 +54,39 @@ pub fn connect_with(
     };
     let credential = credential_for_connection(conn, &identity, &http, &config.retry, secrets.clone())?;
     AzureMlClient::new(http, config, credential, secrets, cancel)
+}
+
+/// The task input that lets code and `additional_includes` come from outside the repository.
+pub const ALLOW_OUTSIDE_REPOSITORY_INPUT: &str = "allowPathsOutsideRepository";
+
+/// The folder code uploads must stay in ([`crate::walk::confine`]): `Build.SourcesDirectory` on an agent (else
+/// `Build.Repository.LocalPath`); outside an agent, the git repository holding the job file (`jobFile`,
+/// `assetFile` or `deploymentFile`, else the working directory), or that folder itself when it is in no
+/// repository. `None` when the task input [`ALLOW_OUTSIDE_REPOSITORY_INPUT`] is true.
+pub fn code_repository(ctx: &TaskContext) -> Option<PathBuf> {
+    let inputs = ctx.inputs();
+    if inputs.bool_or(ALLOW_OUTSIDE_REPOSITORY_INPUT, false) {
+        return None;
+    }
+    for var in ["BUILD_SOURCESDIRECTORY", "BUILD_REPOSITORY_LOCALPATH"] {
+        if let Some(dir) = ctx.env.get_nonempty(var) {
+            return Some(PathBuf::from(dir));
+        }
+    }
+    let start = ["jobFile", "assetFile", "deploymentFile"]
+        .iter()
+        .filter_map(|name| inputs.file_path(name))
+        .find_map(|file| file.parent().map(Path::to_path_buf))
+        .or_else(|| {
+            ctx.env
+                .get_nonempty("SYSTEM_DEFAULTWORKINGDIRECTORY")
+                .map(PathBuf::from)
+        })
+        .or_else(|| std::env::current_dir().ok())?;
+    let start = std::fs::canonicalize(&start).unwrap_or(start);
+    let repo = start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_path_buf);
+    Some(repo.unwrap_or(start))
 }

@@ -302,19 +302,54 @@ static SECRET_JSON: LazyLock<regex::Regex> = LazyLock::new(|| {
     )
     .expect("a valid regular expression")
 });
-static SECRET_QUERY: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"(?i)\b(sig|signature|code|access_token|client_secret|client_assertion)=[^&\s\x22']+")
-        .expect("a valid regular expression")
+
+/// A query value: up to the next separator in any escaping (`&`, `%26`, `\u0026`, a quote, a space, `<`, `#`),
+/// percent escapes other than `%26` and JSON's `\/` included.
+const QUERY_VALUE: &str = r#"(?:[^&\s"'<>\\%#]|%(?:[013-9A-Fa-f][0-9A-Fa-f]|2[0-57-9A-Fa-f])|\\/)*"#;
+
+/// A query pair after a separator in any escaping: `?` or `&` raw, HTML-escaped (`&amp;`), percent-encoded
+/// (`%3F`, `%26`), JSON-escaped (`\u003f`, `\u0026`, also escaped twice).
+static QUERY_PAIR: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(&format!(
+        r#"(?i)(\?|&amp;|&|%3F|%26|\\+u003F|\\+u0026)([A-Za-z0-9_.$-]+)(=|%3D|\\+u003D)({QUERY_VALUE})"#
+    ))
+    .expect("a valid regular expression")
 });
+
+/// Secret pairs wherever they start (a bare SAS token, a form body): the name must not continue a word.
+static SECRET_PAIR: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(&format!(
+        r#"(?i)(^|[^A-Za-z_])(sig|signature|code|access_token|refresh_token|client_secret|client_assertion|password)(=|%3D|\\+u003D)({QUERY_VALUE})"#
+    ))
+    .expect("a valid regular expression")
+});
+
 static BEARER: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+").expect("a valid regular expression")
 });
 
-/// Replace the values of secret-looking JSON keys (`*key`, `*token`, `*secret`, `sas*`...), SAS signatures and
-/// bearer tokens with `REDACTED`. Used for body logging and error excerpts.
+/// Replace the values of secret-looking JSON keys (`*key`, `*token`, `*secret`, `sas*`...), every URL query
+/// value whose name is not on the allow-list [`crate::http::SAFE_QUERY_KEYS`] (whatever the escaping of its
+/// separator and `=`: `&`, `&amp;`, `%26`, `\u0026`; `%3D`, `\u003d`), SAS signatures and other secret pairs
+/// anywhere, and bearer tokens, with `REDACTED`. The one redaction of text: body logging, error excerpts,
+/// messages.
 pub fn redact_body(text: &str) -> String {
     let t = SECRET_JSON.replace_all(text, r#"${1}"REDACTED""#);
-    let t = SECRET_QUERY.replace_all(&t, "${1}=REDACTED");
+    let t = QUERY_PAIR.replace_all(&t, |c: &regex::Captures<'_>| {
+        let key = &c[2];
+        if crate::http::is_safe_query_key(key) || c[4].is_empty() {
+            c[0].to_string()
+        } else {
+            format!("{}{key}{}REDACTED", &c[1], &c[3])
+        }
+    });
+    let t = SECRET_PAIR.replace_all(&t, |c: &regex::Captures<'_>| {
+        if &c[4] == "REDACTED" || c[4].is_empty() {
+            c[0].to_string()
+        } else {
+            format!("{}{}{}REDACTED", &c[1], &c[2], &c[3])
+        }
+    });
     BEARER.replace_all(&t, "Bearer REDACTED").into_owned()
 }
 
@@ -331,9 +366,54 @@ mod tests {
         }
         assert!(r.contains(r#""name":"n""#));
         assert_eq!(
-            redact_body("url?sv=1&sig=abc%2F&x=1"),
-            "url?sv=1&sig=REDACTED&x=1"
+            redact_body("url?api-version=1&sig=abc%2F&comp=list"),
+            "url?api-version=1&sig=REDACTED&comp=list"
         );
+    }
+
+    const SIG: &str = "Zm9vYmFyc2VjcmV0c2ln%2B%2F%3D";
+
+    /// Every escaping of a SAS in text: the signature and the other non-allow-listed values are masked, the
+    /// allow-listed ones kept.
+    #[test]
+    fn sas_signatures_are_masked_in_every_escaping() {
+        let forms = [
+            // raw
+            format!("GET https://a.blob.core.windows.net/c/b?sv=2024-01-01&se=2026&sig={SIG}&comp=list x"),
+            // the first pair
+            format!("https://a.blob.core.windows.net/c/b?sig={SIG}"),
+            // percent-encoded (a SAS URL inside another URL's query)
+            format!("https://h/x?u=https%3A%2F%2Fa.blob%2Fc%3Fsv%3D1%26sig%3D{SIG}%26comp%3Dlist"),
+            format!("redirect%3Fsv=1%26sig={SIG}%26api-version=2"),
+            // JSON-escaped, once and twice
+            format!(r#"{{"dataUri":"https://a.blob/c?sv=1\u0026sig={SIG}\u0026comp=list"}}"#),
+            format!(r#""msg":"see https://a.blob/c\u003Fsig={SIG}""#),
+            format!(r#"{{\"u\":\"https://a.blob/c?sv=1\\u0026sig={SIG}\"}}"#),
+            // JSON with escaped slashes in the value
+            r#"{"u":"https://a.blob/c?sv=1&sig=abc\/Zm9vYmFyc2VjcmV0c2ln"}"#.to_string(),
+            // HTML/XML-escaped
+            format!("<Url>https://a.blob/c?sv=1&amp;sig={SIG}&amp;comp=list</Url>"),
+            // a bare SAS token and a form body
+            format!("sv=1&sig={SIG}"),
+            format!("sig={SIG}"),
+            format!("token sv=1&ss=b;sig={SIG} done"),
+        ];
+        for form in &forms {
+            let r = redact_body(form);
+            assert!(!r.contains("Zm9vYmFyc2VjcmV0c2ln"), "{form}\n -> {r}");
+            assert!(r.contains("REDACTED"), "{form} -> {r}");
+        }
+        // Allow-listed values stay; the others go, whatever their name.
+        let r = redact_body("https://h/x?api-version=2026-07-01&skoid=OID&code=FUNCKEY&comp=list&st=2026");
+        assert_eq!(
+            r,
+            "https://h/x?api-version=2026-07-01&skoid=REDACTED&code=REDACTED&comp=list&st=REDACTED"
+        );
+        let r = redact_body(r#"{"nextLink":"https://h/x?api-version=1\u0026$skiptoken=SKIPSECRET"}"#);
+        assert!(!r.contains("SKIPSECRET") && r.contains("api-version=1"), "{r}");
+        // Text that is not a query is left alone.
+        assert_eq!(redact_body("a = b & c"), "a = b & c");
+        assert_eq!(redact_body("design=x"), "design=x");
     }
 
     #[test]

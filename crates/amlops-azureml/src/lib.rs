@@ -9,8 +9,13 @@
 //! - [`AzureMlClient`]: the workspace-scoped client (api-version [`client::DEFAULT_API_VERSION`], overridable),
 //!   every operation of API guide §1-8, paging via `nextLink`, long-running operations, job waits, logs with byte
 //!   offsets, MLflow.
+//! - [`hosts`]: the host allow-list: the ARM token only to the connection's resource-manager host and the Azure ML
+//!   hosts of its cloud, SAS tokens only to its storage hosts, a loopback connection only to itself.
+//! - [`walk`]: the files of a folder to upload (links inside followed once, others skipped, `.git` left out,
+//!   code confined to the repository) and their §4 hashes.
 //! - [`upload`]: folder hashing exactly as the SDK (§4 a/b) and Blob REST uploads over SAS.
 //! - [`models`]: typed models, unknown fields kept, statuses with `Unknown(String)`.
+//! - [`monitor`]: Azure Monitor metrics of online endpoints and deployments (typed series, minutes, dimensions).
 //! - [`AzureMlError`]: the one error type (operation, method, redacted URL, status, ARM error, request ids, body
 //!   excerpt; cancellation carries [`amlops_agent::Canceled`] in its source chain). Never a token, key or SAS.
 //!   Its message ends with what to do when the error is a known class ([`advice`], docs/troubleshooting.md).
@@ -44,14 +49,17 @@ pub mod client;
 mod connect;
 pub mod credential;
 pub mod error;
+pub mod hosts;
 pub mod http;
 pub mod lro;
 pub mod models;
+pub mod monitor;
 pub mod upload;
+pub mod walk;
 
 pub use assets::ArmRequest;
 pub use client::{AzureMlClient, ClientConfig, DEFAULT_API_VERSION, PollOptions};
-pub use connect::{connect, connect_with};
+pub use connect::{ALLOW_OUTSIDE_REPOSITORY_INPUT, code_repository, connect, connect_with};
 pub use credential::{AccessToken, Credential, PipelineIdentity, TokenSource, credential_for_connection};
 pub use error::{ArmError, AzureMlError, ErrorDetails, ErrorKind};
 pub use http::{Idempotency, RetryPolicy, SecretSink, build_client};

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use amlops_agent::TaskContext;
 use amlops_azureml::upload::SasContainer;
+use amlops_azureml::walk::{is_plain_target, local_path_for_blob};
 use amlops_azureml::{AzureMlClient, AzureMlError};
 use async_trait::async_trait;
 
@@ -205,7 +206,11 @@ impl GateBackend for AzureBackend {
                 format!(
                     "the default datastore '{name}' is {}, not a blob container: the data collector writes to \
                      a blob datastore; make a blob datastore the workspace default",
-                    if kind.is_empty() { "of no known type".to_string() } else { format!("of type {kind}") }
+                    if kind.is_empty() {
+                        "of no known type".to_string()
+                    } else {
+                        format!("of type {kind}")
+                    }
                 ),
             ));
         }
@@ -226,6 +231,16 @@ impl GateBackend for AzureBackend {
         let op = || format!("downloading the collected data from the datastore '{datastore}'");
         let container = self.sas_container(datastore, &op).await?;
         for (name, target) in files {
+            if !is_plain_target(target) {
+                return Err(BackendError::new(
+                    op(),
+                    format!(
+                        "the blob '{name}' would be written to '{}', which is not a plain path in the download \
+                         folder",
+                        target.display()
+                    ),
+                ));
+            }
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| BackendError::new(op(), e))?;
             }
@@ -282,7 +297,12 @@ impl AzureBackend {
         let path = path.trim_matches('/');
         if is_data_file(path) {
             let name = path.rsplit('/').next().unwrap_or(path);
-            let target = dest.join(name);
+            let target = local_path_for_blob(dest, "", name).ok_or_else(|| {
+                BackendError::new(
+                    op(),
+                    format!("the blob name '{path}' does not end in a plain file name"),
+                )
+            })?;
             self.fetch_blob(&container, path, &target)
                 .await
                 .map_err(|e| BackendError::new(op(), e))?;
@@ -296,14 +316,11 @@ impl AzureBackend {
         let names = self.list_names(&container, &prefix, &op).await?;
         let mut count = 0;
         for name in names.iter().filter(|n| is_data_file(n)) {
-            let relative: Vec<&str> = name[prefix.len().min(name.len())..]
-                .split('/')
-                .filter(|s| !s.is_empty() && *s != "." && *s != "..")
-                .collect();
-            if relative.is_empty() {
+            // A name with `..`, `\\` or a drive (`C:`) never chooses where a file lands.
+            let Some(target) = local_path_for_blob(dest, &prefix, name) else {
+                tracing::warn!("skipping the blob '{name}': its name is not a plain relative path");
                 continue;
-            }
-            let target = relative.iter().fold(dest.to_path_buf(), |p, s| p.join(s));
+            };
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| BackendError::new(op(), e))?;
             }
@@ -333,12 +350,11 @@ impl AzureBackend {
             .get_datastore(datastore)
             .await
             .map_err(|e| BackendError::new(op(), e))?;
-        let container_url = self.client.datastore_container_url(&ds).ok_or_else(|| {
-            BackendError::new(
-                op(),
-                format!("the datastore '{datastore}' is not a blob container (no account or container name)"),
-            )
-        })?;
+        // Checked against the connection's storage hosts before a SAS is asked for.
+        let container_url = self
+            .client
+            .datastore_container("data.download", &ds)
+            .map_err(|e| BackendError::new(op(), e))?;
         let secrets = self
             .client
             .list_datastore_secrets(datastore, true)
