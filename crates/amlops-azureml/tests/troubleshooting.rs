@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use amlops_agent::{CancellationToken, NetworkSettings};
+use std::time::Duration;
+
+use amlops_agent::{CancellationToken, NetworkSettings, error_chain_message};
 use amlops_azureml::credential::{EntraCredential, FixedAssertion, TokenSource};
 use amlops_azureml::http::build_client;
 use common::*;
@@ -81,7 +83,42 @@ async fn arm_error(status: u16, body: serde_json::Value, call: &str) -> String {
             .unwrap_err(),
         other => panic!("no call {other}"),
     };
-    as_seen(error.to_string(), &server, ARM)
+    as_seen(error_chain_message(&error), &server, ARM)
+}
+
+/// A write to an endpoint that another operation keeps busy past the (here: short) longest wait.
+async fn busy_error() -> String {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(answer(
+            409,
+            error_body(
+                "OperationDuplicationConflict",
+                "Conflict of operation, another operation on same entity is already running.",
+            ),
+        ))
+        .mount(&server)
+        .await;
+    let mut config = config(&server.uri());
+    config.conflict = amlops_azureml::lro::ConflictOptions {
+        max_wait: Duration::from_millis(60),
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+    };
+    let (sink, _) = recording_sink();
+    let client = client_with(config, Some(CountingSource::new(Duration::from_secs(3600))), sink);
+    let endpoint: amlops_azureml::models::OnlineEndpoint = serde_json::from_value(json!({
+        "location": "westeurope", "properties": {"authMode": "Key", "traffic": {"blue": 100}}}))
+    .unwrap();
+    let error = client
+        .create_or_update_online_endpoint("churn", &endpoint)
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    // the seconds waited and the attempts made vary with the machine; the page shows a typical run
+    let text = as_seen(error_chain_message(&error), &server, ARM);
+    let re = regex::Regex::new(r"for \d+ s after \d+ attempt\(s\)").unwrap();
+    re.replace(&text, "for 1800 s after 41 attempt(s)").into_owned()
 }
 
 async fn arm_write_error(status: u16, body: serde_json::Value, write: &str) -> String {
@@ -116,7 +153,7 @@ async fn arm_write_error(status: u16, body: serde_json::Value, write: &str) -> S
         }
         other => panic!("no write {other}"),
     };
-    as_seen(error.to_string(), &server, ARM)
+    as_seen(error_chain_message(&error), &server, ARM)
 }
 
 async fn entra_error(body: serde_json::Value, federated: bool) -> String {
@@ -147,7 +184,7 @@ async fn entra_error(body: serde_json::Value, federated: bool) -> String {
         .fetch_token("https://management.azure.com/.default", &CancellationToken::new())
         .await
         .unwrap_err();
-    as_seen(error.to_string(), &server, LOGIN)
+    as_seen(error_chain_message(&error), &server, LOGIN)
 }
 
 /// Every message the page quotes, rendered by the code, by heading.
@@ -192,6 +229,9 @@ async fn rendered() -> BTreeMap<&'static str, Vec<String>> {
         )
         .await,
     );
+    m.entry("Conflict: operation in progress")
+        .or_default()
+        .push(busy_error().await);
     m.entry("Conflict: name taken").or_default().push(
         arm_write_error(
             409,
