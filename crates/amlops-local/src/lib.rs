@@ -15,6 +15,7 @@
 mod app;
 mod arm;
 mod blob;
+mod collector;
 mod config;
 mod error;
 mod jobs;

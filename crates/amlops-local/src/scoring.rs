@@ -635,6 +635,7 @@ async fn start_scorer(app: &Arc<App>, ep: &str, dep: &str) -> Result<Arc<Scorer>
             cmd.env(k, v.as_str().map_or_else(|| v.to_string(), str::to_owned));
         }
     }
+    let collects = crate::collector::configure(app, ep, dep, props, &mut cmd)?;
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
@@ -656,6 +657,8 @@ async fn start_scorer(app: &Arc<App>, ep: &str, dep: &str) -> Result<Arc<Scorer>
         child: tokio::sync::Mutex::new(Some(child)),
         next_id: AtomicU64::new(1),
         rev_dir,
+        collects,
+        collector_file: crate::util::new_id(),
     }))
 }
 
@@ -671,13 +674,23 @@ pub(crate) struct Scorer {
     next_id: AtomicU64,
     /// The folder holding this scorer's model and code copies.
     rev_dir: std::path::PathBuf,
+    /// Whether the deployment's dataCollector enables a collection.
+    collects: bool,
+    /// The name of this scoring process's file in each collector hour folder.
+    collector_file: String,
 }
 
 impl Scorer {
-    async fn score(&self, body: String, timeout: Duration) -> Result<(u16, String), String> {
+    /// Score one request; returns the status, the body and the data-collector events of the call.
+    async fn score(
+        &self,
+        body: String,
+        time: &str,
+        timeout: Duration,
+    ) -> Result<(u16, String, Value), String> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut io = self.io.lock().await;
-        let line = json!({"id": id, "body": body}).to_string() + "\n";
+        let line = json!({"id": id, "body": body, "time": time}).to_string() + "\n";
         io.stdin
             .write_all(line.as_bytes())
             .await
@@ -690,7 +703,7 @@ impl Scorer {
             loop {
                 match io.lines.next_line().await {
                     Ok(Some(l)) => {
-                        let Ok(v) = serde_json::from_str::<Value>(&l) else {
+                        let Ok(mut v) = serde_json::from_str::<Value>(&l) else {
                             continue;
                         };
                         if v["id"].as_u64() == Some(id) {
@@ -698,7 +711,8 @@ impl Scorer {
                                 .as_u64()
                                 .and_then(|s| u16::try_from(s).ok())
                                 .unwrap_or(500);
-                            return Ok((status, v["body"].as_str().unwrap_or("null").to_owned()));
+                            let body = v["body"].as_str().unwrap_or("null").to_owned();
+                            return Ok((status, body, v["collected"].take()));
                         }
                     }
                     Ok(None) => return Err("the scoring process exited".to_owned()),
@@ -864,14 +878,30 @@ pub(crate) async fn route_scoring(app: &Arc<App>, req: &Req, segs: &[&str]) -> R
             format!("Deployment '{dep}' is not ready (provisioning has not succeeded)."),
         ));
     };
+    let time_header = req
+        .headers
+        .get(crate::collector::EVENT_TIME_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let time = match crate::collector::event_time(time_header) {
+        Ok(t) => t,
+        Err(e) => return Ok(scoring_error(StatusCode::BAD_REQUEST, e)),
+    };
     let body = String::from_utf8_lossy(&req.body).into_owned();
-    let (status, text) = match scorer.score(body, app.cfg.timing.scoring_timeout).await {
+    let (status, text, collected) = match scorer.score(body, &time, app.cfg.timing.scoring_timeout).await {
         Ok(r) => r,
         Err(e) => {
             log_line(&dep_dir(app, &ep, &dep).join("inference_server.log"), &e);
             return Ok(scoring_error(StatusCode::BAD_GATEWAY, e));
         }
     };
+    if scorer.collects
+        && let Err(e) = crate::collector::store(app, &ep, &dep, &scorer.collector_file, &collected)
+    {
+        log_line(
+            &dep_dir(app, &ep, &dep).join("inference_server.log"),
+            &format!("data collection: {e}"),
+        );
+    }
     let mut resp = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", "application/json")
