@@ -141,6 +141,7 @@ fn expected_inputs(name: &str) -> Vec<&'static str> {
     inputs.extend(match name {
         "AzureMLTrain" => vec![
             "jobFile",
+            "allowPathsOutsideRepository",
             "overrides",
             "jobName",
             "experimentName",
@@ -151,6 +152,7 @@ fn expected_inputs(name: &str) -> Vec<&'static str> {
         ],
         "AzureMLRegister" => vec![
             "assetFile",
+            "allowPathsOutsideRepository",
             "modelName",
             "modelPath",
             "modelType",
