@@ -25,6 +25,8 @@ enum Field {
     Lower,
     /// `StringTransformedEnum(casing_transform=camel_to_snake)` (AutoML enums).
     Snake,
+    /// `fields.Bool()`: marshmallow's truthy/falsy sets (`"true"`, `"yes"`, `1`, ...).
+    Bool,
     /// `fields.Str()`: a string (or null); numbers and booleans are "Not a valid string.".
     Str,
     /// A case-sensitive set (`DumpableEnumField` / `StringTransformedEnum(casing_transform=lambda x: x)`).
@@ -110,6 +112,24 @@ const JOB_RULES: &[Rule] = &[
     (&["sweep", "early_termination", "delay_evaluation"], Field::Int),
     (&["sweep", "early_termination", "evaluation_interval"], Field::Int),
     (&["search_space", "#", "*", "type"], Field::Lower),
+    (&["limits", "timeout_minutes"], Field::Int),
+    (&["limits", "trial_timeout_minutes"], Field::Int),
+    (&["limits", "enable_early_termination"], Field::Bool),
+    (&["training", "enable_dnn_training"], Field::Bool),
+    (&["training", "enable_model_explainability"], Field::Bool),
+    (&["training", "enable_onnx_compatible_models"], Field::Bool),
+    (&["training", "enable_stack_ensemble"], Field::Bool),
+    (&["training", "enable_vote_ensemble"], Field::Bool),
+    // `_schema/pipeline/settings.py`
+    (&["settings", "continue_on_step_failure"], Field::Bool),
+    (&["settings", "force_rerun"], Field::Bool),
+    // `_schema/job/parameterized_spark.py` conf keys the Spark entity reads as integers
+    (&["conf", "spark.driver.cores"], Field::Int),
+    (&["conf", "spark.executor.cores"], Field::Int),
+    (&["conf", "spark.executor.instances"], Field::Int),
+    (&["conf", "spark.dynamicAllocation.minExecutors"], Field::Int),
+    (&["conf", "spark.dynamicAllocation.maxExecutors"], Field::Int),
+    (&["environment", "inference_config", "*", "port"], Field::Int),
 ];
 
 /// Pipeline nodes (`_schema/pipeline/component_job.py`: `type = StringTransformedEnum(...)`) and their task
@@ -128,6 +148,13 @@ const COMPONENT_RULES: &[Rule] = &[
     (&["inputs", "*", "mode"], Field::Exact(PORT_MODES)),
     (&["outputs", "*", "type"], Field::Exact(PORT_TYPES)),
     (&["outputs", "*", "mode"], Field::Exact(PORT_MODES)),
+    (&["inputs", "*", "optional"], Field::Bool),
+    (&["conf", "spark.driver.cores"], Field::Int),
+    (&["conf", "spark.executor.cores"], Field::Int),
+    (&["conf", "spark.executor.instances"], Field::Int),
+    (&["conf", "spark.dynamicAllocation.minExecutors"], Field::Int),
+    (&["conf", "spark.dynamicAllocation.maxExecutors"], Field::Int),
+    (&["environment", "inference_config", "*", "port"], Field::Int),
 ];
 
 /// `_schema/_deployment/online/online_deployment.py`, `request_settings_schema.py`, `liveness_probe.py`,
@@ -158,6 +185,8 @@ const ONLINE_DEPLOYMENT_RULES: &[Rule] = &[
     (&["scale_settings", "polling_interval"], Field::Int),
     (&["scale_settings", "target_utilization_percentage"], Field::Int),
     (&["model", "type"], Field::Lower),
+    (&["app_insights_enabled"], Field::Bool),
+    (&["environment", "inference_config", "*", "port"], Field::Int),
 ];
 
 /// `_schema/_deployment/batch/batch_deployment.py`, `batch_deployment_settings.py`,
@@ -178,6 +207,7 @@ const BATCH_DEPLOYMENT_RULES: &[Rule] = &[
     (&["settings", "retry_settings", "max_retries"], Field::Int),
     (&["settings", "retry_settings", "timeout"], Field::Int),
     (&["model", "type"], Field::Lower),
+    (&["environment", "inference_config", "*", "port"], Field::Int),
 ];
 
 /// `_schema/_endpoint/online/online_endpoint.py`, `batch/batch_endpoint.py`, `_schema/core/identity.py`.
@@ -275,6 +305,28 @@ impl Loader<'_> {
                         Field::Snake => camel_to_snake(s),
                         _ => s.to_lowercase(),
                     });
+                }
+            }
+            Field::Bool => {
+                let b = match &*v {
+                    Value::Bool(_) | Value::Null => return Ok(()),
+                    Value::Number(n) => match n.as_f64() {
+                        Some(1.0) => Some(true),
+                        Some(0.0) => Some(false),
+                        _ => None,
+                    },
+                    Value::String(s) => match s.as_str() {
+                        "t" | "T" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "y" | "Y" | "yes"
+                        | "Yes" | "YES" | "1" => Some(true),
+                        "f" | "F" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" | "n" | "N"
+                        | "no" | "No" | "NO" | "0" => Some(false),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match b {
+                    Some(b) => *v = Value::Bool(b),
+                    None => return Err(self.err(at, "Not a valid boolean.".into())),
                 }
             }
             Field::Str => {
@@ -410,6 +462,13 @@ impl Loader<'_> {
         if ty != "spark" {
             self.apply(v, &[(&["properties", "*"], Field::Str)], at)?;
         }
+        if ty == "automl" {
+            automl_defaults(v);
+        }
+        if matches!(ty.as_str(), "parallel" | "automl") {
+            // `ParameterizedParallelSchema` / `AutoMLJobSchema`: `environment_variables` values are `Str()`
+            self.apply(v, &[(&["environment_variables", "*"], Field::Str)], at)?;
+        }
         if ty == "command" && v.get("command").is_some() {
             if node {
                 // an inline command node is an anonymous command component
@@ -499,7 +558,40 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
         Kind::BatchEndpoint => l.apply(doc, BATCH_ENDPOINT_RULES, &mut at),
         Kind::Model => l.apply(doc, MODEL_RULES, &mut at),
         Kind::Data => l.apply(doc, DATA_RULES, &mut at),
-        Kind::Environment => Ok(()),
+        // `_schema/assets/environment.py`: `Route.port = fields.Int()`
+        Kind::Environment => l.apply(doc, &[(&["inference_config", "*", "port"], Field::Int)], &mut at),
+    }
+}
+
+/// `load_default`s of the AutoML task schemas (`_schema/automl/table_vertical/classification.py` etc.): the
+/// task's primary metric (snake form, as loaded), and `type: mltable` for data inputs given as mappings
+/// (`MLTableInputSchema`).
+fn automl_defaults(v: &mut Value) {
+    let Some(m) = v.as_object_mut() else { return };
+    let task = m
+        .get("task")
+        .and_then(Value::as_str)
+        .map(camel_to_snake)
+        .unwrap_or_default();
+    let metric = match task.as_str() {
+        "classification" => Some("auc_weighted"),
+        "regression" | "forecasting" => Some("normalized_root_mean_squared_error"),
+        "image_classification" | "text_classification" | "text_classification_multilabel" | "text_ner" => {
+            Some("accuracy")
+        }
+        "image_classification_multilabel" => Some("iou"),
+        "image_object_detection" | "image_instance_segmentation" => Some("mean_average_precision"),
+        _ => None,
+    };
+    if let Some(metric) = metric
+        && m.get("primary_metric").is_none_or(Value::is_null)
+    {
+        m.insert("primary_metric".into(), json!(metric));
+    }
+    for k in ["training_data", "validation_data", "test_data"] {
+        if let Some(Value::Object(d)) = m.get_mut(k) {
+            d.entry("type").or_insert(json!("mltable"));
+        }
     }
 }
 

@@ -279,19 +279,10 @@ fn component_spec(
                 }
             }
             "limits" => {
+                // the component spec is the schema's dump: `CommandJobLimitsSchema.timeout = fields.Int()`
+                // stays in seconds (jobs send ISO durations, components do not)
                 if let Value::Object(l) = v {
-                    let mut lim = Map::new();
-                    for (lk, lv) in l {
-                        lim.insert(
-                            lk.clone(),
-                            if lk == "timeout" {
-                                json!(lv.as_f64().map(super::iso_duration).unwrap_or_default())
-                            } else {
-                                lv.clone()
-                            },
-                        );
-                    }
-                    spec.insert("limits".into(), Value::Object(lim));
+                    spec.insert("limits".into(), Value::Object(l.clone()));
                 }
             }
             "distribution" => {

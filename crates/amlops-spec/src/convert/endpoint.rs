@@ -405,10 +405,13 @@ pub(crate) fn online_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Re
             .map(stringify_map)
             .unwrap_or_else(|| json!({})),
     );
+    // `DeploymentSchema.environment_variables = fields.Dict()` loads values as written and
+    // `OnlineDeployment._to_rest_object` passes them on: a YAML number or boolean stays one
     p.insert(
         "environmentVariables".into(),
         m.get("environment_variables")
-            .map(stringify_map)
+            .filter(|v| v.is_object())
+            .cloned()
             .unwrap_or_else(|| json!({})),
     );
     p.insert(

@@ -1316,8 +1316,10 @@ pub(crate) fn node_runsettings(m: &Map<String, Value>, node: &mut Map<String, Va
         }
         node.insert("distribution".into(), Value::Object(out));
     }
+    // `ParameterizedCommandSchema.environment_variables` is a plain `Dict()` and nodes are sent as the
+    // loaded dict: values keep their YAML type
     if let Some(e) = m.get("environment_variables").filter(|v| !v.is_null()) {
-        node.insert("environment_variables".into(), stringify_map(e));
+        node.insert("environment_variables".into(), e.clone());
     }
     if let Some(s) = m.get("services").filter(|v| !v.is_null()) {
         node.insert("services".into(), services_form(s, true));
