@@ -74,7 +74,7 @@ async fn sigint_to_the_launcher_cancels_the_job_and_kills_its_process() {
 
     let launcher = task_folder(&dir.path().join("task"), "amlops-train");
     let run = AgentRun::via_node(&launcher)
-        .azure_rm("azureSubscription", AzureRmSpec::anonymous(ws.base_url()))
+        .azure_rm("azureSubscription", AzureRmSpec::local(ws.base_url(), ws.token()))
         .input("resourceGroup", &cfg.resource_group)
         .input("workspace", &cfg.workspace)
         .input("jobFile", project.join("job.yml").to_string_lossy())
@@ -95,7 +95,15 @@ async fn sigint_to_the_launcher_cancels_the_job_and_kills_its_process() {
 
     // The job itself is Canceled in the workspace, and its process is gone.
     let url = format!("{}/jobs/cancel-me?api-version=2026-07-01", ws.workspace_url());
-    let job: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    let job: serde_json::Value = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(ws.token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(job["properties"]["status"], "Canceled", "{job}");
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     assert!(

@@ -39,6 +39,7 @@ fn settings(ws: &LocalWorkspace, root: &Path) -> RunSettings {
             .iter()
             .filter_map(|k| host.vars_exact(k).map(|v| (k.to_string(), v.to_string())))
             .collect(),
+        access_token: Some(ws.token().to_string()),
     }
 }
 

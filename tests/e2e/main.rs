@@ -4,4 +4,5 @@ mod cancel;
 mod failures;
 mod full_loop;
 mod restart;
+mod serve;
 mod support;

@@ -50,6 +50,7 @@ pub async fn run(ws: &LocalWorkspace, root: &Path, pipeline: &str) -> Vec<StepRe
             .iter()
             .filter_map(|k| host.vars_exact(k).map(|v| (k.to_string(), v.to_string())))
             .collect(),
+        access_token: Some(ws.token().to_string()),
     };
     run_pipeline(&parsed, &settings).await.unwrap()
 }
@@ -57,7 +58,12 @@ pub async fn run(ws: &LocalWorkspace, root: &Path, pipeline: &str) -> Vec<StepRe
 /// GET a workspace resource (`path` relative to the workspace URL); `None` for 404.
 pub async fn get(ws: &LocalWorkspace, path: &str) -> Option<Value> {
     let url = format!("{}/{path}?{API}", ws.workspace_url());
-    let response = reqwest::get(&url).await.unwrap();
+    let response = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(ws.token())
+        .send()
+        .await
+        .unwrap();
     if response.status() == 404 {
         return None;
     }
@@ -73,6 +79,7 @@ pub async fn score(ws: &LocalWorkspace, endpoint: &str, body: &str) -> (u16, Str
             "{}/onlineEndpoints/{endpoint}/listKeys?{API}",
             ws.workspace_url()
         ))
+        .bearer_auth(ws.token())
         .send()
         .await
         .unwrap()

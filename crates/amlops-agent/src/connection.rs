@@ -178,6 +178,12 @@ pub enum AzureAuth {
         /// A user-assigned identity's client id, if given.
         client_id: Option<String>,
     },
+    /// A bearer token given as is (scheme `Token`, parameter `accessToken`): the local workspace's own token,
+    /// which the demo and `run-pipeline` pass. Accepted only for loopback URLs.
+    Token {
+        /// The token (a secret).
+        token: String,
+    },
     /// No credential (accepted only for loopback URLs: the local workspace and tests).
     None,
 }
@@ -272,6 +278,9 @@ impl AzureRmConnection {
                     .or(conn.parameter("msiclientId"))
                     .map(str::to_string),
             },
+            "token" => AzureAuth::Token {
+                token: require("accessToken")?,
+            },
             "" | "none" => AzureAuth::None,
             _ => {
                 return Err(err(format!(
@@ -300,6 +309,7 @@ impl AzureRmConnection {
             AzureAuth::WorkloadIdentityFederation {
                 id_token: Some(t), ..
             } => vec![t.as_str()],
+            AzureAuth::Token { token } => vec![token.as_str()],
             _ => Vec::new(),
         }
     }

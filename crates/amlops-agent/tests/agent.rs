@@ -171,6 +171,25 @@ fn certificate_and_managed_identity_schemes() {
 }
 
 #[test]
+fn token_scheme_carries_the_local_workspace_token_as_a_secret() {
+    let (given, _) = ctx(conn_env("Token", &[("accessToken", "local-token-1")]));
+    let conn = given.azure_rm_connection("azureSubscription").unwrap();
+    assert_eq!(
+        conn.auth,
+        AzureAuth::Token {
+            token: "local-token-1".into()
+        }
+    );
+    assert_eq!(conn.secrets(), ["local-token-1"]);
+    let (missing, _) = ctx(conn_env("Token", &[]));
+    let err = missing
+        .azure_rm_connection("azureSubscription")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("accessToken"), "{err}");
+}
+
+#[test]
 fn unsupported_scheme_names_it_and_the_supported_ones() {
     let (ctx, _) = ctx(conn_env("UsernamePassword", &[]));
     let err = ctx

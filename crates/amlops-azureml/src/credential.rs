@@ -223,6 +223,20 @@ pub fn credential_for_connection(
     };
     let source: Arc<dyn TokenSource> = match &conn.auth {
         AzureAuth::None => return Ok(None),
+        AzureAuth::Token { token } => {
+            let loopback = Url::parse(&conn.resource_manager_url).is_ok_and(|u| crate::http::is_loopback(&u));
+            if !loopback {
+                return Err(AzureMlError::invalid_input(
+                    OP,
+                    format!(
+                        "service connection '{}' gives a bare token, which is accepted only for a loopback ARM URL \
+                         (the local workspace), not for '{}'",
+                        conn.id, conn.resource_manager_url
+                    ),
+                ));
+            }
+            Arc::new(StaticToken::new(token.clone()))
+        }
         AzureAuth::ServicePrincipalSecret {
             tenant_id,
             client_id,
@@ -293,6 +307,38 @@ pub fn credential_for_connection(
         AzureAuth::ManagedIdentity { client_id } => Arc::new(managed_identity(http, client_id.as_deref())?),
     };
     Ok(Some(Arc::new(Credential::new(source, secrets))))
+}
+
+/// A token given as is (the local workspace's own token, scheme `Token`): the same value for every scope, valid
+/// for a day as far as the cache is concerned. Only for loopback servers: [`credential_for_connection`] refuses it
+/// for any other ARM URL.
+pub struct StaticToken(String);
+
+impl StaticToken {
+    /// The source that always gives `token`.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+}
+
+impl fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StaticToken(REDACTED)")
+    }
+}
+
+#[async_trait]
+impl TokenSource for StaticToken {
+    async fn fetch_token(
+        &self,
+        _scope: &str,
+        _cancel: &CancellationToken,
+    ) -> Result<AccessToken, AzureMlError> {
+        Ok(AccessToken {
+            token: self.0.clone(),
+            expires_on: OffsetDateTime::now_utc() + time::Duration::days(1),
+        })
+    }
 }
 
 /// The developer-tools credential (Azure CLI, then Azure Developer CLI) for use outside a pipeline.

@@ -286,6 +286,43 @@ fn certificate_pem_problems_are_clear() {
 }
 
 #[tokio::test]
+async fn a_bare_token_is_for_a_loopback_arm_url_only() {
+    let server = MockServer::start().await;
+    let http = build_client(&NetworkSettings::default()).unwrap();
+    let token = AzureAuth::Token {
+        token: "local-token-1".into(),
+    };
+    let (sink, seen) = recording_sink();
+    // Not loopback: refused, and the token is still registered as a secret first.
+    let err = credential_for_connection(
+        &connection(&server, token.clone()),
+        &PipelineIdentity::default(),
+        &http,
+        &RetryPolicy::default(),
+        sink.clone(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("loopback"), "{err}");
+    assert!(!err.to_string().contains("local-token-1"), "{err}");
+    assert_eq!(seen.lock().unwrap().as_slice(), ["local-token-1"]);
+    let mut local = connection(&server, token);
+    local.resource_manager_url = "http://127.0.0.1:4242/".into();
+    let cred = credential_for_connection(
+        &local,
+        &PipelineIdentity::default(),
+        &http,
+        &RetryPolicy::default(),
+        sink,
+    )
+    .unwrap()
+    .expect("a credential");
+    let cancel = CancellationToken::new();
+    for scope in ["http://127.0.0.1:4242/.default", "https://ml.azure.com/.default"] {
+        assert_eq!(cred.token(scope, &cancel).await.unwrap(), "local-token-1");
+    }
+}
+
+#[tokio::test]
 async fn no_credential_and_managed_identity() {
     let server = MockServer::start().await;
     let http = build_client(&NetworkSettings::default()).unwrap();

@@ -48,12 +48,22 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let mut config = LocalConfig::new(dir.path().join("state"));
         config.timing = Timing::immediate();
+        // The model version below names a local folder next to the state folder.
+        config.allowed_dirs = vec![dir.path().to_path_buf()];
         let ws = rt.block_on(LocalWorkspace::start(config)).unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", ws.token()).parse().unwrap(),
+        );
         let env = Self {
             rt,
             ws: Some(ws),
             dir,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .unwrap(),
         };
         // A model version whose files are a local folder.
         let model = env.dir.path().join("model");
@@ -105,7 +115,10 @@ impl Env {
 
     fn agent(&self, endpoint: &str, deployment: &str) -> AgentRun {
         AgentRun::new(cargo_bin("amlops-deploy"))
-            .azure_rm("azureSubscription", AzureRmSpec::anonymous(self.ws().base_url()))
+            .azure_rm(
+                "azureSubscription",
+                AzureRmSpec::local(self.ws().base_url(), self.ws().token()),
+            )
             .input("resourceGroup", "local")
             .input("workspace", "local")
             .input("endpointName", endpoint)
@@ -354,7 +367,10 @@ fn endpoint_and_deployment_from_yaml_files() {
     )
     .unwrap();
     let run = AgentRun::new(cargo_bin("amlops-deploy"))
-        .azure_rm("azureSubscription", AzureRmSpec::anonymous(env.ws().base_url()))
+        .azure_rm(
+            "azureSubscription",
+            AzureRmSpec::local(env.ws().base_url(), env.ws().token()),
+        )
         .input("resourceGroup", "local")
         .input("workspace", "local")
         .input("endpointFile", env.path("endpoint.yml").to_str().unwrap())

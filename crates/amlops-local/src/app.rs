@@ -38,6 +38,10 @@ pub(crate) struct App {
     pub scorers: Mutex<HashMap<String, Arc<Scorer>>>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
+    /// The server token and the secret that signs the URLs the server hands out.
+    pub auth: crate::auth::ServerAuth,
+    /// The environment of job and scoring processes: this process's, without the secrets an agent hands a task.
+    pub child_env: Vec<(String, String)>,
 }
 
 /// Result of an HTTP handler.
@@ -48,7 +52,11 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 impl App {
-    pub fn new(cfg: LocalConfig, base_url: String) -> Result<Self, LocalError> {
+    pub fn new(
+        cfg: LocalConfig,
+        base_url: String,
+        auth: crate::auth::ServerAuth,
+    ) -> Result<Self, LocalError> {
         let store = Arc::new(Store::open(&cfg.state_dir)?);
         let blobs = Blobs::open(store.clone(), &cfg.state_dir)?;
         let scope = format!(
@@ -56,7 +64,6 @@ impl App {
             cfg.subscription_id, cfg.resource_group, cfg.workspace
         );
         Ok(Self {
-            cfg,
             base_url,
             scope,
             store,
@@ -65,6 +72,13 @@ impl App {
             scorers: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            auth,
+            child_env: cfg
+                .parent_env
+                .clone()
+                .unwrap_or_else(amlops_agent::TaskEnv::from_process)
+                .child_env(),
+            cfg,
         })
     }
 
@@ -84,9 +98,10 @@ impl App {
         })
     }
 
-    /// A SAS-looking query string; the server accepts any.
-    pub fn sas_token() -> String {
-        "sv=2025-01-05&ss=b&srt=sco&sp=racwdl&se=2099-12-31T23%3A59%3A59Z&spr=http&sig=amlopslocal".to_owned()
+    /// A container SAS (all permissions on `container`), signed by this server and checked on access.
+    pub fn container_sas(&self, container: &str) -> String {
+        self.auth
+            .sign(&format!("/{}/{container}", crate::blob::ACCOUNT), "c", "racwdl")
     }
 
     pub fn blob_base(&self) -> String {
@@ -372,6 +387,9 @@ pub(crate) async fn dispatch(
     };
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     tracing::debug!(method = %req.method, path = %path, "request");
+    if let Some(refused) = crate::auth::check_request(&app, &req, &segs) {
+        return refused;
+    }
     let result: Resp = match segs.first().copied() {
         Some(s) if s.eq_ignore_ascii_case("subscriptions") => route_arm(&app, &req, &segs).await,
         Some(crate::blob::ACCOUNT) => {

@@ -1,5 +1,5 @@
 //! Blob storage emulation: persisted blobs and the subset of the Azure Blob REST protocol a client uses
-//! through a SAS URL (any SAS query string is accepted).
+//! through a SAS URL (the SAS the server signed is checked before a request reaches this module, in `auth.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -261,7 +261,7 @@ impl Blobs {
 // ---------------------------------------------------------------------------------------------------------
 // HTTP protocol
 
-fn blob_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn blob_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{}\nRequestId:{}\nTime:{}</Message></Error>",
         xml_escape(message),

@@ -31,6 +31,13 @@ pub struct LocalConfig {
     pub python: PathBuf,
     /// Delays and timeouts.
     pub timing: Timing,
+    /// Folders besides the state directory that jobs and deployments may name as local paths (`file://` or
+    /// absolute inputs, outputs, code and model URIs). Empty by default: only the state directory.
+    pub allowed_dirs: Vec<PathBuf>,
+    /// The environment job and scoring processes start from, always filtered by
+    /// [`amlops_agent::TaskEnv::child_env`] (no `ENDPOINT_AUTH_*`, `SYSTEM_ACCESSTOKEN`, secret variables,
+    /// inputs). `None`: this process's environment.
+    pub parent_env: Option<amlops_agent::TaskEnv>,
 }
 
 impl LocalConfig {
@@ -45,6 +52,8 @@ impl LocalConfig {
             location: DEFAULT_LOCATION.to_owned(),
             python: PathBuf::from("python3"),
             timing: Timing::default(),
+            allowed_dirs: Vec::new(),
+            parent_env: None,
         }
     }
 }

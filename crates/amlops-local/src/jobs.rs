@@ -686,6 +686,8 @@ async fn run_command(app: &Arc<App>, name: &str, rec: &Value, cancel: &Cancellat
     };
     let mut cmd = tokio::process::Command::new("sh");
     cmd.arg(&run_sh)
+        .env_clear()
+        .envs(app.child_env.iter().map(|(k, v)| (k, v)))
         .current_dir(&wd)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
@@ -700,6 +702,8 @@ async fn run_command(app: &Arc<App>, name: &str, rec: &Value, cancel: &Cancellat
             format!("{}/mlflow/v2.0{}", app.base_url, app.scope),
         ),
         ("MLFLOW_RUN_ID".into(), name.into()),
+        // What an MLflow client sends as `Authorization: Bearer`: valid for the MLflow routes only.
+        ("MLFLOW_TRACKING_TOKEN".into(), app.auth.job_token(name)),
         ("MLFLOW_EXPERIMENT_NAME".into(), experiment.into()),
         ("AZUREML_RUN_ID".into(), name.into()),
         ("AZUREML_ARM_SUBSCRIPTION".into(), app.cfg.subscription_id.clone()),
@@ -1181,7 +1185,7 @@ pub(crate) fn log_files(app: &App, name: &str) -> Map<String, Value> {
             app.base_url,
             crate::util::encode(name),
             crate::util::encode_path(&rel),
-            App::sas_token()
+            app.auth.sign(&format!("/joblogs/{name}/{rel}"), "b", "r")
         );
         out.insert(rel, Value::String(url));
     }

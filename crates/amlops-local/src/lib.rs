@@ -7,13 +7,17 @@
 //!   deployments, schedules, operation-status URLs), `api-version` required as on Azure;
 //! - the discovery document at `{base}/discovery` whose `api` is `{base}`, run history under
 //!   `{base}/history/v1.0{scope}`, MLflow under `{base}/mlflow/v2.0{scope}` (and `v1.0`);
-//! - blob storage, path-style, at `{base}/amlopslocal/{container}/{blob}` (any SAS accepted);
+//! - blob storage, path-style, at `{base}/amlopslocal/{container}/{blob}` (with a SAS it signed, or the token);
 //! - scoring at `{base}/endpoints/{endpoint}/score`.
+//!
+//! Every route but scoring requires the token [`LocalWorkspace::token`] (or a URL the server signed), and only the
+//! server's own `Host` is answered (see `auth.rs` and `docs/security.md`).
 //!
 //! State persists under [`LocalConfig::state_dir`]. See `docs/local-workspace.md`.
 
 mod app;
 mod arm;
+mod auth;
 mod blob;
 mod collector;
 mod config;

@@ -625,6 +625,8 @@ async fn start_scorer(app: &Arc<App>, ep: &str, dep: &str) -> Result<Arc<Scorer>
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log))
         .kill_on_drop(true)
+        .env_clear()
+        .envs(app.child_env.iter().map(|(k, v)| (k, v)))
         .env("AZUREML_MODEL_DIR", &model_dir)
         .env("AZUREML_ENTRY_SCRIPT", code_dir.join(script))
         .env("PYTHONUNBUFFERED", "1");
@@ -801,23 +803,8 @@ pub(crate) async fn route_scoring(app: &Arc<App>, req: &Req, segs: &[&str]) -> R
             "Use POST to score.",
         ));
     }
-    let bearer = req
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_owned();
     let keys = app.store.get(kind::ENDPOINT_KEYS, &ep).unwrap_or_default();
-    let authorised = !bearer.is_empty()
-        && (rec["properties"]["authMode"] == "AADToken"
-            || keys["primaryKey"].as_str() == Some(bearer.as_str())
-            || keys["secondaryKey"].as_str() == Some(bearer.as_str())
-            || keys["tokens"]
-                .as_array()
-                .is_some_and(|t| t.iter().any(|x| x.as_str() == Some(bearer.as_str()))));
-    if !authorised {
+    if !crate::auth::scoring_authorised(app, &rec, &keys, &req.headers) {
         return Ok(scoring_error(
             StatusCode::UNAUTHORIZED,
             "Authentication failed: send 'Authorization: Bearer <key or token>'.",

@@ -40,8 +40,10 @@ impl LocalWorkspace {
             .local_addr()
             .map_err(|source| LocalError::Bind { port, source })?;
         let base_url = format!("http://127.0.0.1:{}", addr.port());
+        let auth = crate::auth::ServerAuth::new(addr.port())?;
+        write_token_file(&state_dir.join("token"), auth.token())?;
         let config = LocalConfig { state_dir, ..config };
-        let app = Arc::new(App::new(config, base_url)?);
+        let app = Arc::new(App::new(config, base_url, auth)?);
         app.recover()?;
         let router = Router::new()
             .fallback(crate::app::dispatch)
@@ -81,6 +83,12 @@ impl LocalWorkspace {
         &self.app.base_url
     }
 
+    /// The token every ARM, data-plane and storage request must carry as `Authorization: Bearer <token>`: 32
+    /// random bytes in hex, new at every start, also written to `<state>/token` (mode 0600 on Unix).
+    pub fn token(&self) -> &str {
+        self.app.auth.token()
+    }
+
     /// `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}`.
     pub fn workspace_scope(&self) -> &str {
         &self.app.scope
@@ -106,4 +114,26 @@ impl LocalWorkspace {
             Err(e) => Err(LocalError::Server(e.to_string())),
         }
     }
+}
+
+/// Writes the server token to `path`, readable by this user only (mode 0600 on Unix, set when the file is created
+/// so the token is never readable by others, and again if the file existed).
+fn write_token_file(path: &std::path::Path, token: &str) -> Result<(), LocalError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| LocalError::state(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| LocalError::state(path, e))?;
+    }
+    file.write_all(format!("{token}\n").as_bytes())
+        .map_err(|e| LocalError::state(path, e))
 }

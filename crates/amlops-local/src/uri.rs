@@ -154,15 +154,75 @@ pub(crate) fn resolve(app: &App, uri: &str, depth: usize) -> Result<Location, St
         ));
     }
     if let Some(p) = uri.strip_prefix("file://") {
-        return Ok(Location::Local(PathBuf::from(p)));
+        return confine(app, uri, Path::new(p)).map(Location::Local);
     }
     let p = Path::new(uri);
     if p.is_absolute() {
-        return Ok(Location::Local(p.to_path_buf()));
+        return confine(app, uri, p).map(Location::Local);
     }
     Err(format!(
         "'{uri}' is not a URI the local workspace can resolve (relative paths must be uploaded first)"
     ))
+}
+
+/// A local path a job or deployment names, confined to the state directory and the configured
+/// [`crate::LocalConfig::allowed_dirs`]: no `..`, and the path with its links resolved (as far as it exists) must
+/// lie inside one of them. Returns that resolved path, so a link swapped in later cannot lead elsewhere.
+pub(crate) fn confine(app: &App, uri: &str, path: &Path) -> Result<PathBuf, String> {
+    use std::path::Component;
+    let refuse = |why: &str| {
+        format!(
+            "'{uri}' {why}: the local workspace reads and writes local paths only inside its state folder ({}){}; \
+             upload the data (a datastore URI) or start the workspace with the folder allowed (--allow-dir)",
+            app.cfg.state_dir.display(),
+            if app.cfg.allowed_dirs.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " and {}",
+                    app.cfg
+                        .allowed_dirs
+                        .iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        )
+    };
+    if !path.is_absolute() {
+        return Err(refuse("is not an absolute path"));
+    }
+    if path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(refuse("contains '..'"));
+    }
+    // The longest part that exists, with its links resolved, then the rest as written.
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        if let Ok(c) = existing.canonicalize() {
+            break rest.iter().rev().fold(c, |acc: PathBuf, part| acc.join(part));
+        }
+        match (
+            existing.file_name().map(std::ffi::OsStr::to_os_string),
+            existing.parent(),
+        ) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => return Err(refuse("cannot be resolved")),
+        }
+    };
+    let inside = std::iter::once(&app.cfg.state_dir)
+        .chain(app.cfg.allowed_dirs.iter())
+        .filter_map(|root| root.canonicalize().ok())
+        .any(|root| resolved.starts_with(root));
+    if inside {
+        Ok(resolved)
+    } else {
+        Err(refuse("is outside the folders the local workspace may use"))
+    }
 }
 
 fn join(a: &str, b: &str) -> String {

@@ -144,14 +144,39 @@ async fn endpoint_deployments_score_with_keys_traffic_and_logs() {
     assert_eq!((s, dep.as_deref()), (200, Some("green")));
     assert_eq!(v["color"], "green");
 
-    // Traffic moved to green; an AMLToken-style token works too.
+    // Traffic moved to green. In Key mode an endpoint token is no key; nor is the workspace's token.
     body["properties"]["traffic"] = json!({"blue": 0, "green": 100});
     put_and_wait(&t, &t.arm("/onlineEndpoints/ep-one"), body.clone(), 200).await;
     let (_, _, token) = t.post(&t.arm("/onlineEndpoints/ep-one/token"), json!({})).await;
-    for _ in 0..5 {
-        let (_, dep, _) = score(&t, &scoring_uri, token["accessToken"].as_str().unwrap(), None).await;
-        assert_eq!(dep.as_deref(), Some("green"));
+    let token = token["accessToken"].as_str().unwrap().to_owned();
+    for wrong in [token.as_str(), t.ws.token(), ""] {
+        let (s, _, _) = score(&t, &scoring_uri, wrong, None).await;
+        assert_eq!(s, 401, "Key mode with {wrong:?}");
     }
+    // AMLToken mode: only a token the endpoint's `token` action issued.
+    let mut aml = body.clone();
+    aml["properties"]["authMode"] = "AMLToken".into();
+    put_and_wait(&t, &t.arm("/onlineEndpoints/ep-one"), aml, 200).await;
+    for _ in 0..5 {
+        let (s, dep, _) = score(&t, &scoring_uri, &token, None).await;
+        assert_eq!((s, dep.as_deref()), (200, Some("green")));
+    }
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    for wrong in [key.as_str(), t.ws.token(), forged.as_str()] {
+        let (s, _, _) = score(&t, &scoring_uri, wrong, None).await;
+        assert_eq!(s, 401, "AMLToken mode with {wrong:?}");
+    }
+    // AADToken mode: the workspace's own token (what its credential gives for any scope), not any bearer.
+    let mut aad = body.clone();
+    aad["properties"]["authMode"] = "AADToken".into();
+    put_and_wait(&t, &t.arm("/onlineEndpoints/ep-one"), aad, 200).await;
+    let (s, dep, _) = score(&t, &scoring_uri, t.ws.token(), None).await;
+    assert_eq!((s, dep.as_deref()), (200, Some("green")));
+    for wrong in [key.as_str(), token.as_str(), "eyJhbGciOiJub25lIn0.e30."] {
+        let (s, _, _) = score(&t, &scoring_uri, wrong, None).await;
+        assert_eq!(s, 401, "AADToken mode with {wrong:?}");
+    }
+    put_and_wait(&t, &t.arm("/onlineEndpoints/ep-one"), body.clone(), 200).await;
     // Updating a deployment in place provisions it again; the new version then serves.
     put_and_wait(
         &t,

@@ -11,7 +11,8 @@ import argparse, json, os, sys, urllib.request
 
 def mlflow(route, body):
     url = os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/" + route
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST")
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer " + os.environ["MLFLOW_TRACKING_TOKEN"]}
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
     with urllib.request.urlopen(req) as r:
         return json.load(r)
 

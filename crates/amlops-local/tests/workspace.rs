@@ -413,10 +413,7 @@ async fn lists_page_through_next_link() {
         page_size: 2,
         ..amlops_local::Timing::immediate()
     };
-    let t = common::T {
-        ws: amlops_local::LocalWorkspace::start(cfg).await.unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let t = common::start_with(cfg).await;
     for i in 1..=5 {
         let (s, _, _) = t
             .put(

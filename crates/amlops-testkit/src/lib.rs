@@ -86,9 +86,18 @@ impl AzureRmSpec {
         s
     }
 
-    /// No credential at all (loopback only: the local workspace and tests).
+    /// No credential at all (loopback only: test servers that ask for none).
     pub fn anonymous(url: &str) -> Self {
         Self::base(url, "None")
+    }
+
+    /// The local workspace at `url` with its token (`LocalWorkspace::token`): scheme `Token`, the token as the
+    /// secret parameter `accessToken` (leak-checked), as the demo and `amlops run-pipeline` build it.
+    pub fn local(url: &str, token: &str) -> Self {
+        let mut s = Self::base(url, "Token");
+        s.parameters.insert("accessToken".into(), token.into());
+        s.secret_parameters.push("accessToken".into());
+        s
     }
 
     fn base(url: &str, scheme: &str) -> Self {

@@ -192,6 +192,7 @@ async fn run_with_local_workspace(
         workspace_override: Some((cfg.resource_group.clone(), cfg.workspace.clone())),
         extra_env: BTreeMap::new(),
         base_env: base_env(),
+        access_token: Some(workspace.token().to_string()),
     };
     let result = run_pipeline(&pipeline, &settings).await;
     let _ = workspace.shutdown().await;

@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Python interpreter for jobs and scoring scripts.
     #[arg(long, default_value = "python3")]
     pub python: PathBuf,
+    /// A folder outside the state folder that jobs may name as a local path (`file://` or absolute inputs and
+    /// outputs). Repeat for several; by default only the state folder is allowed.
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    pub allow_dirs: Vec<PathBuf>,
 }
 
 /// Run `amlops local`.
@@ -63,6 +67,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.resource_group = args.resource_group;
     config.workspace = args.workspace;
     config.python = args.python;
+    config.allowed_dirs = args.allow_dirs;
     runtime.block_on(async move {
         let ws = match LocalWorkspace::start(config).await {
             Ok(ws) => ws,
@@ -71,11 +76,16 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        // The URL is the first line: scripts read it.
+        // The URL is the first line and the token has a line of its own: scripts read them.
         println!("{}", ws.base_url());
+        println!("token: {}", ws.token());
         println!("workspace: {}", ws.workspace_url());
         println!("state: {}", args.state.display());
-        println!("Use the URL as the service connection's ARM URL. Press Ctrl+C to stop.");
+        println!(
+            "Every request needs 'Authorization: Bearer <token>' (the token is also in {}). Use the URL as the \
+             service connection's ARM URL and the token as its accessToken (scheme Token). Press Ctrl+C to stop.",
+            args.state.join("token").display()
+        );
         wait_for_stop().await;
         match ws.shutdown().await {
             Ok(()) => ExitCode::SUCCESS,

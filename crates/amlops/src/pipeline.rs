@@ -320,6 +320,10 @@ pub struct RunSettings {
     pub extra_env: BTreeMap<String, String>,
     /// Base environment (PATH and the like) for every step.
     pub base_env: Vec<(String, String)>,
+    /// The local workspace's token ([`amlops_local::LocalWorkspace::token`]): the service connection carries it
+    /// (scheme `Token`), the tasks register it as a secret, and it is masked in what the run prints. `None` gives a
+    /// connection without credential (a test server that asks for none).
+    pub access_token: Option<String>,
 }
 
 /// The result of one step.
@@ -484,11 +488,15 @@ async fn run_task_step(
     }
     let id = CONNECTION_ID;
     env.insert(format!("ENDPOINT_URL_{id}"), settings.arm_url.clone());
+    let (scheme, parameters) = match &settings.access_token {
+        Some(token) => ("Token", serde_json::json!({ "accessToken": token })),
+        None => ("None", serde_json::json!({})),
+    };
     env.insert(
         format!("ENDPOINT_AUTH_{id}"),
-        r#"{"parameters":{},"scheme":"None"}"#.to_string(),
+        serde_json::json!({"parameters": parameters, "scheme": scheme}).to_string(),
     );
-    env.insert(format!("ENDPOINT_AUTH_SCHEME_{id}"), "None".to_string());
+    env.insert(format!("ENDPOINT_AUTH_SCHEME_{id}"), scheme.to_string());
     env.insert(
         format!("ENDPOINT_DATA_{id}_SUBSCRIPTIONID"),
         settings.subscription_id.clone(),
@@ -515,6 +523,11 @@ async fn run_task_step(
     if let Some(stdout) = child.stdout.take() {
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
+            // The tasks mask the token they registered; this masks it again should anything print it raw.
+            let line = match settings.access_token.as_deref().filter(|t| !t.is_empty()) {
+                Some(token) if line.contains(token) => line.replace(token, "***"),
+                _ => line,
+            };
             show_line(&line, &mut report, &mut said);
         }
     }

@@ -279,17 +279,36 @@ mod tests {
         );
         let secrets: SecretSink = Arc::new(|_: &str| {});
         let http = amlops_azureml::build_client(&NetworkSettings::default()).unwrap();
-        let client =
-            AzureMlClient::new(http.clone(), config, None, secrets, CancellationToken::new()).unwrap();
+        let credential = Arc::new(amlops_azureml::Credential::new(
+            Arc::new(amlops_azureml::credential::StaticToken::new(local.token())),
+            secrets.clone(),
+        ));
+        let client = AzureMlClient::new(
+            http.clone(),
+            config,
+            Some(credential),
+            secrets,
+            CancellationToken::new(),
+        )
+        .unwrap();
         // The blob names in the container of a code version's `codeUri` (`{base}/{account}/{container}/…`).
         let blob_names = |code_uri: String| {
             let http = http.clone();
             let base = local.base_url().to_string();
+            let token = local.token().to_string();
             async move {
                 let rel = code_uri.strip_prefix(&format!("{base}/")).unwrap_or_default();
                 let container: Vec<&str> = rel.split('/').take(2).collect();
                 let url = format!("{base}/{}?restype=container&comp=list", container.join("/"));
-                let xml = http.get(url).send().await.unwrap().text().await.unwrap();
+                let xml = http
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
                 xml.split("<Name>")
                     .skip(1)
                     .filter_map(|n| n.split("</Name>").next())

@@ -11,18 +11,39 @@ pub const API: &str = "api-version=2026-07-01";
 
 pub struct T {
     pub ws: LocalWorkspace,
+    /// Sends the workspace's token with every request.
     pub http: reqwest::Client,
+    /// Sends no token.
+    pub anonymous: reqwest::Client,
+}
+
+/// A client that sends `Authorization: Bearer <token>` unless a request sets its own.
+pub fn client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 pub async fn start(dir: &Path) -> T {
     let mut cfg = LocalConfig::new(dir);
     cfg.timing = Timing::immediate();
+    start_with(cfg).await
+}
+
+pub async fn start_with(cfg: LocalConfig) -> T {
     let ws = LocalWorkspace::start(cfg)
         .await
         .expect("the local workspace starts");
     T {
+        http: client(ws.token()),
+        anonymous: reqwest::Client::new(),
         ws,
-        http: reqwest::Client::new(),
     }
 }
 

@@ -38,10 +38,15 @@ def log_metrics(metrics):
         "run_id": run_id,
         "metrics": [{"key": k, "value": float(v), "timestamp": now, "step": 0} for k, v in metrics.items()],
     }
+    headers = {"Content-Type": "application/json"}
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN", "")
+    if token:
+        # As the mlflow package does: the run's token as a bearer.
+        headers["Authorization"] = "Bearer " + token
     request = urllib.request.Request(
         uri.rstrip("/") + "/api/2.0/mlflow/runs/log-batch",
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=30) as response:
