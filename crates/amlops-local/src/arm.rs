@@ -47,7 +47,7 @@ pub(crate) async fn route(app: &Arc<App>, req: &Req, rest: &[String], api_versio
             }
             Ok(json_response(
                 StatusCode::OK,
-                &json!({"secretsType": "Sas", "sasToken": App::sas_token()}),
+                &json!({"secretsType": "Sas", "sasToken": app.container_sas(crate::blob::DEFAULT_CONTAINER)}),
             ))
         }
         ("GET", ["computes"]) => Ok(json_response(
@@ -336,7 +336,7 @@ fn assets(app: &App, req: &Req, r: &[&str]) -> Resp {
                     "blobReferenceForConsumption": {
                         "blobUri": blob_uri,
                         "storageAccountArmId": format!("/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}", app.cfg.subscription_id, app.cfg.resource_group, crate::blob::ACCOUNT),
-                        "credential": {"credentialType": "SAS", "sasUri": format!("{blob_uri}?{}", App::sas_token())},
+                        "credential": {"credentialType": "SAS", "sasUri": format!("{blob_uri}?{}", app.container_sas(&container))},
                     },
                     "pendingUploadId": upload_id,
                     "pendingUploadType": "TemporaryBlobReference",
