@@ -36,6 +36,8 @@ pub(crate) struct App {
     pub blobs: Blobs,
     pub running: Mutex<HashMap<String, RunningJob>>,
     pub scorers: Mutex<HashMap<String, Arc<Scorer>>>,
+    /// Scoring calls per minute, served as Azure Monitor metrics.
+    pub metrics: crate::metrics::Book,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
     /// The server token and the secret that signs the URLs the server hands out.
@@ -70,6 +72,7 @@ impl App {
             blobs,
             running: Mutex::new(HashMap::new()),
             scorers: Mutex::new(HashMap::new()),
+            metrics: crate::metrics::Book::default(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             auth,

@@ -57,6 +57,7 @@ pub(crate) async fn route(app: &Arc<App>, req: &Req, rest: &[String], api_versio
         ("GET", ["computes", name]) => Ok(json_response(StatusCode::OK, &compute(app, name))),
         (_, [coll, ..]) if ASSETS.contains(coll) => assets(app, req, &r),
         (_, ["jobs", ..]) => crate::jobs::route(app, req, &r, api_version),
+        ("GET", ["onlineendpoints", .., "providers", _, "metrics"]) => crate::metrics::route(app, req, &r),
         (_, ["onlineendpoints", ..]) => crate::scoring::route_arm(app, req, &r, api_version).await,
         (_, ["schedules", ..]) => schedules(app, req, &r, api_version),
         _ => {

@@ -5,6 +5,8 @@
 //! - ARM: `{base}/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}`
 //!   (workspace, datastores, codes, models, environments, components, data, jobs, online endpoints and
 //!   deployments, schedules, operation-status URLs), `api-version` required as on Azure;
+//! - Azure Monitor metrics of online endpoints and deployments (`.../providers/Microsoft.Insights/metrics`),
+//!   computed from the scoring calls served (see `metrics.rs`);
 //! - the discovery document at `{base}/discovery` whose `api` is `{base}`, run history under
 //!   `{base}/history/v1.0{scope}`, MLflow under `{base}/mlflow/v2.0{scope}` (and `v1.0`);
 //! - blob storage, path-style, at `{base}/amlopslocal/{container}/{blob}` (with a SAS it signed, or the token);
@@ -23,6 +25,7 @@ mod collector;
 mod config;
 mod error;
 mod jobs;
+mod metrics;
 mod mlflow;
 mod scoring;
 mod server;

@@ -874,10 +874,12 @@ pub(crate) async fn route_scoring(app: &Arc<App>, req: &Req, segs: &[&str]) -> R
         Err(e) => return Ok(scoring_error(StatusCode::BAD_REQUEST, e)),
     };
     let body = String::from_utf8_lossy(&req.body).into_owned();
+    let started = std::time::Instant::now();
     let (status, text, collected) = match scorer.score(body, &time, app.cfg.timing.scoring_timeout).await {
         Ok(r) => r,
         Err(e) => {
             log_line(&dep_dir(app, &ep, &dep).join("inference_server.log"), &e);
+            app.metrics.record(&ep, &dep, 502, started.elapsed());
             return Ok(scoring_error(StatusCode::BAD_GATEWAY, e));
         }
     };
@@ -889,6 +891,7 @@ pub(crate) async fn route_scoring(app: &Arc<App>, req: &Req, segs: &[&str]) -> R
             &format!("data collection: {e}"),
         );
     }
+    app.metrics.record(&ep, &dep, status, started.elapsed());
     let mut resp = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", "application/json")
