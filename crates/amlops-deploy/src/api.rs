@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use amlops_azureml::AzureMlError;
 use amlops_azureml::models::{EndpointAuthMode, OnlineDeployment, OnlineEndpoint};
+use amlops_azureml::monitor::{MetricsQuery, MetricsResponse};
 use amlops_spec::{RestRequest, UploadOutcome};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -66,4 +67,28 @@ pub trait DeployApi: Send + Sync {
     async fn upload_code(&self, folder: &Path, includes: &[PathBuf]) -> Result<UploadOutcome, AzureMlError>;
     /// Send a dependency request rendered from a YAML file (code, environment or model version PUT).
     async fn send(&self, request: &RestRequest) -> Result<(), AzureMlError>;
+    /// Azure Monitor metrics of the endpoint (canary analysis). The default answers that metrics are not
+    /// available here.
+    async fn endpoint_metrics(
+        &self,
+        endpoint: &str,
+        _query: &MetricsQuery<'_>,
+    ) -> Result<MetricsResponse, AzureMlError> {
+        Err(AzureMlError::invalid_input(
+            "onlineEndpoints.metrics",
+            format!("no metrics source for '{endpoint}'"),
+        ))
+    }
+    /// Azure Monitor metrics of one deployment (canary analysis: CPU, memory, instances).
+    async fn deployment_metrics(
+        &self,
+        endpoint: &str,
+        deployment: &str,
+        _query: &MetricsQuery<'_>,
+    ) -> Result<MetricsResponse, AzureMlError> {
+        Err(AzureMlError::invalid_input(
+            "onlineDeployments.metrics",
+            format!("no metrics source for '{endpoint}/{deployment}'"),
+        ))
+    }
 }

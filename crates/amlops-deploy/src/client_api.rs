@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use amlops_azureml::models::{DeploymentLogsRequest, EndpointAuthMode, OnlineDeployment, OnlineEndpoint};
+use amlops_azureml::monitor::{MetricsQuery, MetricsResponse};
 use amlops_azureml::upload::UploadOptions;
 use amlops_azureml::{ArmRequest, AzureMlClient, AzureMlError, ErrorKind};
 use amlops_spec::{RestRequest, UploadOutcome};
@@ -177,6 +178,25 @@ impl DeployApi for ClientDeployApi {
             version: code.version,
             hash: code.hash,
         })
+    }
+
+    async fn endpoint_metrics(
+        &self,
+        endpoint: &str,
+        query: &MetricsQuery<'_>,
+    ) -> Result<MetricsResponse, AzureMlError> {
+        self.client.online_endpoint_metrics(endpoint, query).await
+    }
+
+    async fn deployment_metrics(
+        &self,
+        endpoint: &str,
+        deployment: &str,
+        query: &MetricsQuery<'_>,
+    ) -> Result<MetricsResponse, AzureMlError> {
+        self.client
+            .online_deployment_metrics(endpoint, deployment, query)
+            .await
     }
 
     async fn send(&self, request: &RestRequest) -> Result<(), AzureMlError> {

@@ -13,6 +13,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::DeployError;
+use crate::analysis::{StepAnalysis, StepRun};
 use crate::api::{DeployApi, LOG_CONTAINERS};
 use crate::inputs::{DeploymentSource, EndpointSource, Settings};
 use crate::report::{Existing, Summary, cleanup_selection, governance_tags, summary_markdown};
@@ -107,6 +108,8 @@ struct Progress {
     traffic: Split,
     mirror: Split,
     touched: bool,
+    /// The analysed steps (canary analysis), the last one failed when the analysis stopped the rollout.
+    analysis: Vec<StepAnalysis>,
 }
 
 struct Precomputed(HashMap<usize, UploadOutcome>);
@@ -281,6 +284,16 @@ impl Deploy<'_> {
             },
         };
         summary.smoke = progress.smoke.clone();
+        if self.settings.analysis.is_some() {
+            summary.analysis = Some(progress.analysis.clone());
+            let failed = progress.analysis.iter().find(|a| !a.passed);
+            self.out
+                .set_output("analysisPassed", if failed.is_none() { "true" } else { "false" });
+            self.out.set_output(
+                "failedAnalysis",
+                &failed.map(StepAnalysis::failed_analysis).unwrap_or_default(),
+            );
+        }
         let failure = match result {
             Ok(()) => None,
             Err(DeployOrFailure::Error(e)) if !is_rollback_worthy(&e) => {
@@ -619,6 +632,50 @@ impl Deploy<'_> {
         }
     }
 
+    /// A step's wait: plain, or analysed when `analysis` is set (a failing analysis stops the rollout).
+    async fn wait_step(
+        &self,
+        stage: &str,
+        ep: &str,
+        dep: &str,
+        step: &Step,
+        progress: &mut Progress,
+    ) -> Result<(), Failure> {
+        let Some(settings) = &self.settings.analysis else {
+            return self.wait(self.settings.step_wait).await;
+        };
+        // The baseline: the deployments that held the live traffic before the rollout (they keep a share of it
+        // during every step before 100%).
+        let baseline: Vec<String> = step
+            .traffic
+            .iter()
+            .filter(|(name, pct)| **pct > 0 && !name.eq_ignore_ascii_case(dep))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let run = StepRun {
+            api: self.api,
+            out: self.out,
+            cancel: self.cancel,
+            settings,
+            endpoint: ep,
+            canary: dep,
+            baseline: &baseline,
+            wait: self.settings.step_wait,
+        };
+        let analysed = run
+            .run(stage, &step.traffic, &step.mirror)
+            .await
+            .map_err(|()| Failure::canceled())?;
+        let passed = analysed.passed;
+        let reason = analysed.failure_reason();
+        progress.analysis.push(analysed);
+        if passed {
+            Ok(())
+        } else {
+            Err(Failure::plain(reason))
+        }
+    }
+
     async fn wait(&self, d: Duration) -> Result<(), Failure> {
         if d.is_zero() {
             return if self.cancel.is_cancelled() {
@@ -725,7 +782,10 @@ impl Deploy<'_> {
                 describe(&step.mirror)
             ));
             match step.kind {
-                StepKind::Mirror(_) => self.wait(self.settings.step_wait).await?,
+                StepKind::Mirror(p) => {
+                    self.wait_step(&format!("mirror {p}%"), ep, dep, step, progress)
+                        .await?
+                }
                 StepKind::Live(p) => {
                     // `replace` switches once and does not check again; the others verify each live step.
                     if self.settings.strategy != Strategy::Replace {
@@ -733,7 +793,7 @@ impl Deploy<'_> {
                             .await?;
                     }
                     if p < 100 {
-                        self.wait(self.settings.step_wait).await?;
+                        self.wait_step(&format!("{p}%"), ep, dep, step, progress).await?;
                     }
                 }
             }
@@ -819,6 +879,14 @@ impl Deploy<'_> {
             events
                 .emit(
                     Event::deployment_rolled_back(self.deployment_ref(), f.reason.clone())
+                        .detail(
+                            "analysis",
+                            progress
+                                .analysis
+                                .iter()
+                                .find(|a| !a.passed)
+                                .map_or(serde_json::Value::Null, StepAnalysis::event_detail),
+                        )
                         .detail("endpoint", ep),
                 )
                 .await;

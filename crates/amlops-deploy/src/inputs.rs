@@ -237,6 +237,8 @@ pub struct Settings {
     pub timeout_minutes: u32,
     /// `dataCollection` and `dataCollectionSamplingRate` (`None`: off, the YAML's collector, if any, is kept).
     pub data_collection: Option<crate::collection::DataCollection>,
+    /// `analysis`, `analysisMinRequests`, `analysisInconclusive` (`None`: no canary analysis).
+    pub analysis: Option<crate::analysis::AnalysisSettings>,
 }
 
 /// Parse `trafficSteps`: comma-separated whole percentages, strictly increasing, 1-100, ending at 100.
@@ -456,6 +458,7 @@ impl Settings {
             keep_previous: i.int_or("keepPreviousDeployments", 1, 0, 1000)? as u32,
             timeout_minutes: i.int_or("timeoutMinutes", 0, 0, 60 * 24 * 30)? as u32,
             data_collection: crate::collection::DataCollection::read(i)?,
+            analysis: crate::analysis::AnalysisSettings::read(i)?,
         })
     }
 }

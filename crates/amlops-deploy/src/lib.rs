@@ -4,6 +4,7 @@
 //! - [`inputs`]: the inputs ([`inputs::Settings`]), validated before any call.
 //! - [`traffic`]: the traffic planner (pure): the splits to PUT and the exact split to restore.
 //! - [`smoke`]: the smoke-test request, expectation and checker.
+//! - [`analysis`]: canary analysis: the `analysis` rules over Azure Monitor metrics during each step's wait.
 //! - [`report`]: governance tags, the clean-up selection and the build summary.
 //! - [`api`]: the operations the flow needs ([`api::DeployApi`]); [`client_api`] implements them with the client
 //!   crate.
@@ -29,6 +30,7 @@
 //!
 //! `AMLOPS_POLL_INTERVAL_MS` (tests only): the provisioning-state and LRO poll interval in milliseconds.
 
+pub mod analysis;
 pub mod api;
 pub mod client_api;
 pub mod collection;

@@ -108,6 +108,8 @@ pub struct Summary {
     pub deleted: Vec<String>,
     /// The scoring URI.
     pub scoring_uri: Option<String>,
+    /// The analysed steps (`None`: no `analysis` input).
+    pub analysis: Option<Vec<crate::analysis::StepAnalysis>>,
 }
 
 fn cell(s: &str) -> String {
@@ -151,6 +153,9 @@ pub fn summary_markdown(s: &Summary) -> String {
                 cell(&r.detail)
             ));
         }
+    }
+    if let Some(steps) = &s.analysis {
+        md.push_str(&crate::analysis::markdown(steps));
     }
     if !s.deleted.is_empty() {
         md.push_str(&format!(

@@ -255,6 +255,7 @@ fn settings(strategy: Strategy) -> Settings {
         keep_previous: 1,
         timeout_minutes: 0,
         data_collection: None,
+        analysis: None,
     }
 }
 
