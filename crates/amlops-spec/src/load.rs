@@ -96,7 +96,7 @@ const JOB_RULES: &[Rule] = &[
     (&["early_termination", "truncation_percentage"], Field::Int),
     (&["search_space", "*", "type"], Field::Lower),
     // AutoML (`_schema/automl/automl_vertical.py`, `featurization_settings.py`, `*_vertical/*.py`)
-    (&["log_verbosity"], Field::Lower),
+    (&["log_verbosity"], Field::Snake),
     (&["primary_metric"], Field::Snake),
     (&["featurization", "mode"], Field::Lower),
     (&["training_data", "type"], Field::Lower),
@@ -564,8 +564,7 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
 }
 
 /// `load_default`s of the AutoML task schemas (`_schema/automl/table_vertical/classification.py` etc.): the
-/// task's primary metric (snake form, as loaded), and `type: mltable` for data inputs given as mappings
-/// (`MLTableInputSchema`).
+/// task's primary metric (snake form, as loaded).
 fn automl_defaults(v: &mut Value) {
     let Some(m) = v.as_object_mut() else { return };
     let task = m
@@ -587,11 +586,6 @@ fn automl_defaults(v: &mut Value) {
         && m.get("primary_metric").is_none_or(Value::is_null)
     {
         m.insert("primary_metric".into(), json!(metric));
-    }
-    for k in ["training_data", "validation_data", "test_data"] {
-        if let Some(Value::Object(d)) = m.get_mut(k) {
-            d.entry("type").or_insert(json!("mltable"));
-        }
     }
 }
 

@@ -7,6 +7,9 @@ use regex::Regex;
 
 use crate::error::{Result, SpecError};
 
+/// Names of curated environments start with this (`azure.ai.ml.constants._common.CURATED_ENV_PREFIX`).
+pub(crate) const CURATED_ENV_PREFIX: &str = "AzureML-";
+
 /// The workspace a file is rendered for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {

@@ -662,10 +662,15 @@ fn pipeline_nodes_inner(
         } else {
             node_runsettings(&d.node, &mut node);
         }
-        for k in ["display_name", "description", "experiment_name"] {
+        // `log_verbosity` is kept on every node as loaded; AutoML nodes default it to info
+        // (`AutoMLVerticalSchema.log_verbosity`: `load_default=LogVerbosity.INFO`)
+        for k in ["display_name", "description", "experiment_name", "log_verbosity"] {
             if let Some(v) = d.node.get(k).filter(|v| !v.is_null()) {
                 node.insert(k.into(), v.clone());
             }
+        }
+        if ty == "automl" {
+            node.entry("log_verbosity").or_insert(json!("info"));
         }
         if let Some(t) = d.node.get("tags").filter(|v| !v.is_null()) {
             node.insert("tags".into(), stringify_map(t));

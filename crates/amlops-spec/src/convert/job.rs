@@ -203,6 +203,16 @@ const LITERAL_TYPES: &[&str] = &["string", "integer", "number", "boolean"];
 
 /// A data path of an input: local → upload, `azureml:name:ver` → ARM id, else unchanged.
 fn input_uri(ctx: &mut Ctx<'_>, ty: &str, path: &str, field: &[&str]) -> Result<String> {
+    // `JobOperations._resolve_job_input`: a path that is no URL, ARM id or absolute path but holds `:` or `@`
+    // is an asset reference (`get_asset_arm_id`), with or without the `azureml:` prefix
+    if !super::is_remote(path)
+        && !path.starts_with("${{")
+        && !path.starts_with('/')
+        && path.contains([':', '@'])
+    {
+        let prefixed = format!("azureml:{path}");
+        return input_uri(ctx, ty, &prefixed, field);
+    }
     if path.starts_with("azureml:") && !path.starts_with("azureml://") {
         let asset = if ty.ends_with("_model") {
             AssetType::Model
@@ -214,18 +224,9 @@ fn input_uri(ctx: &mut Ctx<'_>, ty: &str, path: &str, field: &[&str]) -> Result<
             _ => ctx.asset_ref(asset, path, field),
         };
     }
-    let folder = !matches!(ty, "uri_file" | "mltable");
-    ctx.data_path(
-        UploadRole::JobInput,
-        path,
-        false,
-        folder && !local_is_file(ctx, path),
-    )
-}
-
-fn local_is_file(ctx: &Ctx<'_>, path: &str) -> bool {
-    let rel = super::join_rel(&ctx.src.rel_dir, path);
-    ctx.top_dir.join(rel).is_file()
+    // `JobOperations._resolve_job_input`: a local path is uploaded and, for `uri_folder` inputs only, the
+    // remote URI gets a trailing `/` (whatever the local path is)
+    ctx.data_path(UploadRole::JobInput, path, false, ty == "uri_folder")
 }
 
 /// Top-level job inputs (camelCase REST form).
@@ -844,7 +845,13 @@ fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, V
             _ if k.ends_with("_data") => {
                 let data = job_inputs(ctx, Some(&json!({ k.clone(): v })), "")?;
                 if let Some(d) = data.get(k) {
-                    task.insert(camel(k), d.clone());
+                    let mut d = d.clone();
+                    // without a `type` the input is resolved (and uploaded) as the default `uri_folder`, then
+                    // sent as the task's MLTable (`MLTableInputSchema`'s type)
+                    if v.is_object() && v.get("type").is_none_or(Value::is_null) {
+                        d["jobInputType"] = json!("mltable");
+                    }
+                    task.insert(camel(k), d);
                 }
             }
             _ => {

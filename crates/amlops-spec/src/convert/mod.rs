@@ -306,6 +306,15 @@ impl<'a> Ctx<'a> {
     /// environment (→ anonymous environment PUT). Returns the id as jobs send it.
     pub fn environment(&mut self, v: &Value, field: &[&str], resolve_latest: bool) -> Result<String> {
         match v {
+            // `OperationOrchestrator.get_asset_arm_id`: curated environments (`AzureML-` names) keep their
+            // short form, with the `azureml:` prefix the service expects, in every reference form
+            Value::String(s)
+                if s.strip_prefix("azureml:")
+                    .unwrap_or(s)
+                    .starts_with(crate::refs::CURATED_ENV_PREFIX) =>
+            {
+                Ok(format!("azureml:{}", s.strip_prefix("azureml:").unwrap_or(s)))
+            }
             Value::String(s) => {
                 let r = AssetRef::parse(s).map_err(|e| self.err(field, e.to_string()))?;
                 match r {
