@@ -61,8 +61,9 @@ pub const ALLOW_OUTSIDE_REPOSITORY_INPUT: &str = "allowPathsOutsideRepository";
 
 /// The folder code uploads must stay in ([`crate::walk::confine`]): `Build.SourcesDirectory` on an agent (else
 /// `Build.Repository.LocalPath`); outside an agent, the git repository holding the job file (`jobFile`,
-/// `assetFile` or `deploymentFile`, else the working directory), or that folder itself when it is in no
-/// repository. `None` when the task input [`ALLOW_OUTSIDE_REPOSITORY_INPUT`] is true.
+/// `assetFile` or `deploymentFile`, else the working directory). `None` (no confinement) when the task input
+/// [`ALLOW_OUTSIDE_REPOSITORY_INPUT`] is true, or outside an agent when that folder is in no git repository (no
+/// pull request's files are involved then: the user runs their own).
 pub fn code_repository(ctx: &TaskContext) -> Option<PathBuf> {
     let inputs = ctx.inputs();
     if inputs.bool_or(ALLOW_OUTSIDE_REPOSITORY_INPUT, false) {
@@ -84,9 +85,8 @@ pub fn code_repository(ctx: &TaskContext) -> Option<PathBuf> {
         })
         .or_else(|| std::env::current_dir().ok())?;
     let start = std::fs::canonicalize(&start).unwrap_or(start);
-    let repo = start
+    start
         .ancestors()
         .find(|dir| dir.join(".git").exists())
-        .map(Path::to_path_buf);
-    Some(repo.unwrap_or(start))
+        .map(Path::to_path_buf)
 }
