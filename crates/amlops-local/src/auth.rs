@@ -240,8 +240,8 @@ fn storage_unauthenticated(present: bool) -> Response {
         crate::blob::blob_error(
             StatusCode::UNAUTHORIZED,
             "NoAuthenticationInformation",
-            "Server failed to authenticate the request. Please refer to the information in the www-authenticate \
-             header: send a signed URL the local workspace handed out or 'Authorization: Bearer <token>'.",
+            "Server failed to authenticate the request: send a signed URL the local workspace handed out, or \
+             'Authorization: Bearer <token>' with its token (<state>/token).",
         )
     }
 }
@@ -249,8 +249,9 @@ fn storage_unauthenticated(present: bool) -> Response {
 /// Whether a scoring request may score through endpoint `rec`, as Azure decides it by the endpoint's `authMode`:
 /// `Key`: the endpoint's primary or secondary key; `AMLToken`: a token the endpoint's `token` action issued;
 /// `AADToken`: the server token (what the local workspace's credential gives for any scope, its Entra token).
+/// Tokens of the `token` action expire as its answer says (`expiryTimeUtc`, an hour).
 /// Every comparison in constant time; an unknown mode authorises nothing.
-pub(crate) fn scoring_authorised(app: &App, rec: &Value, keys: &Value, headers: &HeaderMap) -> bool {
+pub(crate) fn scoring_authorised(auth: &ServerAuth, rec: &Value, keys: &Value, headers: &HeaderMap) -> bool {
     let Some(given) = bearer(headers) else {
         return false;
     };
@@ -262,11 +263,17 @@ pub(crate) fn scoring_authorised(app: &App, rec: &Value, keys: &Value, headers: 
         let secondary = matches(&keys["secondaryKey"]);
         primary | secondary
     } else if mode.eq_ignore_ascii_case("AMLToken") {
+        // `{"token", "expiresOn"}` records (a bare string from older state never expires).
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let valid = |x: &Value| match x {
+            Value::String(_) => matches(x),
+            _ => matches(&x["token"]) & (x["expiresOn"].as_i64().unwrap_or(0) > now),
+        };
         keys["tokens"]
             .as_array()
-            .is_some_and(|t| t.iter().fold(false, |found, x| found | matches(x)))
+            .is_some_and(|t| t.iter().fold(false, |found, x| found | valid(x)))
     } else if mode.eq_ignore_ascii_case("AADToken") {
-        secret_eq(given, app.auth.token())
+        secret_eq(given, auth.token())
     } else {
         false
     }
@@ -425,6 +432,45 @@ mod tests {
         let forged = format!("job.{}.{}", hex::encode("job-2"), t.rsplit('.').next().unwrap());
         h.insert("authorization", format!("Bearer {forged}").parse().unwrap());
         assert!(!a.has_job_or_server_token(&h));
+    }
+
+    #[test]
+    fn scoring_credentials_follow_the_auth_mode_and_tokens_expire() {
+        let a = auth();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let keys = serde_json::json!({
+            "primaryKey": "pk", "secondaryKey": "sk",
+            "tokens": [{"token": "fresh", "expiresOn": now + 60}, {"token": "stale", "expiresOn": now - 1}, "legacy"],
+        });
+        let rec = |mode: &str| serde_json::json!({"properties": {"authMode": mode}});
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", format!("Bearer {v}").parse().unwrap());
+            h
+        };
+        let server = a.token().to_owned();
+        for (mode, accepted, refused) in [
+            (
+                "Key",
+                vec!["pk", "sk"],
+                vec!["fresh", "legacy", server.as_str(), "pk2", ""],
+            ),
+            (
+                "AMLToken",
+                vec!["fresh", "legacy"],
+                vec!["stale", "pk", server.as_str()],
+            ),
+            ("AADToken", vec![server.as_str()], vec!["pk", "fresh", "anything"]),
+            ("Other", vec![], vec!["pk", "fresh", server.as_str()]),
+        ] {
+            for v in accepted {
+                assert!(scoring_authorised(&a, &rec(mode), &keys, &with(v)), "{mode} {v}");
+            }
+            for v in refused {
+                assert!(!scoring_authorised(&a, &rec(mode), &keys, &with(v)), "{mode} {v}");
+            }
+        }
+        assert!(!scoring_authorised(&a, &rec("Key"), &keys, &HeaderMap::new()));
     }
 
     #[test]

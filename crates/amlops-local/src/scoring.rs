@@ -117,7 +117,8 @@ pub(crate) async fn route_arm(app: &Arc<App>, req: &Req, r: &[&str], api_version
                     k["tokens"] = json!([]);
                 }
                 if let Some(a) = k["tokens"].as_array_mut() {
-                    a.push(Value::String(token.clone()));
+                    // Checked on scoring until it expires (crate::auth::scoring_authorised).
+                    a.push(json!({"token": token, "expiresOn": now + 3600}));
                     let excess = a.len().saturating_sub(50);
                     a.drain(..excess);
                 }
@@ -804,7 +805,7 @@ pub(crate) async fn route_scoring(app: &Arc<App>, req: &Req, segs: &[&str]) -> R
         ));
     }
     let keys = app.store.get(kind::ENDPOINT_KEYS, &ep).unwrap_or_default();
-    if !crate::auth::scoring_authorised(app, &rec, &keys, &req.headers) {
+    if !crate::auth::scoring_authorised(&app.auth, &rec, &keys, &req.headers) {
         return Ok(scoring_error(
             StatusCode::UNAUTHORIZED,
             "Authentication failed: send 'Authorization: Bearer <key or token>'.",
