@@ -25,7 +25,8 @@ pub const AGENT_KILL_AFTER: Duration = Duration::from_millis(10_000);
 /// [`AGENT_KILL_AFTER`]; the last second is left to report the outcome (`task.complete`) and exit.
 pub const CLEANUP_WINDOW: Duration = Duration::from_millis(9_000);
 
-const _: () = assert!(AGENT_SIGINT_GRACE.as_millis() + AGENT_SIGTERM_GRACE.as_millis() == AGENT_KILL_AFTER.as_millis());
+const _: () =
+    assert!(AGENT_SIGINT_GRACE.as_millis() + AGENT_SIGTERM_GRACE.as_millis() == AGENT_KILL_AFTER.as_millis());
 const _: () = assert!(CLEANUP_WINDOW.as_millis() < AGENT_KILL_AFTER.as_millis());
 
 /// Listen for the agent's signals and cancel `token` on the first one. Must be called inside a tokio runtime.
@@ -92,12 +93,7 @@ pub struct CleanupHooks {
 
 impl std::fmt::Debug for CleanupHooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let labels: Vec<String> = self
-            .lock()
-            .hooks
-            .iter()
-            .map(|h| h.label.clone())
-            .collect();
+        let labels: Vec<String> = self.lock().hooks.iter().map(|h| h.label.clone()).collect();
         f.debug_struct("CleanupHooks").field("hooks", &labels).finish()
     }
 }

@@ -24,6 +24,7 @@ pub mod output;
 pub mod runtime;
 
 pub use cancel::CancellationToken;
+pub use cancel::{CleanupGuard, CleanupHooks};
 pub use connection::{
     AzureAuth, AzureEnvironment, AzureRmConnection, ServiceConnection, system_access_token,
 };
@@ -31,9 +32,8 @@ pub use context::{NetworkSettings, PipelineContext};
 pub use env::TaskEnv;
 pub use error::{AgentError, Canceled};
 pub use inputs::Inputs;
+pub use knobs::TestKnobs;
 pub use logging::OutputLayer;
 pub use outcome::{Outcome, TaskError, TaskResult, error_chain_message, finish, is_canceled};
 pub use output::{CaptureBuffer, Issue, IssueKind, Output, VariableOptions};
-pub use cancel::{CleanupGuard, CleanupHooks};
-pub use knobs::TestKnobs;
 pub use runtime::{TaskContext, TaskPanicked, run_guarded, run_task};

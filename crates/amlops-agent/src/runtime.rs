@@ -12,12 +12,12 @@ use futures::FutureExt;
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::cancel::{CLEANUP_WINDOW, CancellationToken, CleanupHooks, cancel_on_signals};
-use crate::knobs::{TEST_HARNESS_VAR, TestKnobs};
 use crate::connection::{AzureRmConnection, ServiceConnection};
 use crate::context::{NetworkSettings, PipelineContext};
 use crate::env::TaskEnv;
 use crate::error::AgentError;
 use crate::inputs::Inputs;
+use crate::knobs::{TEST_HARNESS_VAR, TestKnobs};
 use crate::outcome::{Outcome, TaskError, finish};
 use crate::output::Output;
 
@@ -247,10 +247,12 @@ mod tests {
         let cancelled_job = Arc::new(AtomicBool::new(false));
         let flag = cancelled_job.clone();
         let err = run_guarded(ctx, |ctx| async move {
-            let _guard = ctx.cleanup.register("cancel the Azure ML job 'j1'", move || async move {
-                flag.store(true, Ordering::SeqCst);
-                Ok("cancellation requested".to_string())
-            });
+            let _guard = ctx
+                .cleanup
+                .register("cancel the Azure ML job 'j1'", move || async move {
+                    flag.store(true, Ordering::SeqCst);
+                    Ok("cancellation requested".to_string())
+                });
             let values: Vec<u32> = Vec::new();
             let _ = values[usize::from(ctx.cancel.is_cancelled())];
             Ok(Outcome::succeeded("unreachable"))

@@ -541,13 +541,6 @@ impl EntraCredential {
     }
 }
 
-#[derive(Deserialize)]
-struct EntraTokenResponse {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<serde_json::Value>,
-}
-
 /// The longest token lifetime the cache believes (Entra gives 60-90 minutes; managed identity up to 24 hours).
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
@@ -565,6 +558,13 @@ pub fn expiry_after(expires_in: Option<&serde_json::Value>) -> OffsetDateTime {
     OffsetDateTime::now_utc()
         .checked_add(lifetime)
         .unwrap_or_else(OffsetDateTime::now_utc)
+}
+
+#[derive(Deserialize)]
+struct EntraTokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]

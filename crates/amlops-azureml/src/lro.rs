@@ -411,6 +411,24 @@ impl AzureMlClient {
         self.get_json(op, url).await
     }
 
+    /// PUT an online endpoint like [`AzureMlClient::create_or_update_online_endpoint`], calling `accepted` as soon
+    /// as the service has accepted the write (2xx, after any wait for a busy endpoint), before the operation ends.
+    pub async fn create_or_update_online_endpoint_observed(
+        &self,
+        name: &str,
+        endpoint: &crate::models::OnlineEndpoint,
+        accepted: impl FnOnce(),
+    ) -> Result<crate::models::OnlineEndpoint, AzureMlError> {
+        const OP: &str = "onlineEndpoints.createOrUpdate";
+        let url = self.ws_url(OP, &["onlineEndpoints", name])?;
+        let resp = self
+            .call(Call::new(OP, Method::PUT, url.clone()).json(endpoint)?)
+            .await?;
+        accepted();
+        self.wait_for_operation(OP, &resp).await?;
+        self.get_json(OP, url).await
+    }
+
     pub(crate) async fn patch_lro<T: DeserializeOwned>(
         &self,
         op: &str,

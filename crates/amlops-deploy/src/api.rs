@@ -67,6 +67,33 @@ pub trait DeployApi: Send + Sync {
     async fn upload_code(&self, folder: &Path, includes: &[PathBuf]) -> Result<UploadOutcome, AzureMlError>;
     /// Send a dependency request rendered from a YAML file (code, environment or model version PUT).
     async fn send(&self, request: &RestRequest) -> Result<(), AzureMlError>;
+    /// PUT an endpoint and wait for the operation, calling `accepted` as soon as the service has accepted the
+    /// write (before the operation finishes; the rollback reports whether its restore was accepted). The default
+    /// calls it after [`DeployApi::put_endpoint`].
+    async fn put_endpoint_observed(
+        &self,
+        name: &str,
+        body: &OnlineEndpoint,
+        accepted: &(dyn Fn() + Send + Sync),
+    ) -> Result<OnlineEndpoint, AzureMlError> {
+        let out = self.put_endpoint(name, body).await?;
+        accepted();
+        Ok(out)
+    }
+    /// Replace the endpoint's tags (PATCH, traffic untouched) and wait for the operation. The default GETs the
+    /// endpoint and PUTs it back with `tags`.
+    async fn set_endpoint_tags(
+        &self,
+        name: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), AzureMlError> {
+        let mut endpoint = self.get_endpoint(name).await?.ok_or_else(|| {
+            AzureMlError::invalid_input("onlineEndpoints.get", format!("the endpoint '{name}' vanished"))
+        })?;
+        endpoint.tags = Some(tags.clone());
+        self.put_endpoint(name, &crate::flow::for_put(endpoint)).await?;
+        Ok(())
+    }
     /// Azure Monitor metrics of the endpoint (canary analysis). The default answers that metrics are not
     /// available here.
     async fn endpoint_metrics(

@@ -199,6 +199,28 @@ impl DeployApi for ClientDeployApi {
             .await
     }
 
+    async fn put_endpoint_observed(
+        &self,
+        name: &str,
+        body: &OnlineEndpoint,
+        accepted: &(dyn Fn() + Send + Sync),
+    ) -> Result<OnlineEndpoint, AzureMlError> {
+        self.client
+            .create_or_update_online_endpoint_observed(name, body, accepted)
+            .await
+    }
+
+    async fn set_endpoint_tags(
+        &self,
+        name: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), AzureMlError> {
+        self.client
+            .update_online_endpoint(name, &serde_json::json!({ "tags": tags }))
+            .await?;
+        Ok(())
+    }
+
     async fn send(&self, request: &RestRequest) -> Result<(), AzureMlError> {
         const OP: &str = "createOrUpdate";
         let Some((collection, name, version)) = versioned(&request.path) else {

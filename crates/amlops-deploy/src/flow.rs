@@ -108,6 +108,8 @@ struct Progress {
     traffic: Split,
     mirror: Split,
     touched: bool,
+    /// The endpoint carries the split to restore ([`crate::restore::RESTORE_TAG`]).
+    noted: bool,
     /// The analysed steps (canary analysis), the last one failed when the analysis stopped the rollout.
     analysis: Vec<StepAnalysis>,
 }
@@ -328,6 +330,9 @@ impl Deploy<'_> {
         summary.deleted = self
             .clean_up(&ep, &dep, &progress.traffic, &progress.mirror)
             .await;
+        if progress.noted {
+            self.clear_restore_note(self.api, &ep).await;
+        }
         summary.result = "Succeeded".into();
         self.write_summary(&summary);
         if let Some(events) = self.events {
@@ -760,6 +765,14 @@ impl Deploy<'_> {
         };
         self.smoke("before live traffic", ep, dep, uri, &secret, progress)
             .await?;
+        if !steps.is_empty() {
+            // Before any traffic change: the endpoint notes the split to restore (a later step can restore it
+            // from there even if this process is killed).
+            self.note_restore_split(ep, &progress.traffic, &progress.mirror)
+                .await
+                .map_err(|e| Failure::api(&format!("noting the split to restore on '{ep}'"), e))?;
+            progress.noted = true;
+        }
         for step in steps {
             if self.cancel.is_cancelled() {
                 return Err(Failure::canceled());
@@ -819,26 +832,50 @@ impl Deploy<'_> {
         let mut restored = !progress.touched;
         if progress.touched {
             if self.settings.rollback_on_failure {
-                match self.apply(self.cleanup, ep, &traffic, &mirror).await {
-                    Ok(()) => {
+                // The step in flight may have been accepted: the restore command also zeroes the new deployment.
+                let mut live = progress.traffic.clone();
+                live.entry(dep.to_ascii_lowercase()).or_insert(0);
+                let mut live_mirror = progress.mirror.clone();
+                live_mirror.entry(dep.to_ascii_lowercase()).or_insert(0);
+                match self
+                    .restore_within_window(&traffic, &mirror, &live, &live_mirror)
+                    .await
+                {
+                    Ok(outcome) => {
                         restored = true;
-                        notes.push(format!("traffic restored to {}", describe(&traffic)));
+                        let how = match outcome {
+                            crate::restore::RestoreOutcome::Done => "",
+                            crate::restore::RestoreOutcome::Accepted => {
+                                " (accepted; Azure ML is completing it)"
+                            }
+                        };
+                        notes.push(format!("traffic restored to {}{how}", describe(&traffic)));
                         self.out.line(&format!(
-                            "Traffic restored: {}; mirror: {}",
+                            "Traffic restored{how}: {}; mirror: {}",
                             describe(&traffic),
                             describe(&mirror)
                         ));
                     }
-                    Err(e) => {
-                        notes.push(format!("restoring the traffic failed: {e}"));
-                        self.out
-                            .error(&format!("Restoring the traffic of '{ep}' failed: {e}"));
-                    }
+                    Err(note) => notes.push(note),
                 }
             } else {
                 notes.push(format!(
                     "traffic left at {} (input 'rollbackOnFailure' is false)",
                     describe(&progress.traffic)
+                ));
+            }
+        }
+        if !progress.touched && progress.noted {
+            // Stopped between noting the split and changing traffic: nothing to restore, only the note to clear.
+            let window = crate::restore::RollbackWindow::default();
+            if window
+                .run(self.cancel, self.clear_restore_note(self.cleanup, ep))
+                .await
+                .is_none()
+            {
+                self.out.warning(&format!(
+                    "The tag {} could not be removed from '{ep}' in time; its split is the current one",
+                    crate::restore::RESTORE_TAG
                 ));
             }
         }

@@ -204,6 +204,59 @@ impl DeploymentSource {
     }
 }
 
+/// The input `action`: what the task does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `deploy` (default): the rollout.
+    Deploy,
+    /// `restoreTraffic`: restore the split noted on the endpoint ([`crate::restore::RESTORE_TAG`]) by an earlier
+    /// rollout that did not finish; nothing else.
+    RestoreTraffic,
+}
+
+impl Action {
+    /// Read `action` (`deploy` | `restoreTraffic`).
+    pub fn read(i: &Inputs<'_>) -> Result<Self, DeployError> {
+        Ok(
+            match i
+                .pick_list("action", &["deploy", "restoreTraffic"], "deploy")?
+                .as_str()
+            {
+                "restoreTraffic" => Action::RestoreTraffic,
+                _ => Action::Deploy,
+            },
+        )
+    }
+}
+
+/// What `action: restoreTraffic` needs: the workspace and the endpoint's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreSettings {
+    /// `resourceGroup`.
+    pub resource_group: String,
+    /// `workspace`.
+    pub workspace: String,
+    /// `endpointName`.
+    pub endpoint: String,
+}
+
+impl RestoreSettings {
+    /// Read and validate the inputs of `action: restoreTraffic`.
+    pub fn read(i: &Inputs<'_>) -> Result<Self, DeployError> {
+        let resource_group = i.required_string("resourceGroup")?;
+        let workspace = i.required_string("workspace")?;
+        let endpoint = i.string("endpointName").ok_or(DeployError::Conflict(
+            "'action: restoreTraffic' needs 'endpointName': the endpoint whose traffic to restore",
+        ))?;
+        check_name("endpointName", NameKind::Endpoint, &endpoint)?;
+        Ok(Self {
+            resource_group,
+            workspace,
+            endpoint,
+        })
+    }
+}
+
 /// Everything the flow needs besides the service connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {

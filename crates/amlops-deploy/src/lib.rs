@@ -9,6 +9,8 @@
 //! - [`api`]: the operations the flow needs ([`api::DeployApi`]); [`client_api`] implements them with the client
 //!   crate.
 //! - [`flow`]: the rollout itself ([`flow::Deploy`]).
+//! - [`restore`]: the split to restore, noted on the endpoint (tag `amlops.restoreTraffic`) before traffic changes,
+//!   restored within the agent's grace window on failure or cancellation, and by `action: restoreTraffic`.
 //! - [`collection`]: production data collection (`dataCollection`): the deployment's `dataCollector`.
 //!
 //! # Behaviour decisions
@@ -19,6 +21,11 @@
 //!   holding traffic (a first deployment), every strategy goes straight to 100%.
 //! - The mirror phase (`mirrorPercent`) lasts `stepWaitSeconds`, then mirroring to the new deployment stops as it
 //!   takes live traffic.
+//! - Before the first traffic change the endpoint gets the tags `amlops.restoreTraffic`/`amlops.restoreMirrorTraffic`
+//!   (the split to restore); they are cleared after success or with the rollback's restore. An endpoint busy with
+//!   another operation (409) is waited out by the client. The rollback waits for an operation in flight within the
+//!   agent's grace window (9 s after a cancellation, 15 minutes after a failure); when the window cannot hold it,
+//!   an error gives the split and the exact `az ml online-endpoint update` command, and the tags stay.
 //! - Traffic is changed by GET + PUT of the endpoint (read-only fields left out). Rollback PUTs the exact split
 //!   and mirror split read at the start, through a client that the task's cancellation does not stop, then
 //!   deletes the new deployment when `deleteFailedDeployment` and the task created it (an existing deployment
@@ -28,7 +35,8 @@
 //! - A deployment YAML may upload local code folders; local model paths and `@latest` references are refused
 //!   before any call (register and pin the model first).
 //!
-//! `AMLOPS_POLL_INTERVAL_MS` (tests only): the provisioning-state and LRO poll interval in milliseconds.
+//! `AMLOPS_POLL_INTERVAL_MS` (tests only, honoured only under the test harness, see [`amlops_agent::knobs`]): the
+//! provisioning-state and LRO poll interval in milliseconds.
 
 pub mod analysis;
 pub mod api;
@@ -37,6 +45,7 @@ pub mod collection;
 pub mod flow;
 pub mod inputs;
 pub mod report;
+pub mod restore;
 pub mod smoke;
 pub mod traffic;
 
@@ -51,8 +60,8 @@ use crate::client_api::ClientDeployApi;
 use crate::flow::{Deploy, Timing, WorkspaceRef};
 use crate::inputs::Settings;
 
-/// The environment variable that fixes the poll intervals (tests only).
-pub const POLL_INTERVAL_VAR: &str = "AMLOPS_POLL_INTERVAL_MS";
+/// The environment variable that fixes the poll intervals (tests only; see [`amlops_agent::knobs`]).
+pub const POLL_INTERVAL_VAR: &str = amlops_agent::knobs::POLL_INTERVAL_VAR;
 
 /// Errors of the deploy task.
 #[derive(Debug, thiserror::Error)]
@@ -150,29 +159,32 @@ pub enum DeployError {
     Events(#[from] amlops_events::EventsError),
 }
 
-/// The flow's timing: defaults, or a fixed interval from [`POLL_INTERVAL_VAR`] (tests).
+/// The flow's timing: defaults, or a fixed interval from [`POLL_INTERVAL_VAR`] (honoured only under the test
+/// harness).
 pub fn timing_from_env(env: &amlops_agent::TaskEnv) -> Option<Duration> {
-    env.get_nonempty(POLL_INTERVAL_VAR)
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(|ms| Duration::from_millis(ms.max(1)))
+    amlops_agent::TestKnobs::from_env(env).poll_interval
 }
 
 /// Run the task.
 pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
+    if inputs::Action::read(&ctx.inputs())? == inputs::Action::RestoreTraffic {
+        return restore::run_restore(&ctx).await;
+    }
     let settings = Settings::read(&ctx.inputs())?;
     let conn = ctx.azure_rm_connection("azureSubscription")?;
     let mut config =
         ClientConfig::from_connection(&conn, None, &settings.resource_group, &settings.workspace)
             .map_err(|e| DeployError::Setup(e.to_string()))?;
     let mut timing = Timing::default();
-    if let Some(poll) = timing_from_env(&ctx.env) {
+    if let Some(poll) = ctx.knobs.poll_interval {
         timing.poll = poll;
-        config.poll.interval = poll;
-        config.poll.max_interval = poll;
+        restore::fast_polling(&mut config, poll);
     }
     let client = amlops_azureml::connect_with(&ctx, &conn, config.clone(), ctx.cancel.clone())
         .map_err(|e| DeployError::Setup(e.to_string()))?;
     let cleanup = ClientDeployApi::new(client.with_cancellation(CancellationToken::new()));
+    // If the task panics, run_task restores the split the endpoint notes (the flow's own rollback never ran).
+    let panic_restore = restore::register_panic_restore(&ctx, &cleanup, settings.endpoint.name());
     let api = ClientDeployApi::new(client);
     let workspace = WorkspaceRef {
         subscription: config.subscription_id.clone(),
@@ -203,5 +215,6 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
     }
     .run()
     .await;
+    panic_restore.disarm();
     Ok(events.finish_after(result, DeployError::Events).await?)
 }

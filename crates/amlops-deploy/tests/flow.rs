@@ -40,6 +40,8 @@ struct State {
     /// The deployment PUT takes this long, reading `Creating` meanwhile.
     provision_delay: Option<Duration>,
     logs: Vec<String>,
+    /// Every tag replacement (PATCH), in order.
+    tag_sets: Vec<BTreeMap<String, String>>,
     /// Cancel this token at the n-th endpoint PUT (from 1).
     cancel_at_put: Option<(usize, CancellationToken)>,
 }
@@ -121,6 +123,18 @@ impl DeployApi for Fake {
         }
         s.endpoint = Some(ep.clone());
         Ok(ep)
+    }
+    async fn set_endpoint_tags(
+        &self,
+        _name: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AzureMlError> {
+        let mut s = self.lock();
+        s.tag_sets.push(tags.clone());
+        if let Some(ep) = s.endpoint.as_mut() {
+            ep.tags = Some(tags.clone());
+        }
+        Ok(())
     }
     async fn get_deployment(&self, _ep: &str, name: &str) -> Result<Option<OnlineDeployment>, AzureMlError> {
         Ok(self.lock().deployments.get(name).cloned())

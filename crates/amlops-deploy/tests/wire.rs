@@ -27,6 +27,10 @@ struct State {
     /// (Authorization, azureml-model-deployment) of each scoring call.
     scores: Vec<(String, String)>,
     fail_score: Option<usize>,
+    /// The next this many endpoint writes (PUT, PATCH) answer 409: another operation is in progress.
+    busy_writes: usize,
+    /// Endpoint writes that were answered 409.
+    busy_answers: usize,
 }
 
 #[derive(Clone)]
@@ -52,6 +56,24 @@ impl Respond for Fake {
                 .set_body_json(json!({"name": "ws", "location": "westeurope", "properties": {}}));
         }
         if path == ep_path {
+            if (method == "PUT" || method == "PATCH") && s.busy_writes > 0 {
+                s.busy_writes -= 1;
+                s.busy_answers += 1;
+                return ResponseTemplate::new(409).set_body_json(json!({"error": {
+                    "code": "Conflict",
+                    "message": "Conflict",
+                    "details": [{
+                        "code": "OperationDuplicationConflict",
+                        "message": "Conflict of operation, another operation on same entity is already running in workspace ws."
+                    }]
+                }}));
+            }
+            if method == "PATCH" {
+                if let Some(tags) = body.get("tags") {
+                    s.endpoint["tags"] = tags.clone();
+                }
+                return ResponseTemplate::new(200).set_body_json(s.endpoint.clone());
+            }
             if method == "PUT" {
                 s.endpoint_puts.push(body.clone());
                 let mut ep = body;
@@ -217,4 +239,82 @@ fn aml_token_endpoint_is_smoke_tested_with_the_token() {
     // keepPreviousDeployments 1 keeps blue.
     assert!(s.deletes.is_empty());
     assert!(run.registered_secrets().contains(&TOKEN));
+}
+
+#[test]
+fn an_endpoint_busy_with_another_operation_twice_ends_succeeded() {
+    let (_rt, server, fake) = start("Key", json!({"blue": 100}));
+    // The first endpoint write (the restore note's PATCH) meets a busy endpoint twice; the client waits it out.
+    fake.0.lock().unwrap().busy_writes = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let run = agent(&server, dir.path())
+        .input("strategy", "canary")
+        .input("trafficSteps", "10,100")
+        .run();
+    assert_eq!(run.agent_result(), TaskResult::Succeeded, "{}", run.stdout);
+    let s = fake.0.lock().unwrap();
+    assert_eq!(s.busy_answers, 2);
+    let traffic: Vec<Value> = s
+        .endpoint_puts
+        .iter()
+        .map(|b| b["properties"]["traffic"].clone())
+        .collect();
+    assert_eq!(
+        traffic,
+        vec![json!({"blue": 90, "green": 10}), json!({"green": 100})]
+    );
+    assert_eq!(
+        s.endpoint["tags"].get("amlops.restoreTraffic"),
+        None,
+        "the note is cleared after success: {}",
+        s.endpoint
+    );
+    assert!(
+        run.stdout.contains("another operation in progress"),
+        "the waits are in the log: {}",
+        run.stdout
+    );
+    assert_eq!(run.output("traffic"), r#"{"green":100}"#);
+}
+
+#[test]
+fn restore_traffic_restores_the_noted_split_through_a_busy_endpoint() {
+    let (_rt, server, fake) = start("Key", json!({"blue": 90, "green": 10}));
+    {
+        let mut s = fake.0.lock().unwrap();
+        s.endpoint["tags"] =
+            json!({"team": "ml", "amlops.restoreTraffic": "blue=100", "amlops.restoreMirrorTraffic": ""});
+        s.busy_writes = 1;
+    }
+    let run = AgentRun::new(cargo_bin("amlops-deploy"))
+        .azure_rm("azureSubscription", AzureRmSpec::anonymous(&server.uri()))
+        .input("action", "restoreTraffic")
+        .input("resourceGroup", "rg")
+        .input("workspace", "ws")
+        .input("endpointName", "churn-ep")
+        .env("AMLOPS_POLL_INTERVAL_MS", "20")
+        .run();
+    assert_eq!(run.agent_result(), TaskResult::Succeeded, "{}", run.stdout);
+    let s = fake.0.lock().unwrap();
+    assert_eq!(s.busy_answers, 1);
+    assert_eq!(s.endpoint["properties"]["traffic"], json!({"blue": 100}));
+    assert_eq!(s.endpoint["tags"], json!({"team": "ml"}));
+    assert_eq!(run.output("traffic"), r#"{"blue":100}"#);
+
+    // Run again: nothing is pending.
+    drop(s);
+    let again = AgentRun::new(cargo_bin("amlops-deploy"))
+        .azure_rm("azureSubscription", AzureRmSpec::anonymous(&server.uri()))
+        .input("action", "restoreTraffic")
+        .input("resourceGroup", "rg")
+        .input("workspace", "ws")
+        .input("endpointName", "churn-ep")
+        .run();
+    assert_eq!(again.agent_result(), TaskResult::Succeeded, "{}", again.stdout);
+    assert!(
+        again.stdout.contains("No split to restore is pending"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(fake.0.lock().unwrap().endpoint_puts.len(), 1);
 }
