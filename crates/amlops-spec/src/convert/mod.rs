@@ -1,9 +1,11 @@
 //! The conversion context shared by all kinds, and helpers (paths, references, environments).
 
 mod assets;
+mod automl;
 mod component;
 mod endpoint;
 mod job;
+mod nodes;
 
 use std::path::{Path, PathBuf};
 
