@@ -120,6 +120,12 @@ impl PipelineContext {
         }
     }
 
+    /// This process's private temp folder (made once, mode 0700, an unpredictable name under the system temp
+    /// directory): where tools outside a pipeline (`amlops demo`) put files another local user must not plant.
+    pub fn private_temp_dir() -> PathBuf {
+        private_temp_dir()
+    }
+
     /// A short name for the branch (`refs/heads/main` -> `main`).
     pub fn branch_short(&self) -> Option<&str> {
         let b = self.source_branch.as_deref()?;
