@@ -224,7 +224,8 @@ pub fn run(args: DemoArgs) -> ExitCode {
     let outcome = (|| -> Result<bool, String> {
         let dir = match args.dir {
             Some(d) => d,
-            None => std::env::temp_dir().join(format!("amlops-demo-{}", std::process::id())),
+            // A private folder: the demo runs the code it writes there.
+            None => amlops_agent::PipelineContext::private_temp_dir().join("demo"),
         };
         let project = dir.join("churn");
         write_sample(&project)?;
