@@ -23,7 +23,7 @@ impl ColumnKind {
         }
     }
 
-    /// The metrics computed for this kind of column, in report order.
+    /// The metrics computed for this kind of column, in report order (drift, then quality).
     pub fn metrics(self) -> &'static [Metric] {
         match self {
             ColumnKind::Numerical => &[
@@ -31,11 +31,17 @@ impl ColumnKind {
                 Metric::PopulationStabilityIndex,
                 Metric::NormalizedWassersteinDistance,
                 Metric::TwoSampleKolmogorovSmirnovTest,
+                Metric::NullValueRate,
+                Metric::DataTypeErrorRate,
+                Metric::OutOfBoundsRate,
             ],
             ColumnKind::Categorical => &[
                 Metric::JensenShannonDistance,
                 Metric::PopulationStabilityIndex,
                 Metric::PearsonsChiSquaredTest,
+                Metric::NullValueRate,
+                Metric::DataTypeErrorRate,
+                Metric::OutOfBoundsRate,
             ],
         }
     }
@@ -60,16 +66,26 @@ pub enum Metric {
     TwoSampleKolmogorovSmirnovTest,
     /// Pearson's chi-squared test p-value; drift when below the threshold.
     PearsonsChiSquaredTest,
+    /// Data quality: share of target rows whose value is null (0..1).
+    NullValueRate,
+    /// Data quality: share of target rows whose value is not of the baseline column's type.
+    DataTypeErrorRate,
+    /// Data quality: share of target rows whose value is outside the baseline's range
+    /// (numerical) or a category the baseline never had (categorical).
+    OutOfBoundsRate,
 }
 
 impl Metric {
     /// All metrics.
-    pub const ALL: [Metric; 5] = [
+    pub const ALL: [Metric; 8] = [
         Metric::JensenShannonDistance,
         Metric::PopulationStabilityIndex,
         Metric::NormalizedWassersteinDistance,
         Metric::TwoSampleKolmogorovSmirnovTest,
         Metric::PearsonsChiSquaredTest,
+        Metric::NullValueRate,
+        Metric::DataTypeErrorRate,
+        Metric::OutOfBoundsRate,
     ];
 
     /// The name used in thresholds and in the JSON report.
@@ -80,11 +96,14 @@ impl Metric {
             Metric::NormalizedWassersteinDistance => "normalized_wasserstein_distance",
             Metric::TwoSampleKolmogorovSmirnovTest => "two_sample_kolmogorov_smirnov_test",
             Metric::PearsonsChiSquaredTest => "pearsons_chi_squared_test",
+            Metric::NullValueRate => "null_value_rate",
+            Metric::DataTypeErrorRate => "data_type_error_rate",
+            Metric::OutOfBoundsRate => "out_of_bounds_rate",
         }
     }
 
     /// Parse a metric name; accepts the full names and the short forms
-    /// `js`, `psi`, `nwd`, `ks` and `chi2`.
+    /// `js`, `psi`, `nwd`, `ks`, `chi2`, `nulls`, `type_errors` and `oob`.
     pub fn parse(name: &str) -> Option<Metric> {
         let n = name.trim().to_ascii_lowercase();
         Metric::ALL
@@ -96,6 +115,9 @@ impl Metric {
                 "nwd" => Some(Metric::NormalizedWassersteinDistance),
                 "ks" => Some(Metric::TwoSampleKolmogorovSmirnovTest),
                 "chi2" => Some(Metric::PearsonsChiSquaredTest),
+                "nulls" => Some(Metric::NullValueRate),
+                "type_errors" => Some(Metric::DataTypeErrorRate),
+                "oob" => Some(Metric::OutOfBoundsRate),
                 _ => None,
             })
     }
@@ -105,6 +127,14 @@ impl Metric {
         matches!(
             self,
             Metric::TwoSampleKolmogorovSmirnovTest | Metric::PearsonsChiSquaredTest
+        )
+    }
+
+    /// True for the data-quality rates (share of target rows, 0..1; none has a default threshold).
+    pub fn is_quality(self) -> bool {
+        matches!(
+            self,
+            Metric::NullValueRate | Metric::DataTypeErrorRate | Metric::OutOfBoundsRate
         )
     }
 
@@ -143,9 +173,10 @@ pub struct ThresholdRule {
     pub value: Option<f64>,
 }
 
-/// Drift thresholds. Lookup order for a column and metric: a `column:metric` rule, then a
-/// `metric` rule, then Azure ML's defaults (normalized Wasserstein distance 0.1 for numerical
-/// columns, Jensen-Shannon distance 0.1 for categorical ones). Later lines win over earlier ones.
+/// Drift and data-quality thresholds. Lookup order for a column and metric: a `column:metric`
+/// rule, then a `metric` rule, then Azure ML's defaults (normalized Wasserstein distance 0.1 for
+/// numerical columns, Jensen-Shannon distance 0.1 for categorical ones; the quality rates have
+/// none: reported only). Later lines win over earlier ones.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Thresholds {
     /// The explicit rules, in input order.
@@ -242,6 +273,11 @@ fn parse_rule(item: &str, line: usize) -> Result<ThresholdRule, DriftError> {
         if metric.is_p_value() && v > 1.0 {
             return Err(err(format!(
                 "{metric} is a p-value: its threshold must be between 0 and 1"
+            )));
+        }
+        if metric.is_quality() && v > 1.0 {
+            return Err(err(format!(
+                "{metric} is a share of the target rows: its threshold must be between 0 and 1 (e.g. 0.02 for 2%)"
             )));
         }
         Some(v)

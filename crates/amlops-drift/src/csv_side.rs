@@ -20,11 +20,11 @@ const NULL_TEXTS: &[&str] = &[
     "NULL", "NaN", "n/a", "nan", "null",
 ];
 
-fn is_null_text(s: &[u8]) -> bool {
+pub(crate) fn is_null_text(s: &[u8]) -> bool {
     s.is_empty() || (s.len() <= 8 && NULL_TEXTS.iter().any(|n| n.as_bytes() == s))
 }
 
-fn parse_bool(s: &[u8]) -> Option<bool> {
+pub(crate) fn parse_bool(s: &[u8]) -> Option<bool> {
     match s {
         b"true" | b"True" | b"TRUE" => Some(true),
         b"false" | b"False" | b"FALSE" => Some(false),
@@ -36,7 +36,7 @@ fn parse_bool(s: &[u8]) -> Option<bool> {
 /// leading zeros, at most 22 fractional digits) take Clinger's fast path: the integer mantissa
 /// and the power of ten are exact doubles, so one division is correctly rounded, the same value
 /// the standard parser returns. Anything else goes to the standard parser.
-fn parse_f64(s: &[u8]) -> Option<f64> {
+pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
     const POW10: [f64; 23] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
         1e18, 1e19, 1e20, 1e21, 1e22,
@@ -104,9 +104,9 @@ impl std::hash::Hasher for FastHasher {
     }
 }
 
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
-fn parse_i64(s: &[u8]) -> Option<i64> {
+pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
     std::str::from_utf8(s).ok()?.trim().parse::<i64>().ok()
 }
 
@@ -209,6 +209,8 @@ pub(crate) struct ScanColumn {
     pub spill: bool,
     /// Count categories (categorical, or an integer column not yet decided).
     pub count: bool,
+    /// A value not of the column's type counts as missing instead of failing (the target).
+    pub lenient: bool,
 }
 
 /// What one pass over a CSV data set produced.
@@ -298,23 +300,29 @@ pub(crate) fn scan(
                             parsed[k] = v;
                             false
                         }
-                        None if is_null_text(f) => true,
+                        None if is_null_text(f) || c.lenient => true,
                         None => {
-                            return Err(DriftError::WrongType {
-                                path: path.clone(),
-                                line: Some(line),
-                                column: c.name.clone(),
-                                message: format!(
-                                    "`{}` is not a number (the column holds {} in its first rows)",
-                                    String::from_utf8_lossy(f),
-                                    c.vt.describe()
-                                ),
-                            });
+                            return Err(DriftError::not_a_number(
+                                path,
+                                Some(line),
+                                &c.name,
+                                &String::from_utf8_lossy(f),
+                                &format!("{} in its first rows", c.vt.describe()),
+                            ));
                         }
                     }
                 } else {
                     c.vt != ValueType::Str && is_null_text(f)
                 };
+                // Lenient (the target): a value not of the column's type counts as missing.
+                let null = null
+                    || (c.lenient
+                        && c.count
+                        && match c.vt {
+                            ValueType::Int => parse_i64(f).is_none(),
+                            ValueType::Bool => parse_bool(f).is_none(),
+                            _ => false,
+                        });
                 if null {
                     valid = false;
                 } else if let Some(set) = st.distinct.as_mut() {

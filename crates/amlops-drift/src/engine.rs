@@ -8,15 +8,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::DriftError;
 use crate::config::{ColumnKind, DriftConfig, Metric};
 use crate::csv_side::{self, CsvScan, ScanColumn};
+use crate::jsonl_side::{self, LineReport};
 use crate::metrics;
 use crate::parquet_side::{self, ParquetSide};
-use crate::report::{ColumnReport, DriftReport, MetricResult};
+use crate::quality::{self, Bounds, ColumnQuality, QualityColumn};
+use crate::report::{ColumnReport, DriftReport, Histogram, MetricResult};
 use crate::sample::Sample;
 use crate::source::{DataFormat, DataSource, ValueType};
 
 /// Integer columns are categorical when distinct/rows on the baseline is below this.
 pub const INT_CATEGORICAL_RATIO: f64 = 0.05;
 
+/// A data set once read: CSV and JSON Lines give the same spills and counts.
 enum Side {
     Csv(CsvScan),
     Parquet(ParquetSide),
@@ -83,6 +86,7 @@ fn schema(src: &DataSource) -> Result<Vec<(String, ValueType)>, DriftError> {
     match src.format() {
         DataFormat::Csv => csv_side::schema(src.files()),
         DataFormat::Parquet => parquet_side::schema(src.files()),
+        DataFormat::Jsonl => jsonl_side::schema(src.files()),
     }
 }
 
@@ -90,6 +94,9 @@ fn schema(src: &DataSource) -> Result<Vec<(String, ValueType)>, DriftError> {
 struct Planned {
     name: String,
     baseline_type: ValueType,
+    /// The type the target is read as (CSV and JSON Lines: the baseline's, unless both are
+    /// numbers; a target value not of it is a data-type error).
+    target_type: ValueType,
     kind: Option<ColumnKind>,
 }
 
@@ -156,6 +163,10 @@ fn plan(
                 _ => Some(ColumnKind::Categorical),
             },
         };
+        // CSV and JSON Lines targets are read with the baseline's types: a value of another
+        // type is a data-type error (counted, then missing), not a failure. A Parquet column's
+        // type is its schema's.
+        let strict = target.format() == DataFormat::Parquet;
         let wrong = |src: &DataSource, vt: ValueType, msg: String| DriftError::WrongType {
             path: src.files()[0].clone(),
             line: None,
@@ -170,15 +181,21 @@ fn plan(
                     "a numerical column needs numbers (or list it in categoricalColumns)".into(),
                 ));
             }
-            if !tt.is_numeric() {
+            if strict && !tt.is_numeric() {
                 return Err(wrong(target, tt, format!("the baseline holds {}", tb.describe())));
             }
-        } else if tb.is_numeric() != tt.is_numeric() || (!tb.is_numeric() && tb != tt) {
+        } else if strict && (tb.is_numeric() != tt.is_numeric() || (!tb.is_numeric() && tb != tt)) {
             return Err(wrong(target, tt, format!("the baseline holds {}", tb.describe())));
         }
+        let target_type = if strict || (tb.is_numeric() && tt.is_numeric()) {
+            tt
+        } else {
+            tb
+        };
         out.push(Planned {
             name,
             baseline_type: tb,
+            target_type,
             kind,
         });
     }
@@ -188,35 +205,62 @@ fn plan(
 fn open_side(
     src: &DataSource,
     planned: &[Planned],
-    side: &str,
+    side: &'static str,
     spill: &std::path::Path,
-) -> Result<Side, DriftError> {
+) -> Result<(Side, LineReport), DriftError> {
     let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
-    match src.format() {
-        DataFormat::Parquet => Ok(Side::Parquet(ParquetSide::open(src.files(), &names)?)),
-        DataFormat::Csv => {
-            let types = csv_side::schema(src.files())?;
-            let cols: Vec<ScanColumn> = planned
-                .iter()
-                .map(|p| {
-                    let vt = types
+    let target = side == "target";
+    let cols = |types: &[(String, ValueType)]| -> Vec<ScanColumn> {
+        planned
+            .iter()
+            .map(|p| {
+                let vt = if target {
+                    p.target_type
+                } else {
+                    types
                         .iter()
                         .find(|(n, _)| *n == p.name)
-                        .map_or(p.baseline_type, |x| x.1);
-                    let vt = if vt == ValueType::Null {
-                        p.baseline_type
-                    } else {
-                        vt
-                    };
-                    ScanColumn {
-                        name: p.name.clone(),
-                        vt,
-                        spill: p.kind != Some(ColumnKind::Categorical),
-                        count: p.kind != Some(ColumnKind::Numerical),
-                    }
-                })
-                .collect();
-            Ok(Side::Csv(csv_side::scan(src.files(), &cols, spill, side)?))
+                        .map_or(p.baseline_type, |x| x.1)
+                };
+                let vt = if vt == ValueType::Null {
+                    p.baseline_type
+                } else {
+                    vt
+                };
+                ScanColumn {
+                    name: p.name.clone(),
+                    vt,
+                    spill: p.kind != Some(ColumnKind::Categorical),
+                    count: p.kind != Some(ColumnKind::Numerical),
+                    lenient: target,
+                }
+            })
+            .collect()
+    };
+    match src.format() {
+        DataFormat::Parquet => Ok((
+            Side::Parquet(ParquetSide::open(src.files(), &names)?),
+            LineReport::default(),
+        )),
+        DataFormat::Csv => {
+            let types = if target {
+                Vec::new()
+            } else {
+                csv_side::schema(src.files())?
+            };
+            Ok((
+                Side::Csv(csv_side::scan(src.files(), &cols(&types), spill, side)?),
+                LineReport::default(),
+            ))
+        }
+        DataFormat::Jsonl => {
+            let types = if target {
+                Vec::new()
+            } else {
+                jsonl_side::schema(src.files())?
+            };
+            let (scan, lines) = jsonl_side::scan(src.files(), &cols(&types), target, spill, side)?;
+            Ok((Side::Csv(scan), lines))
         }
     }
 }
@@ -309,7 +353,7 @@ pub fn compute_drift(
                 .unwrap_or_else(|_| Err(DriftError::Config("reader panicked".into()))),
         )
     });
-    let (b, t) = (b?, t?);
+    let ((b, lines_b), (t, lines_t)) = (b?, t?);
     let (nb, nt) = (b.rows_valid(), t.rows_valid());
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -321,12 +365,14 @@ pub fn compute_drift(
         return Err(DriftError::NoRowsLeft {
             side: "baseline",
             path: baseline.root().to_path_buf(),
+            detail: String::new(),
         });
     }
     if nt == 0 {
         return Err(DriftError::NoRowsLeft {
             side: "target",
             path: target.root().to_path_buf(),
+            detail: why_no_rows(target, &planned, t.rows_total())?,
         });
     }
     // Integer columns: categorical when distinct/rows < 0.05 on the baseline.
@@ -356,17 +402,122 @@ pub fn compute_drift(
         let p = &planned[order[j]];
         column_job(p, &b, &t, bins, config, buffers)
     });
-    let mut columns: Vec<Option<ColumnReport>> = vec![None; planned.len()];
+    let mut done: Vec<Option<Job>> = (0..planned.len()).map(|_| None).collect();
     for (j, r) in results.into_iter().enumerate() {
-        columns[order[j]] = Some(r?);
+        done[order[j]] = Some(r?);
     }
     drop(spill_dir);
+    let done: Vec<Job> = done.into_iter().flatten().collect();
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "drift computed");
+    // Data quality over every target row: from the drift samples when no row was dropped,
+    // else by one more pass over the target.
+    let rows_total = t.rows_total();
+    let counts: Vec<ColumnQuality> = if nt == rows_total {
+        done.iter()
+            .map(|j| ColumnQuality {
+                out_of_bounds: j.out_of_bounds_kept,
+                ..ColumnQuality::default()
+            })
+            .collect()
+    } else {
+        let cols: Vec<QualityColumn> = planned
+            .iter()
+            .zip(&done)
+            .map(|(p, j)| QualityColumn {
+                name: p.name.clone(),
+                vt: p.target_type,
+                numerical: j.report.kind == ColumnKind::Numerical,
+                bounds: j.bounds.clone(),
+            })
+            .collect();
+        let q = quality::pass(target.format(), target.files(), &cols)?;
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            "target quality counted"
+        );
+        q
+    };
+    let columns = done
+        .into_iter()
+        .zip(counts)
+        .map(|(j, q)| {
+            let mut report = j.report;
+            for (metric, n) in [
+                (Metric::NullValueRate, q.nulls),
+                (Metric::DataTypeErrorRate, q.type_errors),
+                (Metric::OutOfBoundsRate, q.out_of_bounds),
+            ] {
+                let value = n as f64 / rows_total.max(1) as f64;
+                let threshold = config.thresholds.lookup(&report.name, report.kind, metric);
+                report.metrics.push(MetricResult {
+                    metric,
+                    value,
+                    threshold,
+                    drift: threshold.and_then(|th| metric.breached(value, th)),
+                    problem: None,
+                });
+            }
+            report
+        })
+        .collect();
+    let mut warnings = lines_b.all_warnings();
+    warnings.extend(lines_t.all_warnings());
     Ok(DriftReport {
-        columns: columns.into_iter().flatten().collect(),
+        columns,
         rows_baseline: nb,
         rows_target: nt,
+        rows_baseline_total: b.rows_total(),
+        rows_target_total: rows_total,
+        malformed_baseline: lines_b.malformed,
+        malformed_target: lines_t.malformed,
+        warnings,
     })
+}
+
+/// Why no target row is left: the columns with type errors or nulls in every row.
+fn why_no_rows(target: &DataSource, planned: &[Planned], rows: u64) -> Result<String, DriftError> {
+    let cols: Vec<QualityColumn> = planned
+        .iter()
+        .map(|p| QualityColumn {
+            name: p.name.clone(),
+            vt: p.target_type,
+            numerical: p.kind == Some(ColumnKind::Numerical)
+                || (p.kind.is_none() && p.target_type == ValueType::Float),
+            bounds: Bounds::Range(f64::NEG_INFINITY, f64::INFINITY),
+        })
+        .collect();
+    let q = quality::pass(target.format(), target.files(), &cols)?;
+    let mut parts = Vec::new();
+    for (c, q) in cols.iter().zip(q) {
+        if let Some(first) = &q.first_type_error {
+            parts.push(format!(
+                "column `{}`: {} of {rows} values are not of the baseline's type ({}; the baseline holds {})",
+                c.name,
+                q.type_errors,
+                first,
+                planned
+                    .iter()
+                    .find(|p| p.name == c.name)
+                    .map_or("", |p| p.baseline_type.describe())
+            ));
+        } else if q.nulls == rows {
+            parts.push(format!("column `{}` is null in every row", c.name));
+        }
+    }
+    Ok(if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join("; "))
+    })
+}
+
+/// A column's drift result, with what the data-quality counts need.
+struct Job {
+    report: ColumnReport,
+    /// The baseline's range or categories.
+    bounds: Bounds,
+    /// Target values outside the bounds among the rows kept.
+    out_of_bounds_kept: u64,
 }
 
 fn column_job(
@@ -376,22 +527,29 @@ fn column_job(
     bins: usize,
     config: &DriftConfig,
     buf: &mut Buffers,
-) -> Result<ColumnReport, DriftError> {
+) -> Result<Job, DriftError> {
     let kind = p.kind.unwrap_or(ColumnKind::Numerical);
     let _span = tracing::debug_span!("column", name = %p.name).entered();
     let job_start = std::time::Instant::now();
-    let values: Vec<(Metric, f64)> = match kind {
+    let mut categories = 0usize;
+    let values: (Vec<(Metric, f64)>, Histogram, Bounds, u64) = match kind {
         ColumnKind::Numerical => {
             b.numeric(&p.name, &mut buf.baseline)?;
             t.numeric(&p.name, &mut buf.target)?;
             tracing::debug!(ms = job_start.elapsed().as_millis() as u64, "read");
             let v = metrics::numerical_samples(&mut buf.baseline, &mut buf.target, &mut buf.metrics, bins);
-            vec![
+            let values = vec![
                 (Metric::JensenShannonDistance, v.jensen_shannon),
                 (Metric::PopulationStabilityIndex, v.psi),
                 (Metric::NormalizedWassersteinDistance, v.normalized_wasserstein),
                 (Metric::TwoSampleKolmogorovSmirnovTest, v.ks_pvalue),
-            ]
+            ];
+            (
+                values,
+                Histogram::numerical(v.edges, v.hist_baseline, v.hist_target),
+                Bounds::Range(v.baseline_range.0, v.baseline_range.1),
+                v.target_out_of_range,
+            )
         }
         ColumnKind::Categorical => {
             let cb = b.counts(&p.name)?;
@@ -401,6 +559,7 @@ fn column_job(
                 .chain(ct.keys().filter(|k| !cb.contains_key(*k)))
                 .collect();
             keys.sort();
+            categories = keys.len();
             let vb: Vec<f64> = keys
                 .iter()
                 .map(|k| cb.get(*k).copied().unwrap_or(0) as f64)
@@ -410,30 +569,67 @@ fn column_job(
                 .map(|k| ct.get(*k).copied().unwrap_or(0) as f64)
                 .collect();
             let v = metrics::categorical(&vb, &vt, b.rows_valid() as f64, t.rows_valid() as f64);
-            vec![
+            let values = vec![
                 (Metric::JensenShannonDistance, v.jensen_shannon),
                 (Metric::PopulationStabilityIndex, v.psi),
                 (Metric::PearsonsChiSquaredTest, v.chi2_pvalue),
-            ]
+            ];
+            let unseen = ct
+                .iter()
+                .filter(|(k, _)| !cb.contains_key(*k))
+                .map(|(_, &n)| n)
+                .sum();
+            let hist = Histogram::categorical(&keys, &vb, &vt);
+            (
+                values,
+                hist,
+                Bounds::Categories(cb.keys().cloned().collect()),
+                unseen,
+            )
         }
     };
+    let (values, histogram, bounds, out_of_bounds_kept) = values;
     tracing::debug!(ms = job_start.elapsed().as_millis() as u64, ?kind, "column done");
     let metrics = values
         .into_iter()
         .map(|(metric, value)| {
             let threshold = config.thresholds.lookup(&p.name, kind, metric);
             let drift = threshold.and_then(|th| metric.breached(value, th));
+            let problem = threshold.and(not_computed(kind, metric, value, categories));
             MetricResult {
                 metric,
                 value,
                 threshold,
                 drift,
+                problem,
             }
         })
         .collect();
-    Ok(ColumnReport {
-        name: p.name.clone(),
-        kind,
-        metrics,
+    Ok(Job {
+        report: ColumnReport {
+            name: p.name.clone(),
+            kind,
+            metrics,
+            histogram: Some(histogram),
+        },
+        bounds,
+        out_of_bounds_kept,
+    })
+}
+
+/// Why a metric has no finite value (inputs are finite: the readers reject NaN and infinities),
+/// or `None` when it has one. A gate with a threshold on it fails closed.
+fn not_computed(kind: ColumnKind, metric: Metric, value: f64, categories: usize) -> Option<String> {
+    if value.is_finite() {
+        return None;
+    }
+    Some(match (kind, metric) {
+        (ColumnKind::Categorical, Metric::PearsonsChiSquaredTest) if categories < 2 => {
+            "a single category on both sides leaves the test no degrees of freedom".to_string()
+        }
+        (ColumnKind::Numerical, _) => {
+            format!("its value is {value}: the column's values are too large for floating-point arithmetic")
+        }
+        _ => format!("its value is {value}"),
     })
 }

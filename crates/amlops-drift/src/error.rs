@@ -14,20 +14,20 @@ pub enum DriftError {
         #[source]
         source: std::io::Error,
     },
-    /// A folder holds no CSV or Parquet file.
-    #[error("{}: no .csv or .parquet files found", .path.display())]
+    /// A folder holds no CSV, Parquet or JSON Lines file.
+    #[error("{}: no .csv or .parquet (or .jsonl) files found", .path.display())]
     NoFiles {
         /// The folder.
         path: PathBuf,
     },
-    /// A folder holds both CSV and Parquet files.
-    #[error("{}: holds both CSV and Parquet files; use one format per data set", .path.display())]
+    /// A folder holds files of more than one format.
+    #[error("{}: holds files of more than one format (CSV, Parquet, JSON Lines); use one format per data set", .path.display())]
     MixedFormats {
         /// The folder.
         path: PathBuf,
     },
-    /// A file is neither CSV nor Parquet.
-    #[error("{}: not a CSV or Parquet file (expected a .csv or .parquet extension)", .path.display())]
+    /// A file is neither CSV, Parquet nor JSON Lines.
+    #[error("{}: not a CSV, Parquet or JSON Lines file (expected a .csv, .parquet or .jsonl extension)", .path.display())]
     UnknownFormat {
         /// The file.
         path: PathBuf,
@@ -41,6 +41,30 @@ pub enum DriftError {
         line: u64,
         /// What is wrong.
         message: String,
+    },
+    /// A JSON Lines file cannot be used (a line too long, payload-logging events).
+    #[error("{}, line {line}: {message}", .path.display())]
+    Jsonl {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: u64,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// More than 1% of the lines of JSON Lines data are malformed.
+    #[error("{}, line {line}: {message}; {malformed} of {lines} lines are malformed (more than 1%): fix the data or remove the file", .path.display())]
+    MalformedLines {
+        /// The file of the first malformed line.
+        path: PathBuf,
+        /// The first malformed line (1-based).
+        line: u64,
+        /// Why that line is malformed.
+        message: String,
+        /// Malformed lines in the data set.
+        malformed: u64,
+        /// Non-blank lines in the data set.
+        lines: u64,
     },
     /// A Parquet file could not be decoded.
     #[error("{}: cannot read Parquet: {message}", .path.display())]
@@ -79,12 +103,14 @@ pub enum DriftError {
         message: String,
     },
     /// No rows are left once rows with a null in an analysed column are dropped.
-    #[error("{side} data ({}): no rows left after dropping rows with a null in any compared column", .path.display())]
+    #[error("{side} data ({}): no rows left after dropping rows with a null in any compared column{detail}", .path.display())]
     NoRowsLeft {
         /// `baseline` or `target`.
         side: &'static str,
         /// The data set.
         path: PathBuf,
+        /// Which columns left no row (`: column ...`), or empty.
+        detail: String,
     },
     /// Nothing to compare.
     #[error("no columns to compare: {0}")]
@@ -105,6 +131,23 @@ pub enum DriftError {
 }
 
 impl DriftError {
+    /// A value of a numerical column that is not a (finite) number: CSV text such as `inf`
+    /// or `abc`, or a Parquet infinity. `holds` says what the column holds.
+    pub(crate) fn not_a_number(
+        path: &std::path::Path,
+        line: Option<u64>,
+        column: &str,
+        value: &str,
+        holds: &str,
+    ) -> Self {
+        DriftError::WrongType {
+            path: path.to_path_buf(),
+            line,
+            column: column.to_string(),
+            message: format!("`{value}` is not a number (the column holds {holds})"),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         DriftError::Io {
             path: path.into(),

@@ -1,4 +1,5 @@
-//! Data drift metrics as Azure ML model monitoring defines them, streamed over CSV and Parquet.
+//! Data drift and data-quality metrics as Azure ML model monitoring defines them, streamed over
+//! CSV, Parquet and JSON Lines (Azure ML data-collector events or plain row objects).
 //!
 //! ```no_run
 //! use amlops_drift::{DataSource, DriftConfig, Thresholds, compute_drift};
@@ -20,17 +21,24 @@
 //! decimal values are counted densely by key while they are read, so most columns are never
 //! held value by value. A numerical column that must be (non-decimal data with many distinct
 //! values) is held, both sides, only while its job runs, because exact KS and Wasserstein need
-//! ordered samples. CSV inputs are read once and spill numeric columns to a temp folder. See
-//! `docs/performance.md`.
+//! ordered samples. CSV and JSON Lines inputs are read once (JSON Lines a line at a time through
+//! one buffer) and spill numeric columns to a temp folder. See `docs/performance.md`.
+//!
+//! Data quality (`null_value_rate`, `data_type_error_rate`, `out_of_bounds_rate`) is counted
+//! over every target row, before rows with nulls are dropped; see `docs/tasks/gate-guide.md`.
 
 mod config;
 mod csv_side;
 mod distinct;
 mod engine;
 mod error;
+pub mod html;
+mod jsonl_json;
+mod jsonl_side;
 pub mod metrics;
 mod parquet_side;
 mod pq_pages;
+mod quality;
 mod report;
 pub mod sample;
 mod sort;
@@ -41,5 +49,7 @@ mod thrift;
 pub use config::{ColumnKind, DriftConfig, Metric, ThresholdRule, Thresholds, default_threshold};
 pub use engine::{INT_CATEGORICAL_RATIO, compute_drift};
 pub use error::DriftError;
-pub use report::{ColumnReport, DriftReport, MetricResult};
+pub use report::{ColumnReport, DriftReport, Histogram, MetricResult, TOP_CATEGORIES};
 pub use source::{DataFormat, DataSource};
+#[doc(hidden)]
+pub use thrift::fuzz_page_header;

@@ -129,7 +129,7 @@ pub fn chi_squared_pvalue(cb: &[f64], ct: &[f64], nb: f64, nt: f64) -> f64 {
 }
 
 /// Values of the numerical metrics of one column.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NumericalValues {
     /// Jensen-Shannon distance over the shared bins.
     pub jensen_shannon: f64,
@@ -143,6 +143,26 @@ pub struct NumericalValues {
     pub ks_statistic: f64,
     /// Unnormalised Wasserstein-1 distance.
     pub wasserstein: f64,
+    /// The shared bin edges of JS and PSI.
+    pub edges: Vec<f64>,
+    /// Baseline values per bin.
+    pub hist_baseline: Vec<u64>,
+    /// Target values per bin.
+    pub hist_target: Vec<u64>,
+    /// The baseline's smallest and largest value.
+    pub baseline_range: (f64, f64),
+    /// Target values outside the baseline's range.
+    pub target_out_of_range: u64,
+}
+
+/// Values of an ordered sample below `lo` or above `hi`.
+fn outside(o: Ordered<'_>, lo: f64, hi: f64) -> u64 {
+    let below = o.values.partition_point(|&x| x < lo);
+    let upto = o.values.partition_point(|&x| x <= hi);
+    match o.counts {
+        None => (below + o.values.len() - upto) as u64,
+        Some(c) => c[..below].iter().sum::<u64>() + c[upto..].iter().sum::<u64>(),
+    }
 }
 
 /// Compute the numerical metrics of two samples (in any order).
@@ -181,19 +201,19 @@ pub fn numerical_samples(
     let lo = ob.values[0].min(ot.values[0]);
     let hi = ob.values[ob.values.len() - 1].max(ot.values[ot.values.len() - 1]);
     let edges = bin_edges(lo, hi, n_bins);
-    let hist = |o: Ordered<'_>| -> Vec<f64> {
+    let hist = |o: Ordered<'_>| -> Vec<u64> {
         match o.counts {
             None => histogram(o.values, &edges),
             Some(c) => histogram_counted(o.values, c, &edges),
         }
-        .into_iter()
-        .map(|c| c as f64)
-        .collect()
     };
-    let (hb, ht) = (hist(ob), hist(ot));
+    let (cb, ct) = (hist(ob), hist(ot));
+    let hb: Vec<f64> = cb.iter().map(|&c| c as f64).collect();
+    let ht: Vec<f64> = ct.iter().map(|&c| c as f64).collect();
     let js = jensen_shannon(&hb, &ht);
     let psi_v = psi(&hb, &ht, nb as f64, nt as f64);
     let (d, w1) = merge(ob, ot, nb as f64, nt as f64);
+    let range = (ob.values[0], ob.values[ob.values.len() - 1]);
     NumericalValues {
         jensen_shannon: js,
         psi: psi_v,
@@ -201,6 +221,11 @@ pub fn numerical_samples(
         ks_pvalue: ks_2samp_pvalue(d, nb, nt),
         ks_statistic: d,
         wasserstein: w1,
+        edges,
+        hist_baseline: cb,
+        hist_target: ct,
+        baseline_range: range,
+        target_out_of_range: outside(ot, range.0, range.1),
     }
 }
 

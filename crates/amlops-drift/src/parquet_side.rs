@@ -12,6 +12,7 @@ use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::file::metadata::ParquetMetaData;
 
 use crate::DriftError;
 use crate::csv_side::MAX_INT_CATEGORIES;
@@ -28,12 +29,85 @@ fn pq_err(path: &Path, e: impl std::fmt::Display) -> DriftError {
     }
 }
 
+/// Rows a file may claim per byte of its size. A row costs at least a bit of definition or
+/// dictionary-index data in some page, but run-length encoding packs a run of equal levels or
+/// indices into a few bytes, so only a generous bound holds for every well-formed file. It keeps
+/// the row mask and level buffers (a byte a row) within a fixed multiple of the input's size when
+/// a damaged footer claims billions of rows.
+const MAX_ROWS_PER_BYTE: u64 = 1 << 14;
+
+/// Run `f`, which decodes `column` of `path` (`None`: the footer) with the `parquet` and
+/// `arrow` crates: a panic inside them on damaged input becomes an error naming the file and
+/// the column instead of ending the task.
+pub(crate) fn guarded<T>(
+    path: &Path,
+    column: Option<&str>,
+    f: impl FnOnce() -> Result<T, DriftError>,
+) -> Result<T, DriftError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown failure".into());
+            let what = match column {
+                Some(c) => format!("column `{c}`"),
+                None => "the footer (schema and row groups)".to_string(),
+            };
+            Err(DriftError::Parquet {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{what}: the Parquet decoder failed on damaged data ({why}); the file looks damaged, write it again"
+                ),
+            })
+        }
+    }
+}
+
 fn open(
     path: &Path,
     options: ArrowReaderOptions,
 ) -> Result<ParquetRecordBatchReaderBuilder<File>, DriftError> {
     let f = File::open(path).map_err(|e| DriftError::io(path, e))?;
-    ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).map_err(|e| pq_err(path, e))
+    let len = f.metadata().map_err(|e| DriftError::io(path, e))?.len();
+    let b = guarded(path, None, || {
+        ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).map_err(|e| pq_err(path, e))
+    })?;
+    check_rows(path, b.metadata(), len)?;
+    Ok(b)
+}
+
+/// The footer's row counts: none negative, the file's the sum of its row groups', and no more
+/// than the file's size can hold (see [`MAX_ROWS_PER_BYTE`]).
+fn check_rows(path: &Path, meta: &ParquetMetaData, file_len: u64) -> Result<(), DriftError> {
+    let bad = |what: String| {
+        Err(DriftError::Parquet {
+            path: path.to_path_buf(),
+            message: format!("{what} (the footer looks damaged; write the file again)"),
+        })
+    };
+    let claimed = meta.file_metadata().num_rows();
+    let mut sum = 0i64;
+    for (i, rg) in meta.row_groups().iter().enumerate() {
+        let n = rg.num_rows();
+        if n < 0 {
+            return bad(format!("row group {i} claims {n} rows"));
+        }
+        sum = sum.saturating_add(n);
+    }
+    if claimed < 0 || claimed != sum {
+        return bad(format!(
+            "the footer claims {claimed} rows but its row groups hold {sum}"
+        ));
+    }
+    if claimed as u64 > file_len.saturating_mul(MAX_ROWS_PER_BYTE) {
+        return bad(format!(
+            "the footer claims {claimed} rows, more than a file of {file_len} bytes can hold"
+        ));
+    }
+    Ok(())
 }
 
 fn value_type(dt: &DataType) -> ValueType {
@@ -73,6 +147,9 @@ pub(crate) struct ParquetSide {
     mask: Option<Vec<bool>>,
     /// The rows each file drops (rows of that file, ascending), when there is a mask.
     drops: Vec<Vec<usize>>,
+    /// Bytes of all files: value buffers are reserved for at most as many values as that
+    /// (a damaged footer's row count does not size them).
+    file_bytes: u64,
     pub rows_total: u64,
     pub rows_valid: u64,
 }
@@ -110,7 +187,15 @@ pub(crate) fn schema(files: &[PathBuf]) -> Result<Vec<(String, ValueType)>, Drif
 }
 
 /// Read one column of one file batch by batch, as dictionary arrays for string columns.
-fn for_each_array(
+pub(crate) fn for_each_array(
+    path: &Path,
+    column: &str,
+    f: impl FnMut(&ArrayRef) -> Result<(), DriftError>,
+) -> Result<(), DriftError> {
+    guarded(path, Some(column), || arrays(path, column, f))
+}
+
+fn arrays(
     path: &Path,
     column: &str,
     mut f: impl FnMut(&ArrayRef) -> Result<(), DriftError>,
@@ -206,8 +291,10 @@ impl ParquetSide {
         let mut sizes: HashMap<String, u64> = HashMap::new();
         // Value range of each numeric column from the row-group statistics (None: unknown).
         let mut ranges: HashMap<String, Option<(f64, f64)>> = HashMap::new();
+        let mut file_bytes = 0u64;
         for p in files {
             let b = open(p, ArrowReaderOptions::new())?;
+            file_bytes += std::fs::metadata(p).map_or(0, |m| m.len());
             let n = b.metadata().file_metadata().num_rows() as u64;
             file_rows.push(n);
             rows_total += n;
@@ -239,7 +326,7 @@ impl ParquetSide {
                 if may_have_nulls(p, c)? {
                     let m = mask.get_or_insert_with(|| vec![true; rows_total as usize]);
                     let here = &mut m[offset..offset + n as usize];
-                    match pq_pages::null_rows(p, c, here)? {
+                    match guarded(p, Some(c), || pq_pages::null_rows(p, c, here))? {
                         Read::Done => {
                             offset += n as usize;
                             continue;
@@ -280,6 +367,7 @@ impl ParquetSide {
             ranges,
             mask,
             drops,
+            file_bytes,
             rows_total,
             rows_valid,
         })
@@ -308,10 +396,12 @@ impl ParquetSide {
         if let Some(Some((lo, hi))) = self.ranges.get(column) {
             out.dense.offer(*lo, *hi, self.rows_valid);
         }
-        out.expected = self.rows_valid as usize;
+        out.expected = self.rows_valid.min(self.file_bytes) as usize;
         for (f, (p, &n)) in self.files.iter().zip(&self.file_rows).enumerate() {
             let mask = self.file_mask(f, offset);
-            match pq_pages::read_numeric(p, column, mask, out, &mut scratch)? {
+            match guarded(p, Some(column), || {
+                pq_pages::read_numeric(p, column, mask, out, &mut scratch)
+            })? {
                 Read::Done => offset += n as usize,
                 Read::Unsupported(why) => {
                     tracing::debug!(%column, file = %p.display(), %why, "column read through Arrow");
@@ -325,7 +415,7 @@ impl ParquetSide {
 
     /// Values of a numeric column on the rows kept, through the Arrow reader.
     fn numeric_arrow(&self, column: &str, out: &mut Vec<f64>) -> Result<(), DriftError> {
-        out.reserve(self.rows_valid as usize);
+        out.reserve(self.rows_valid.min(self.file_bytes) as usize);
         let mut pos = 0usize;
         for p in &self.files {
             let start = out.len();
@@ -355,13 +445,8 @@ impl ParquetSide {
                 pos += vals.len();
                 Ok(())
             })?;
-            if out[start..].iter().any(|v| v.is_nan()) {
-                return Err(DriftError::WrongType {
-                    path: p.clone(),
-                    line: None,
-                    column: column.to_string(),
-                    message: "holds NaN values; write missing values as nulls".into(),
-                });
+            if let Some(&v) = out[start..].iter().find(|v| !v.is_finite()) {
+                return Err(pq_pages::not_finite(p, column, v));
             }
         }
         Ok(())
@@ -375,7 +460,9 @@ impl ParquetSide {
         let mut offset = 0usize;
         for (f, (p, &n)) in self.files.iter().zip(&self.file_rows).enumerate() {
             let mask = self.file_mask(f, offset);
-            match pq_pages::read_categories(p, column, mask, &mut out, &mut scratch)? {
+            match guarded(p, Some(column), || {
+                pq_pages::read_categories(p, column, mask, &mut out, &mut scratch)
+            })? {
                 Read::Done => offset += n as usize,
                 Read::Unsupported(why) => {
                     tracing::debug!(%column, file = %p.display(), %why, "categories read through Arrow");
@@ -481,7 +568,7 @@ fn stat_range(st: &parquet::file::statistics::Statistics) -> Option<(f64, f64)> 
     (lo <= hi).then_some((lo, hi))
 }
 
-fn to_strings(a: &ArrayRef, path: &Path, column: &str) -> Result<Vec<String>, DriftError> {
+pub(crate) fn to_strings(a: &ArrayRef, path: &Path, column: &str) -> Result<Vec<String>, DriftError> {
     let s = arrow_cast::cast(a, &DataType::Utf8).map_err(|e| DriftError::WrongType {
         path: path.to_path_buf(),
         line: None,

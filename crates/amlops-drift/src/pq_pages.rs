@@ -722,14 +722,15 @@ pub(crate) fn read_numeric(
 ) -> Result<Read, DriftError> {
     s.dict.clear();
     s.counts.clear();
-    let mut nan_seen = false;
+    // The first NaN or infinity kept, if any.
+    let mut nan_seen: Option<f64> = None;
     let mut cursor = 0usize;
     let r = walk(path, column, false, |l, part| match part {
         Part::Dict { buf, n } => {
             let Kind::Num(phys) = l.kind else {
                 return Ok(Some("not a numeric column".into()));
             };
-            nan_seen |= flush(s, out);
+            nan_seen = nan_seen.or(flush(s, out));
             phys.extend(buf, n, &mut s.dict);
             s.counts.resize(n, 0);
             if out.dense.is_pending() {
@@ -760,19 +761,19 @@ pub(crate) fn read_numeric(
                     phys.extend_without(data, present, drops, &mut probe);
                     out.dense.decide(&probe);
                 }
-                nan_seen |= add_plain(out, phys, data, present, drops);
+                nan_seen = nan_seen.or(add_plain(out, phys, data, present, drops));
                 Ok(())
             });
             s.plain = probe;
             r
         }
         Part::ChunkEnd => {
-            nan_seen |= flush(s, out);
+            nan_seen = nan_seen.or(flush(s, out));
             Ok(None)
         }
     })?;
-    if nan_seen {
-        return Err(nan(path, column));
+    if let Some(v) = nan_seen {
+        return Err(not_finite(path, column, v));
     }
     Ok(r)
 }
@@ -782,11 +783,11 @@ pub(crate) fn read_numeric(
 const RUN: usize = 512;
 
 /// Add the `n` PLAIN values of `data` but those at the positions `drops` to `out`: counted
-/// densely while that lasts, else kept. True when a NaN was kept.
-fn add_plain(out: &mut Sample, phys: Phys, data: &[u8], n: usize, drops: &[usize]) -> bool {
+/// densely while that lasts, else kept. The first NaN or infinity kept, if any.
+fn add_plain(out: &mut Sample, phys: Phys, data: &[u8], n: usize, drops: &[usize]) -> Option<f64> {
     let w = phys.width();
     let mut run = [0f64; RUN];
-    let mut nan = false;
+    let mut nan = None;
     let mut start = 0usize;
     for end in drops.iter().copied().chain([n]) {
         let mut at = start;
@@ -809,7 +810,9 @@ fn add_plain(out: &mut Sample, phys: Phys, data: &[u8], n: usize, drops: &[usize
             }
             let from = out.values.len();
             phys.extend(bytes, k, &mut out.values);
-            nan |= out.values[from..].iter().any(|x| x.is_nan());
+            if nan.is_none() {
+                nan = out.values[from..].iter().copied().find(|x| !x.is_finite());
+            }
             at += k;
         }
         start = end + 1;
@@ -951,13 +954,15 @@ pub(crate) fn null_rows(path: &Path, column: &str, mask: &mut [bool]) -> Result<
 }
 
 /// Move a chunk's dictionary counts into the sample (its dense counts, else its pairs); true
-/// when a NaN was counted.
-fn flush(s: &mut PageScratch, out: &mut Sample) -> bool {
-    let mut nan = false;
+/// the first NaN or infinity counted, if any.
+fn flush(s: &mut PageScratch, out: &mut Sample) -> Option<f64> {
+    let mut nan = None;
     s.pairs.clear();
     for (&x, &c) in s.dict.iter().zip(&s.counts) {
         if c > 0 {
-            nan |= x.is_nan();
+            if !x.is_finite() {
+                nan = nan.or(Some(x));
+            }
             s.pairs.push((x, u64::from(c)));
         }
     }
@@ -970,12 +975,18 @@ fn flush(s: &mut PageScratch, out: &mut Sample) -> bool {
     nan
 }
 
-pub(crate) fn nan(path: &Path, column: &str) -> DriftError {
-    DriftError::WrongType {
-        path: path.to_path_buf(),
-        line: None,
-        column: column.to_string(),
-        message: "holds NaN values; write missing values as nulls".into(),
+/// The error for a NaN or an infinity `v` in a numerical column: NaN is a missing value
+/// written the wrong way; an infinity is rejected as the CSV reader rejects `inf`.
+pub(crate) fn not_finite(path: &Path, column: &str, v: f64) -> DriftError {
+    if v.is_nan() {
+        DriftError::WrongType {
+            path: path.to_path_buf(),
+            line: None,
+            column: column.to_string(),
+            message: "holds NaN values; write missing values as nulls".into(),
+        }
+    } else {
+        DriftError::not_a_number(path, None, column, &v.to_string(), "floating-point numbers")
     }
 }
 

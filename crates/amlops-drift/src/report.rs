@@ -15,6 +15,93 @@ pub struct MetricResult {
     pub threshold: Option<f64>,
     /// Whether the threshold was breached; `None` without threshold or value.
     pub drift: Option<bool>,
+    /// Why a metric with a threshold has no finite value (the gate then fails closed).
+    pub problem: Option<String>,
+}
+
+/// Baseline and target counts per bin, as the JS and PSI metrics saw them: the shared
+/// equal-width bins of a numerical column, the most frequent categories of a categorical one
+/// (the rest summed in a last `(other)` bin).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// A label per bin: `lo..hi` for numerical bins, the category for categorical ones.
+    pub labels: Vec<String>,
+    /// Bin edges of a numerical column (one more than the bins); empty for categorical ones.
+    pub edges: Vec<f64>,
+    /// Baseline rows per bin.
+    pub baseline: Vec<u64>,
+    /// Target rows per bin.
+    pub target: Vec<u64>,
+}
+
+/// Categories shown one by one in a categorical histogram.
+pub const TOP_CATEGORIES: usize = 12;
+
+impl Histogram {
+    /// The histogram of a categorical column: the categories with the largest baseline plus
+    /// target share first, at most [`TOP_CATEGORIES`], then the rest in one bin.
+    pub fn categorical(keys: &[&String], baseline: &[f64], target: &[f64]) -> Histogram {
+        let (sb, st) = (
+            baseline.iter().sum::<f64>().max(1.0),
+            target.iter().sum::<f64>().max(1.0),
+        );
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by(|&a, &b| {
+            let wa = baseline[a] / sb + target[a] / st;
+            let wb = baseline[b] / sb + target[b] / st;
+            wb.total_cmp(&wa).then_with(|| keys[a].cmp(keys[b]))
+        });
+        let mut h = Histogram {
+            labels: Vec::new(),
+            edges: Vec::new(),
+            baseline: Vec::new(),
+            target: Vec::new(),
+        };
+        for &i in order.iter().take(TOP_CATEGORIES) {
+            h.labels.push(keys[i].clone());
+            h.baseline.push(baseline[i] as u64);
+            h.target.push(target[i] as u64);
+        }
+        if order.len() > TOP_CATEGORIES {
+            let rest = &order[TOP_CATEGORIES..];
+            h.labels.push(format!("(other {})", rest.len()));
+            h.baseline.push(rest.iter().map(|&i| baseline[i] as u64).sum());
+            h.target.push(rest.iter().map(|&i| target[i] as u64).sum());
+        }
+        h
+    }
+
+    /// The histogram of a numerical column from its bin edges and counts.
+    pub fn numerical(edges: Vec<f64>, baseline: Vec<u64>, target: Vec<u64>) -> Histogram {
+        let labels = edges
+            .windows(2)
+            .map(|w| format!("{}..{}", short(w[0]), short(w[1])))
+            .collect();
+        Histogram {
+            labels,
+            edges,
+            baseline,
+            target,
+        }
+    }
+}
+
+/// A number in at most 4 significant digits.
+pub(crate) fn short(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let mag = v.abs().log10().floor() as i32;
+    if !(-3..6).contains(&mag) {
+        return format!("{v:.3e}");
+    }
+    let decimals = (3 - mag).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// The result for one column.
@@ -24,8 +111,10 @@ pub struct ColumnReport {
     pub name: String,
     /// Numerical or categorical.
     pub kind: ColumnKind,
-    /// Metrics in report order.
+    /// Metrics in report order (drift, then data quality).
     pub metrics: Vec<MetricResult>,
+    /// Baseline and target counts per bin.
+    pub histogram: Option<Histogram>,
 }
 
 impl ColumnReport {
@@ -41,8 +130,10 @@ impl ColumnReport {
 }
 
 /// The drift report. Serialises to
-/// `{"columns": {"<col>": {"type", "metrics": {"<metric>": {"value", "threshold", "drift"}}}},
-/// "drifted": [...], "rows": {"baseline", "target"}}`.
+/// `{"columns": {"<col>": {"type", "metrics": {"<metric>": {"value", "threshold", "drift"}},
+/// "histogram": {"bins", "edges", "baseline", "target"}}}, "drifted": [...],
+/// "rows": {"baseline", "target", "baseline_total", "target_total"},
+/// "malformed_lines": {"baseline", "target"}, "warnings": [...]}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftReport {
     /// Compared columns, in baseline order.
@@ -51,6 +142,16 @@ pub struct DriftReport {
     pub rows_baseline: u64,
     /// Rows of the target used (after dropping rows with nulls).
     pub rows_target: u64,
+    /// Rows of the baseline read.
+    pub rows_baseline_total: u64,
+    /// Rows of the target read (the denominator of the quality rates).
+    pub rows_target_total: u64,
+    /// Malformed JSON Lines lines skipped in the baseline.
+    pub malformed_baseline: u64,
+    /// Malformed JSON Lines lines skipped in the target.
+    pub malformed_target: u64,
+    /// Warnings for people (skipped lines, naming file and line).
+    pub warnings: Vec<String>,
 }
 
 impl DriftReport {
@@ -60,6 +161,25 @@ impl DriftReport {
             .iter()
             .filter(|c| c.drifted())
             .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// Metrics with a threshold that could not be computed, as `column `c`: metric ...: why`.
+    /// A gate fails on these (closed), as on a drifted column.
+    pub fn not_computed(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .flat_map(|c| {
+                c.metrics.iter().filter_map(move |m| {
+                    let why = m.problem.as_deref()?;
+                    Some(format!(
+                        "column `{}`: {} (threshold {}) could not be computed: {why}",
+                        c.name,
+                        m.metric,
+                        m.threshold.map(|t| t.to_string()).unwrap_or_default()
+                    ))
+                })
+            })
             .collect()
     }
 
@@ -84,14 +204,15 @@ impl Serialize for MetricsMap<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for r in self.0 {
-            m.serialize_entry(
-                r.metric.as_str(),
-                &serde_json::json!({
-                    "value": finite_or_none(r.value),
-                    "threshold": r.threshold,
-                    "drift": r.drift,
-                }),
-            )?;
+            let mut v = serde_json::json!({
+                "value": finite_or_none(r.value),
+                "threshold": r.threshold,
+                "drift": r.drift,
+            });
+            if let Some(p) = &r.problem {
+                v["problem"] = serde_json::Value::String(p.clone());
+            }
+            m.serialize_entry(r.metric.as_str(), &v)?;
         }
         m.end()
     }
@@ -99,9 +220,20 @@ impl Serialize for MetricsMap<'_> {
 
 impl Serialize for ColumnReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
+        let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("type", self.kind.as_str())?;
         m.serialize_entry("metrics", &MetricsMap(&self.metrics))?;
+        if let Some(h) = &self.histogram {
+            m.serialize_entry(
+                "histogram",
+                &serde_json::json!({
+                    "bins": h.labels,
+                    "edges": h.edges.iter().map(|&e| finite_or_none(e)).collect::<Vec<_>>(),
+                    "baseline": h.baseline,
+                    "target": h.target,
+                }),
+            )?;
+        }
         m.end()
     }
 }
@@ -120,13 +252,23 @@ impl Serialize for ColumnsMap<'_> {
 
 impl Serialize for DriftReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(3))?;
+        let mut m = s.serialize_map(Some(5))?;
         m.serialize_entry("columns", &ColumnsMap(&self.columns))?;
         m.serialize_entry("drifted", &self.drifted())?;
         m.serialize_entry(
             "rows",
-            &serde_json::json!({"baseline": self.rows_baseline, "target": self.rows_target}),
+            &serde_json::json!({
+                "baseline": self.rows_baseline,
+                "target": self.rows_target,
+                "baseline_total": self.rows_baseline_total,
+                "target_total": self.rows_target_total,
+            }),
         )?;
+        m.serialize_entry(
+            "malformed_lines",
+            &serde_json::json!({"baseline": self.malformed_baseline, "target": self.malformed_target}),
+        )?;
+        m.serialize_entry("warnings", &self.warnings)?;
         m.end()
     }
 }

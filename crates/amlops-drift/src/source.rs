@@ -1,4 +1,4 @@
-//! Data sources: a local CSV or Parquet file, or a folder of them.
+//! Data sources: a local CSV, Parquet or JSON Lines file, or a folder of them.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +11,8 @@ pub enum DataFormat {
     Csv,
     /// Apache Parquet.
     Parquet,
+    /// JSON Lines: Azure ML data-collector events or plain row objects (`.jsonl`, `.ndjson`).
+    Jsonl,
 }
 
 impl DataFormat {
@@ -19,12 +21,13 @@ impl DataFormat {
         match ext.as_str() {
             "csv" => Some(DataFormat::Csv),
             "parquet" | "pq" => Some(DataFormat::Parquet),
+            "jsonl" | "ndjson" => Some(DataFormat::Jsonl),
             _ => None,
         }
     }
 }
 
-/// A local data set: one file, or every `.csv`/`.parquet` file under a folder (recursively,
+/// A local data set: one file, or every `.csv`/`.parquet`/`.jsonl` file under a folder (recursively,
 /// sorted by path, skipping names that start with `.` or `_` such as `_SUCCESS`). The gate
 /// task downloads `azureml:` assets itself and hands the local path here.
 #[derive(Debug, Clone, PartialEq, Eq)]

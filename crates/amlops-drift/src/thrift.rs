@@ -274,6 +274,13 @@ pub(crate) fn page_header(buf: &[u8]) -> Result<(PageHeader, usize), String> {
     Ok((h, input.pos))
 }
 
+/// For the fuzz target: parse a page header, giving its length and its (uncompressed,
+/// compressed, values) counts.
+#[doc(hidden)]
+pub fn fuzz_page_header(buf: &[u8]) -> Result<(usize, [i32; 3]), String> {
+    page_header(buf).map(|(h, n)| (n, [h.uncompressed_size, h.compressed_size, h.num_values]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -236,7 +236,8 @@ fn wrong_types_name_file_line_and_column() {
         e.contains("b.csv") && e.contains("line 10052") && e.contains("`x`") && e.contains("oops"),
         "{e}"
     );
-    // The target holds strings where the baseline holds numbers.
+    // The target holds strings where the baseline holds numbers: data-type errors, counted
+    // and treated as missing; with no row left the error says which column and value.
     let t2 = write(dir.path(), "t2.csv", "x,y\nhello,a\n");
     let e = run(
         &write(dir.path(), "b2.csv", "x,y\n1.5,a\n"),
@@ -246,7 +247,10 @@ fn wrong_types_name_file_line_and_column() {
     .unwrap_err()
     .to_string();
     assert!(
-        e.contains("t2.csv") && e.contains("`x`") && e.contains("strings"),
+        e.contains("t2.csv")
+            && e.contains("`x`")
+            && e.contains("`hello`")
+            && e.contains("not of the baseline's type"),
         "{e}"
     );
     // A string column forced to be numerical.

@@ -332,7 +332,7 @@ impl AzureBackend {
         if count == 0 {
             return Err(BackendError::new(
                 op(),
-                format!("no .csv or .parquet blobs under '{path}' in datastore '{datastore}'"),
+                format!("no .csv, .parquet or .jsonl blobs under '{path}' in datastore '{datastore}'"),
             ));
         }
         tracing::debug!(uri, files = count, "downloaded datastore folder");
@@ -463,7 +463,9 @@ pub fn parse_data_asset(uri: &str) -> Option<(String, Option<String>)> {
 
 fn is_data_file(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
-    lower.ends_with(".csv") || lower.ends_with(".parquet") || lower.ends_with(".pq")
+    [".csv", ".parquet", ".pq", ".jsonl", ".ndjson"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
 }
 
 /// The blob names of a List Blobs page and its `NextMarker`, if any.

@@ -96,6 +96,10 @@ pub async fn execute(
         &serde_json::to_string_pretty(&json).unwrap_or_else(|_| json.to_string()),
     )?;
     out.upload_artifact(REPORT_ARTIFACT, REPORT_ARTIFACT, &report_path);
+    // The HTML report beside it: histograms and every metric, for people (opens in a browser).
+    let html_path = report_path.with_extension("html");
+    write_file(&html_path, &report::html(&report))?;
+    out.upload_artifact(REPORT_ARTIFACT, REPORT_ARTIFACT, &html_path);
 
     for event in events::gate_events(&report) {
         emitter.emit(event).await;
@@ -185,6 +189,9 @@ fn log_report(ctx: &TaskContext, report: &GateReport) {
         }
     }
     if let Some(d) = &report.drift {
+        for w in &d.report.warnings {
+            out.log_issue(&Issue::warning(w.clone()));
+        }
         out.group(&format!(
             "Data drift ({} columns, {} baseline rows, {} target rows)",
             d.report.columns.len(),

@@ -1,5 +1,7 @@
 //! The gate's results for people (a markdown build summary) and machines (a JSON report).
 
+use amlops_drift::html::{Page, RuleLine, Verdict};
+use amlops_drift::{ColumnKind, DriftReport};
 use serde_json::{Value, json};
 
 use crate::gate::{GateMode, GateReport, Resolved, RuleVerdict, format_number};
@@ -99,6 +101,12 @@ pub fn markdown(report: &GateReport) -> String {
             d.target.replace('`', "'"),
             d.report.rows_target
         ));
+        if d.report.malformed_baseline + d.report.malformed_target > 0 {
+            md.push_str(&format!(
+                "Malformed JSON lines skipped: {} in the baseline, {} in the target (see the warnings).\n\n",
+                d.report.malformed_baseline, d.report.malformed_target
+            ));
+        }
         md.push_str("| Column | Type | Metric | Threshold | Value | Verdict |\n|---|---|---|---|---|---|\n");
         for c in &d.report.columns {
             let checked: Vec<_> = c.metrics.iter().filter(|m| m.threshold.is_some()).collect();
@@ -117,8 +125,11 @@ pub fn markdown(report: &GateReport) -> String {
                     "n/a".into()
                 };
                 let verdict = match m.drift {
+                    Some(true) if m.metric.is_quality() => "❌ breached",
                     Some(true) => "❌ drift",
+                    Some(false) if m.metric.is_quality() => "✅ ok",
                     Some(false) => "✅ no drift",
+                    None if m.problem.is_some() => "❌ not computed",
                     None => "not computed",
                 };
                 let threshold = m.threshold.map(format_number).unwrap_or_default();
@@ -139,8 +150,149 @@ pub fn markdown(report: &GateReport) -> String {
             }
         }
         md.push('\n');
+        distributions(&mut md, &d.report);
     }
     md
+}
+
+/// Bar heights, lowest to highest.
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Sparkline bars of per-bin shares, on a scale shared by the two sides (`top` is the largest
+/// share of either): an empty bin is `·`, any other at least the lowest bar.
+pub fn sparkline(counts: &[u64], top: f64) -> String {
+    let total = counts.iter().sum::<u64>().max(1) as f64;
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 || top <= 0.0 {
+                '·'
+            } else {
+                let level = ((c as f64 / total) / top * BARS.len() as f64).ceil() as usize;
+                BARS[level.clamp(1, BARS.len()) - 1]
+            }
+        })
+        .collect()
+}
+
+/// Baseline-vs-target histograms, as sparklines, of the columns with a threshold.
+fn distributions(md: &mut String, report: &DriftReport) {
+    let rows: Vec<String> = report
+        .columns
+        .iter()
+        .filter(|c| c.metrics.iter().any(|m| m.threshold.is_some()))
+        .filter_map(|c| {
+            let h = c.histogram.as_ref()?;
+            let share = |v: &[u64]| {
+                let t = v.iter().sum::<u64>().max(1) as f64;
+                v.iter().map(|&x| x as f64 / t).fold(0.0f64, f64::max)
+            };
+            let top = share(&h.baseline).max(share(&h.target));
+            let bins = match c.kind {
+                ColumnKind::Numerical => match (h.edges.first(), h.edges.last()) {
+                    (Some(lo), Some(hi)) => format!(
+                        "{} bins, {} to {}",
+                        h.labels.len(),
+                        format_number(*lo),
+                        format_number(*hi)
+                    ),
+                    _ => format!("{} bins", h.labels.len()),
+                },
+                ColumnKind::Categorical => {
+                    let mut names: Vec<String> = h.labels.iter().take(4).map(|l| cell(l)).collect();
+                    if h.labels.len() > 4 {
+                        names.push("…".into());
+                    }
+                    names.join(", ")
+                }
+            };
+            Some(format!(
+                "| {}{} | `{}` | `{}` | {} |\n",
+                cell(&c.name),
+                if c.drifted() { " ❌" } else { "" },
+                sparkline(&h.baseline, top),
+                sparkline(&h.target, top),
+                bins
+            ))
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    md.push_str("#### Distributions (share of rows per bin)\n\n| Column | Baseline | Target | Bins |\n|---|---|---|---|\n");
+    for r in rows {
+        md.push_str(&r);
+    }
+    md.push('\n');
+}
+
+/// The self-contained HTML report: verdict, rules, and every drift and quality metric with
+/// baseline-vs-target histograms.
+pub fn html(report: &GateReport) -> String {
+    let verdict = match result_word(report) {
+        "passed" => Verdict::Passed,
+        "failed" => Verdict::Failed,
+        _ => Verdict::Warned,
+    };
+    let rules = report
+        .rules
+        .iter()
+        .map(|r| {
+            let mut values: Vec<String> = r
+                .candidate
+                .iter()
+                .map(|(n, v)| {
+                    format!(
+                        "{n} = {}",
+                        v.map(format_number).unwrap_or_else(|| "missing".into())
+                    )
+                })
+                .collect();
+            values.extend(r.champion.iter().map(|(n, v)| {
+                format!(
+                    "champion {n} = {}",
+                    v.map(format_number).unwrap_or_else(|| "missing".into())
+                )
+            }));
+            let mut verdict = r.verdict.as_str().to_string();
+            if let Some(m) = &r.message {
+                verdict.push_str(": ");
+                verdict.push_str(m);
+            }
+            RuleLine {
+                rule: r.rule.clone(),
+                values: values.join("; "),
+                verdict,
+                passed: !r.verdict.is_failure(),
+            }
+        })
+        .collect();
+    let mut notes: Vec<String> = Vec::new();
+    if let Some(c) = &report.candidate {
+        notes.push(format!("Candidate: {}", c.description));
+    }
+    if let Some(c) = &report.champion {
+        notes.push(format!("Champion: {}", c.description));
+    }
+    notes.extend(report.notices.iter().map(|n| format!("Notice: {n}")));
+    let page = Page {
+        title: "Azure ML gate".into(),
+        headline: Some(report.headline()),
+        verdict: Some(verdict),
+        baseline: report
+            .drift
+            .as_ref()
+            .map(|d| d.baseline.clone())
+            .unwrap_or_default(),
+        target: report
+            .drift
+            .as_ref()
+            .map(|d| d.target.clone())
+            .unwrap_or_default(),
+        rules,
+        notes,
+    };
+    amlops_drift::html::render(report.drift.as_ref().map(|d| &d.report), &page)
 }
 
 fn resolved_json(r: &Resolved) -> Value {

@@ -150,10 +150,21 @@ fn bad_data_names_the_file_and_the_column() {
     let mut text = std::fs::read_to_string(&t).unwrap();
     text.push_str("lots,b\n");
     std::fs::write(&typed, text).unwrap();
-    let run = drift_run(&b, &typed).input("categoricalColumns", "cat").run();
+    // In the baseline a value of the wrong type is an error naming the file and the column.
+    let run = drift_run(&typed, &t).input("categoricalColumns", "cat").run();
     assert_eq!(run.agent_result(), TaskResult::Failed, "{}", run.stdout);
     let e = &run.errors()[0];
     assert!(e.contains("typed.csv") && e.contains("num"), "{e}");
+    // In the target it is a data-type error: counted (1 of 101 rows), then missing; a threshold on the
+    // rate fails the gate naming the column.
+    let run = drift_run(&b, &typed)
+        .input("categoricalColumns", "cat")
+        .input("driftThresholds", "type_errors=0")
+        .run();
+    assert_eq!(run.agent_result(), TaskResult::Failed, "{}", run.stdout);
+    assert_eq!(run.output("driftedColumns"), "num");
+    let e = run.errors().join("\n");
+    assert!(e.contains("column 'num' drifted: data_type_error_rate = 0.009901"), "{e}");
 
     let run = drift_run(&b, &dir.join("nope.parquet")).run();
     assert_eq!(run.agent_result(), TaskResult::Failed);

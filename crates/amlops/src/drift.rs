@@ -8,10 +8,12 @@ use amlops_drift::{DataSource, DriftConfig, Thresholds, compute_drift};
 /// Arguments of `amlops drift`.
 #[derive(Debug, clap::Args)]
 pub struct DriftArgs {
-    /// Baseline (training) data: a CSV or Parquet file, or a folder of them.
+    /// Baseline (training) data: a CSV, Parquet or JSON Lines (`.jsonl`: Azure ML data-collector
+    /// events or row objects) file, or a folder of them.
     #[arg(long)]
     pub baseline: PathBuf,
-    /// Target (inference) data: a CSV or Parquet file, or a folder of them.
+    /// Target (inference) data: a CSV, Parquet or JSON Lines file, or a folder of them (such as a
+    /// downloaded `modelDataCollector/<endpoint>/<deployment>/model_inputs` folder).
     #[arg(long)]
     pub target: PathBuf,
     /// Columns to compare (comma-separated or repeated); default: the columns both share.
@@ -22,7 +24,8 @@ pub struct DriftArgs {
     pub categorical_columns: Vec<String>,
     /// Thresholds: `metric=value` or `column:metric=value`, separated by newlines, `,` or `;`
     /// (repeatable; `value` may be `none`). Defaults: normalized_wasserstein_distance=0.1 for
-    /// numerical and jensen_shannon_distance=0.1 for categorical columns.
+    /// numerical and jensen_shannon_distance=0.1 for categorical columns. The data-quality
+    /// rates (null_value_rate, data_type_error_rate, out_of_bounds_rate) have none.
     #[arg(long)]
     pub thresholds: Vec<String>,
     /// Worker threads (default: all cores).
@@ -34,6 +37,9 @@ pub struct DriftArgs {
     /// Also write the JSON report to this file.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Also write a self-contained HTML report (histograms, every metric) to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
     /// Print progress and timings (reading, each column's job and how its samples were
     /// ordered) to stderr.
     #[arg(long, short = 'v')]
@@ -70,12 +76,30 @@ pub fn run(args: DriftArgs) -> ExitCode {
     })();
     match result {
         Ok(report) => {
+            for w in &report.warnings {
+                eprintln!("amlops drift: warning: {w}");
+            }
             let text = serde_json::to_string_pretty(&report.to_json()).unwrap_or_default();
             if let Some(out) = &args.output
                 && let Err(e) = std::fs::write(out, &text)
             {
                 eprintln!("amlops drift: cannot write {}: {e}", out.display());
                 return ExitCode::from(2);
+            }
+            if let Some(out) = &args.html {
+                let page = amlops_drift::html::Page {
+                    title: "Data drift and quality".into(),
+                    headline: None,
+                    verdict: None,
+                    baseline: args.baseline.display().to_string(),
+                    target: args.target.display().to_string(),
+                    rules: Vec::new(),
+                    notes: Vec::new(),
+                };
+                if let Err(e) = std::fs::write(out, amlops_drift::html::render(Some(&report), &page)) {
+                    eprintln!("amlops drift: cannot write {}: {e}", out.display());
+                    return ExitCode::from(2);
+                }
             }
             println!("{text}");
             ExitCode::SUCCESS
