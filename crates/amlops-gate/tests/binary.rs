@@ -164,7 +164,10 @@ fn bad_data_names_the_file_and_the_column() {
     assert_eq!(run.agent_result(), TaskResult::Failed, "{}", run.stdout);
     assert_eq!(run.output("driftedColumns"), "num");
     let e = run.errors().join("\n");
-    assert!(e.contains("column 'num' drifted: data_type_error_rate = 0.009901"), "{e}");
+    assert!(
+        e.contains("column 'num' drifted: data_type_error_rate = 0.009901"),
+        "{e}"
+    );
 
     let run = drift_run(&b, &dir.join("nope.parquet")).run();
     assert_eq!(run.agent_result(), TaskResult::Failed);
