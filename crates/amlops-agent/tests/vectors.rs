@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use amlops_agent::command::{escape_message, escape_property, format_command, parse_command, unescape};
+use amlops_agent::connection::{ServiceConnection, system_access_token};
 use amlops_agent::env::{input_env_name, variable_env_name};
 use amlops_agent::{Inputs, Outcome, Output, TaskEnv, TaskResult, finish};
 use serde_json::Value;
@@ -86,6 +88,10 @@ fn encode_then_agent_decode_round_trips() {
     }
     for example in section["examples"].as_array().unwrap() {
         let value = example["value"].as_str().unwrap();
+        assert!(
+            example.get("as_message").is_some() || example.get("as_property").is_some(),
+            "an example that checks nothing: {example}"
+        );
         if let Some(expected) = example.get("as_message") {
             assert_eq!(
                 format_command("task.setvariable", &[("variable", "v")], value),
@@ -123,7 +129,34 @@ fn environment_names() {
                     env
                 )
             }
-            _ => {}
+            // The agent's variable for a connection's parameter or data value: read back as that
+            // parameter or value of the connection.
+            "endpoint auth param" | "endpoint data" => {
+                let id = case["endpointId"].as_str().unwrap();
+                let key = case["key"].as_str().unwrap();
+                let env_map = TaskEnv::from_map([
+                    (
+                        format!("ENDPOINT_URL_{id}"),
+                        "https://management.azure.com/".to_string(),
+                    ),
+                    (env.to_string(), "from-the-vector".to_string()),
+                ]);
+                let c = ServiceConnection::from_env(&env_map, "conn", id).unwrap();
+                let got = if kind == "endpoint data" {
+                    c.data(key)
+                } else {
+                    c.parameter(key)
+                };
+                assert_eq!(got, Some("from-the-vector"), "{case}");
+            }
+            "system connection token" => {
+                let env_map = TaskEnv::from_map([(env, "token-from-the-vector")]);
+                assert_eq!(
+                    system_access_token(&env_map).as_deref(),
+                    Some("token-from-the-vector")
+                );
+            }
+            other => panic!("env_naming case of an unknown kind `{other}`: {case}"),
         }
     }
 }
@@ -165,7 +198,10 @@ fn task_complete_lines() {
         } else {
             Err(parsed_expected.data.clone().into())
         };
-        let _ = finish(&output, result);
+        let failed = result.is_err();
+        let code = finish(&output, result);
+        // Success exits 0, anything else non-zero.
+        assert_eq!(code == ExitCode::SUCCESS, !failed, "{call}: exit code {code:?}");
         let text = buffer.text();
         let complete = text
             .lines()

@@ -966,7 +966,14 @@ mod tests {
     fn resources_round_trip_unknown_fields() {
         let text = r#"{"id":"x","name":"n","type":"t","properties":{"jobType":"Command","status":"Queued","newField":{"a":1}},"systemData":{"createdBy":"me"}}"#;
         let job: Job = serde_json::from_str(text).unwrap();
+        // The typed fields are read (a misnamed one would land in `extra` and still round-trip).
+        assert_eq!(job.id.as_deref(), Some("x"));
+        assert_eq!(job.name.as_deref(), Some("n"));
+        assert_eq!(job.resource_type.as_deref(), Some("t"));
+        assert_eq!(job.properties.job_type, Some(JobType::Command));
         assert_eq!(job.properties.status, Some(JobStatus::Queued));
+        assert_eq!(job.extra.keys().collect::<Vec<_>>(), ["systemData"]);
+        assert_eq!(job.properties.extra.keys().collect::<Vec<_>>(), ["newField"]);
         let back = serde_json::to_value(&job).unwrap();
         assert_eq!(back, serde_json::from_str::<Value>(text).unwrap());
     }

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use amlops_agent::{AzureAuth, AzureEnvironment, AzureRmConnection, CancellationToken, NetworkSettings};
 use amlops_azureml::credential::{
     CertificateAssertion, PipelineIdentity, credential_for_connection, scope_for_resource,
@@ -350,5 +348,4 @@ async fn no_credential_and_managed_identity() {
     )
     .unwrap();
     assert!(mi.is_some());
-    let _ = Arc::new(());
 }

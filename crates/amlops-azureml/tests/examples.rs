@@ -86,6 +86,26 @@ fn lossless<T: serde::Serialize>(parsed: &T, expected: &Value) {
     assert_eq!(&serde_json::to_value(parsed).unwrap(), expected);
 }
 
+/// The round trip above passes whatever the field names: a misnamed field keeps its key in the
+/// flattened `extra` map. Each key given (`name` or `properties.name`) must land in a typed field
+/// of `T`: with its value replaced by one no typed field accepts, the response no longer
+/// deserialises (in `extra` it would).
+fn assert_typed<T: serde::de::DeserializeOwned>(response: &Value, keys: &[&str]) {
+    for key in keys {
+        let mut probe = response.clone();
+        let slot = key
+            .split('.')
+            .try_fold(&mut probe, |v, k| v.get_mut(k))
+            .unwrap_or_else(|| panic!("the example has no `{key}`"));
+        *slot = serde_json::json!([[[true]]]);
+        assert!(
+            serde_json::from_value::<T>(probe).is_err(),
+            "`{key}` is not read into a typed field of {}",
+            std::any::type_name::<T>()
+        );
+    }
+}
+
 fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> T {
     serde_json::from_value(v.clone()).unwrap()
 }
@@ -97,6 +117,17 @@ async fn workspace_get() {
     ex.mount(&server, "GET", "", "200").await;
     let ws = ex.client(&server).get_workspace().await.unwrap();
     lossless(&ws, &ex.response_body("200"));
+    assert_typed::<Workspace>(
+        &ex.response_body("200"),
+        &[
+            "id",
+            "name",
+            "type",
+            "location",
+            "properties.discoveryUrl",
+            "properties.friendlyName",
+        ],
+    );
     let expected = &ex.response_body("200")["properties"];
     assert_eq!(
         ws.properties.discovery_url.as_deref(),
@@ -120,6 +151,36 @@ async fn job_put(rel: &str, job_type: JobType) {
     let body: Job = typed(ex.body.as_ref().unwrap());
     let job = ex.client(&server).create_or_update_job(&id, &body).await.unwrap();
     lossless(&job, &ex.response_body("201"));
+    assert_typed::<Job>(
+        &ex.response_body("201"),
+        &[
+            "id",
+            "name",
+            "type",
+            "properties.jobType",
+            "properties.status",
+            "properties.displayName",
+            "properties.experimentName",
+            "properties.description",
+            "properties.tags",
+            "properties.properties",
+            "properties.computeId",
+            "properties.inputs",
+            "properties.outputs",
+            "properties.services",
+        ],
+    );
+    if job_type == JobType::Command {
+        assert_typed::<Job>(
+            &ex.response_body("201"),
+            &[
+                "properties.codeId",
+                "properties.command",
+                "properties.environmentId",
+                "properties.environmentVariables",
+            ],
+        );
+    }
     assert_eq!(job.properties.job_type, Some(job_type));
     assert_eq!(job.properties.status, Some(JobStatus::NotStarted));
 }
@@ -162,6 +223,18 @@ async fn datastore_get_and_list_secrets() {
         .await;
     let ds = ex.client(&server).get_datastore(&ex.p("name")).await.unwrap();
     lossless(&ds, &ex.response_body("200"));
+    assert_typed::<Datastore>(
+        &ex.response_body("200"),
+        &[
+            "properties.datastoreType",
+            "properties.accountName",
+            "properties.containerName",
+            "properties.endpoint",
+            "properties.protocol",
+            "properties.isDefault",
+            "properties.credentials",
+        ],
+    );
 
     let ex = Example::load("Datastore/listSecrets.json");
     let server = MockServer::start().await;
@@ -261,6 +334,17 @@ async fn model_container_and_version_put() {
         .await
         .unwrap();
     lossless(&m, &ex.response_body("200"));
+    assert_typed::<ModelVersion>(
+        &ex.response_body("200"),
+        &[
+            "properties.modelType",
+            "properties.modelUri",
+            "properties.description",
+            "properties.tags",
+            "properties.properties",
+            "properties.flavors",
+        ],
+    );
     assert!(m.properties.model_uri.is_some());
 }
 
@@ -292,6 +376,22 @@ async fn online_endpoint_put_get_update_delete() {
         .await;
     let e = ex.client(&server).get_online_endpoint(&n).await.unwrap();
     lossless(&e, &ex.response_body("200"));
+    assert_typed::<OnlineEndpoint>(
+        &ex.response_body("200"),
+        &[
+            "id",
+            "name",
+            "type",
+            "location",
+            "tags",
+            "properties.authMode",
+            "properties.description",
+            "properties.scoringUri",
+            "properties.swaggerUri",
+            "properties.provisioningState",
+            "properties.traffic",
+        ],
+    );
     assert!(e.properties.auth_mode.is_some());
 
     let ex = Example::load("Workspace/OnlineEndpoint/update.json");
@@ -375,6 +475,18 @@ async fn online_deployment_put_update_logs_delete() {
         .await
         .unwrap();
     lossless(&dep, &ex.response_body("200"));
+    assert_typed::<OnlineDeployment>(
+        &ex.response_body("200"),
+        &[
+            "properties.endpointComputeType",
+            "properties.model",
+            "properties.instanceType",
+            "properties.environmentId",
+            "properties.codeConfiguration",
+            "properties.description",
+            "properties.provisioningState",
+        ],
+    );
     assert!(dep.properties.provisioning_state.is_some());
 
     let ex = Example::load("OnlineDeployment/ManagedOnlineDeployment/update.json");

@@ -163,8 +163,12 @@ async fn run_with_token(
         Ok(inputs) => execute(&ctx, &inputs, Some(backend)).await,
         Err(e) => Err(e.into()),
     };
-    let code = if result.is_ok() { 0 } else { 1 };
-    let _ = finish(&output, result);
+    // The exit code `finish` gives, as the binary would exit with it.
+    let code = if finish(&output, result) == std::process::ExitCode::SUCCESS {
+        0
+    } else {
+        1
+    };
     RunResult::decode(Some(code), buffer.text(), String::new())
 }
 

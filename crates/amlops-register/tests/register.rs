@@ -613,7 +613,7 @@ async fn every_governance_property_is_present_and_right() {
     server.reset().await;
     mount_container(&server, "models", "churn", None).await;
     mount_model_put(&server, "churn", "1", 1).await;
-    let _ = run(base(&server)
+    let r = run(base(&server)
         .input("modelName", "churn")
         .input(
             "modelPath",
@@ -621,6 +621,7 @@ async fn every_governance_property_is_present_and_right() {
         )
         .input("reason", "Q4 recalibration"))
     .await;
+    assert_eq!(r.agent_result(), TaskResult::Succeeded, "{}", r.stdout);
     let body = put_body(&server, &format!("{}/models/churn/versions/1", ws())).await;
     assert_eq!(
         body["properties"]["properties"]["amlops.reason"],
