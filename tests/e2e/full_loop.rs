@@ -1,4 +1,5 @@
-//! The sample churn project's pipeline, start to finish.
+//! The sample churn project's pipeline, start to finish, then its monitoring stage: a day of sample traffic through
+//! the deployed endpoint (collected by the deployment) and the live-data gate of monitor.yml.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -53,7 +54,18 @@ async fn the_sample_pipeline_runs_train_gate_register_deploy_and_drift() {
     let ws = LocalWorkspace::start(config).await.unwrap();
     let text = std::fs::read_to_string(root.join("azure-pipelines.yml")).unwrap();
     let pipeline = parse_pipeline_text(&text, &root.join("azure-pipelines.yml")).unwrap();
-    let reports = run_pipeline(&pipeline, &settings(&ws, &root)).await.unwrap();
+    let settings = settings(&ws, &root);
+    let mut reports = run_pipeline(&pipeline, &settings).await.unwrap();
+    let monitoring = amlops::monitoring::run_stage(
+        &ws,
+        &settings,
+        &root,
+        &reports,
+        &amlops::monitoring::Traffic::default(),
+    )
+    .await
+    .unwrap();
+    reports.extend(monitoring);
     let results: Vec<(&str, &str)> = reports
         .iter()
         .map(|r| (r.title.as_str(), r.result.as_str()))
@@ -65,7 +77,10 @@ async fn the_sample_pipeline_runs_train_gate_register_deploy_and_drift() {
             ("Quality gate", "Succeeded"),
             ("Register the model", "Succeeded"),
             ("Blue/green deployment", "Succeeded"),
-            ("Drift gate (training vs production data)", "SucceededWithIssues"),
+            (
+                "Live data gate (last 24 h vs training data)",
+                "SucceededWithIssues"
+            ),
         ],
         "{reports:#?}"
     );
@@ -85,5 +100,9 @@ async fn the_sample_pipeline_runs_train_gate_register_deploy_and_drift() {
     for column in ["tenure_months", "region"] {
         assert!(drifted.contains(column), "{drifted}");
     }
+    // The gate read what the deployment collected: 480 rows over the last day, against the 600 training rows.
+    let summary = std::fs::read_to_string(&reports[4].summaries[0]).unwrap();
+    assert!(summary.contains("480"), "{summary}");
+    assert!(summary.contains("600"), "{summary}");
     ws.shutdown().await.unwrap();
 }

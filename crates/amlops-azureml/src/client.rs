@@ -1270,6 +1270,20 @@ impl AzureMlClient {
         deployment: Option<&str>,
         body: &Value,
     ) -> Result<BufferedResponse, AzureMlError> {
+        self.invoke_endpoint_with_headers(scoring_uri, key_or_token, deployment, &[], body)
+            .await
+    }
+
+    /// [`Self::invoke_endpoint`] with extra request headers (such as the local workspace's
+    /// `x-amlops-event-time`).
+    pub async fn invoke_endpoint_with_headers(
+        &self,
+        scoring_uri: &str,
+        key_or_token: &str,
+        deployment: Option<&str>,
+        headers: &[(&'static str, String)],
+        body: &Value,
+    ) -> Result<BufferedResponse, AzureMlError> {
         const OP: &str = "onlineEndpoints.invoke";
         let url = crate::http::parse_checked_url(scoring_uri).map_err(|e| AzureMlError::from_url(OP, e))?;
         let mut call = Call::new(OP, Method::POST, url).json(body)?;
@@ -1281,6 +1295,7 @@ impl AzureMlClient {
         if let Some(d) = deployment {
             call.headers.push(("azureml-model-deployment", d.to_string()));
         }
+        call.headers.extend(headers.iter().cloned());
         self.call(call).await
     }
 

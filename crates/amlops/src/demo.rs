@@ -1,6 +1,7 @@
 //! `amlops demo`: the whole loop on this machine. Starts the embedded local workspace, writes the sample churn
 //! project (docs/examples/churn) to a temporary folder and runs its azure-pipelines.yml with the real task binaries,
-//! as the agent would.
+//! as the agent would; then the monitoring stage ([`crate::monitoring`]): a day of sample traffic through the
+//! deployed endpoint and the sample's monitor.yml, the drift and data-quality gate on what it collected.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,8 +50,8 @@ pub const SAMPLE_PROJECT: &[(&str, &str)] = &[
         include_str!("../../../docs/examples/churn/data/baseline.csv"),
     ),
     (
-        "data/production.csv",
-        include_str!("../../../docs/examples/churn/data/production.csv"),
+        "monitor.yml",
+        include_str!("../../../docs/examples/churn/monitor.yml"),
     ),
 ];
 
@@ -171,6 +172,7 @@ async fn run_with_local_workspace(
     root: &Path,
     state: &Path,
     bin_dir: PathBuf,
+    monitor: bool,
 ) -> Result<bool, String> {
     let pipeline = parse_pipeline_text(pipeline_text, pipeline_path).map_err(|e| e.to_string())?;
     let mut config = LocalConfig::new(state);
@@ -194,9 +196,21 @@ async fn run_with_local_workspace(
         base_env: base_env(),
         access_token: Some(workspace.token().to_string()),
     };
-    let result = run_pipeline(&pipeline, &settings).await;
+    let mut result = run_pipeline(&pipeline, &settings)
+        .await
+        .map_err(|e| e.to_string());
+    // The monitoring stage: a day of traffic through the deployed endpoint, then the drift and quality gate.
+    if monitor
+        && let Ok(reports) = &mut result
+        && reports.iter().all(|r| r.result.starts_with("Succeeded"))
+    {
+        match crate::monitoring::run_stage(&workspace, &settings, root, reports, &Default::default()).await {
+            Ok(more) => reports.extend(more),
+            Err(e) => result = Err(format!("the monitoring stage: {e}")),
+        }
+    }
     let _ = workspace.shutdown().await;
-    let reports = result.map_err(|e| e.to_string())?;
+    let reports = result?;
     println!("\n══ Summary");
     let mut ok = true;
     for (i, r) in reports.iter().enumerate() {
@@ -239,6 +253,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
             &project,
             &dir.join("state"),
             bin_dir,
+            true,
         ))
     })();
     finish(outcome)
@@ -261,6 +276,7 @@ pub fn run_pipeline_command(args: RunPipelineArgs) -> ExitCode {
             &root,
             &args.state,
             bin_dir,
+            false,
         ))
     })();
     finish(outcome)

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod demo;
 pub mod drift;
 pub mod local;
+pub mod monitoring;
 pub mod pipeline;
 pub mod render;
 

@@ -38,4 +38,3 @@ def write(path, data):
 
 write("data/train.csv", rows(600, 1))
 write("data/baseline.csv", rows(400, 2))
-write("data/production.csv", rows(400, 3, drift=True))
