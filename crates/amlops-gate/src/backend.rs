@@ -149,19 +149,25 @@ pub trait GateBackend: Send + Sync {
     /// The names of the blobs under each of `prefixes` (folders ending with `/`) in a blob datastore.
     async fn list_blobs(&self, datastore: &str, prefixes: &[String]) -> Result<Vec<String>, BackendError> {
         let _ = prefixes;
-        Err(unsupported(&format!("listing blobs in the datastore '{datastore}'")))
+        Err(unsupported(&format!(
+            "listing blobs in the datastore '{datastore}'"
+        )))
     }
 
     /// Download blobs of a blob datastore, each to its local file (parent folders are created).
     async fn download_blobs(&self, datastore: &str, files: &[(String, PathBuf)]) -> Result<(), BackendError> {
         let _ = files;
-        Err(unsupported(&format!("downloading blobs from the datastore '{datastore}'")))
+        Err(unsupported(&format!(
+            "downloading blobs from the datastore '{datastore}'"
+        )))
     }
 
     /// The job that produced a model version (its `jobName`); `None` when the model does not exist or names
     /// no job.
     async fn model_job_name(&self, name: &str, version: &str) -> Result<Option<String>, BackendError> {
-        Err(unsupported(&format!("reading the job of the model {name}:{version}")))
+        Err(unsupported(&format!(
+            "reading the job of the model {name}:{version}"
+        )))
     }
 
     /// A job's inputs.

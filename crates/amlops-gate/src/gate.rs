@@ -700,8 +700,24 @@ async fn evaluate_drift(
     resolve_local: &(dyn Fn(&str) -> PathBuf + Sync),
 ) -> Result<DriftOutcome, GateError> {
     let live = &drift.live;
-    let baseline = local_data(&drift.baseline, "baselineData", backend, work_dir, resolve_local, live).await?;
-    let target = local_data(&drift.target, "targetData", backend, work_dir, resolve_local, live).await?;
+    let baseline = local_data(
+        &drift.baseline,
+        "baselineData",
+        backend,
+        work_dir,
+        resolve_local,
+        live,
+    )
+    .await?;
+    let target = local_data(
+        &drift.target,
+        "targetData",
+        backend,
+        work_dir,
+        resolve_local,
+        live,
+    )
+    .await?;
     let config = DriftConfig {
         columns: drift.columns.clone(),
         categorical_columns: drift.categorical.clone(),

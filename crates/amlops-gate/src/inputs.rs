@@ -152,7 +152,12 @@ pub fn read_config(ctx: &TaskContext) -> Result<GateConfig, GateError> {
     };
     if drift.is_none() {
         ignored(
-            &["driftColumns", "categoricalColumns", "driftThresholds", "baselineInput"],
+            &[
+                "driftColumns",
+                "categoricalColumns",
+                "driftThresholds",
+                "baselineInput",
+            ],
             "no drift check without 'baselineData' and 'targetData'",
         );
     }
@@ -186,11 +191,10 @@ pub fn read_config(ctx: &TaskContext) -> Result<GateConfig, GateError> {
 fn read_live(ctx: &TaskContext) -> Result<crate::live::LiveOptions, GateError> {
     let i = ctx.inputs();
     let window = i.string_or("targetWindow", "24h");
-    let window_hours =
-        crate::live::parse_window(&window).map_err(|problem| GateError::DriftInput {
-            input: "targetWindow",
-            problem,
-        })?;
+    let window_hours = crate::live::parse_window(&window).map_err(|problem| GateError::DriftInput {
+        input: "targetWindow",
+        problem,
+    })?;
     Ok(crate::live::LiveOptions {
         window_hours,
         baseline_input: i.string("baselineInput"),
