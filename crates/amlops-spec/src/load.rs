@@ -192,6 +192,7 @@ const ONLINE_DEPLOYMENT_RULES: &[Rule] = &[
 /// `_schema/_deployment/batch/batch_deployment.py`, `batch_deployment_settings.py`,
 /// `model_batch_deployment_settings.py`, `compute_binding.py`.
 const BATCH_DEPLOYMENT_RULES: &[Rule] = &[
+    (&["type"], Field::Lower),
     (&["error_threshold"], Field::Int),
     (&["max_concurrency_per_instance"], Field::Int),
     (&["mini_batch_size"], Field::Int),

@@ -548,7 +548,9 @@ pub(crate) fn batch_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Res
             body,
         });
     } else {
-        if m.get("compute").is_none_or(Value::is_null) {
+        // `type: model` loads with `ModelBatchDeploymentSchema` (compute required); without a type the CLI
+        // uses `BatchDeploymentSchema`, where compute is optional
+        if opt_str(m, "type").as_deref() == Some("model") && m.get("compute").is_none_or(Value::is_null) {
             return Err(ctx.err(&["compute"], "Missing data for required field."));
         }
         deployment_assets(ctx, m, &mut p, true)?;
