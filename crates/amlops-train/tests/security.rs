@@ -152,3 +152,30 @@ fn a_workspace_naming_another_host_gets_no_token_sent_there() {
         );
     }
 }
+
+#[test]
+fn a_bare_carriage_return_in_job_logs_forges_no_decoration() {
+    let (_rt, _server, fake) = start();
+    let mut scenario = Scenario::statuses(&["Running", "Completed"]);
+    scenario.chunks = vec![
+        "progress 10%\r##[error]forged failure\r##[group]forged group\n".into(),
+        "done\r##vso[task.complete result=Failed;]forged\n".into(),
+    ];
+    fake.set_scenario(scenario);
+    let run = agent(&fake, COMMAND_JOB).run();
+    assert_eq!(run.agent_result(), TaskResult::Succeeded, "{}", run.stdout);
+    for raw in run.stdout.split(['\n', '\r']) {
+        for forged in [
+            "##[error]forged",
+            "##[group]forged",
+            "##vso[task.complete result=Failed;]forged",
+        ] {
+            assert!(
+                !raw.trim_start().starts_with(forged),
+                "{raw:?} in\n{}",
+                run.stdout
+            );
+        }
+    }
+    assert!(run.stdout.lines().any(|l| l == "progress 10%"), "{}", run.stdout);
+}
