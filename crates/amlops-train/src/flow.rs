@@ -38,6 +38,26 @@ pub struct TrainSettings {
     pub cancel_wait: Duration,
     /// Consecutive failed status polls tolerated (after the client's own retries). Default 10.
     pub max_poll_failures: u32,
+    /// The job the task is waiting for, while it waits: the panic clean-up hook ([`crate::register_panic_cancel`])
+    /// cancels it if the task panics.
+    pub watched_job: WatchedJob,
+}
+
+/// The name of the job being waited for, shared with the panic clean-up hook.
+#[derive(Debug, Clone, Default)]
+pub struct WatchedJob(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl WatchedJob {
+    /// Set (or clear) the job.
+    pub fn set(&self, name: Option<&str>) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *slot = name.map(str::to_string);
+    }
+
+    /// The job, if one is being waited for.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl Default for TrainSettings {
@@ -47,6 +67,7 @@ impl Default for TrainSettings {
             cancel_request_timeout: Duration::from_secs(2),
             cancel_wait: Duration::from_secs(3),
             max_poll_failures: 10,
+            watched_job: WatchedJob::default(),
         }
     }
 }
@@ -236,7 +257,10 @@ impl Train<'_> {
                 "Azure ML job '{name}' is {status}; not waiting for it (wait: false)"
             )));
         }
-        let final_info = self.wait(&name, info).await?;
+        self.settings.watched_job.set(Some(&name));
+        let waited = self.wait(&name, info).await;
+        self.settings.watched_job.set(None);
+        let final_info = waited?;
         self.finish(&name, final_info, reattached).await
     }
 

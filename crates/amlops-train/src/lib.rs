@@ -241,6 +241,8 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
         conn.environment.clone(),
     );
     let api = ClientJobApi::new(client, conn.environment.clone());
+    // If the task panics while it waits for the job, run_task cancels the job (the flow's own handling never ran).
+    let panic_cancel = register_panic_cancel(&ctx, &cleanup, &settings.watched_job);
     let workspace = WorkspaceRef {
         environment: conn.environment.clone(),
         subscription: subscription.clone(),
@@ -264,5 +266,27 @@ pub async fn run(ctx: TaskContext) -> Result<Outcome, TaskError> {
     }
     .run()
     .await;
+    panic_cancel.disarm();
     Ok(events.finish_after(result, TrainError::Events).await?)
+}
+
+/// Register the panic clean-up: cancel the job the flow is waiting for, if any.
+pub fn register_panic_cancel(
+    ctx: &TaskContext,
+    cleanup: &ClientJobApi,
+    watched: &crate::flow::WatchedJob,
+) -> amlops_agent::CleanupGuard {
+    use crate::api::JobApi;
+    let api = cleanup.clone();
+    let watched = watched.clone();
+    ctx.cleanup
+        .register("cancel the Azure ML job being waited for", move || async move {
+            let Some(name) = watched.get() else {
+                return Ok("no job was being waited for".to_string());
+            };
+            api.cancel_job(&name)
+                .await
+                .map(|()| format!("cancellation of the job '{name}' requested"))
+                .map_err(|e| format!("cancelling the job '{name}' failed: {e}"))
+        })
 }
