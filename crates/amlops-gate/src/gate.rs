@@ -267,9 +267,18 @@ impl GateReport {
             .unwrap_or_default()
     }
 
-    /// Whether every rule passed and no column drifted.
+    /// Drift metrics with a threshold that could not be computed (they fail the gate: closed).
+    pub fn not_computed(&self) -> Vec<String> {
+        self.drift
+            .as_ref()
+            .map(|d| d.report.not_computed())
+            .unwrap_or_default()
+    }
+
+    /// Whether every rule passed, no column drifted and every drift metric with a threshold
+    /// was computed.
     pub fn passed(&self) -> bool {
-        self.failed_rules().is_empty() && self.drifted_columns().is_empty()
+        self.failed_rules().is_empty() && self.drifted_columns().is_empty() && self.not_computed().is_empty()
     }
 
     /// One line saying why the gate failed, or that it passed.
@@ -304,6 +313,10 @@ impl GateReport {
             }
             if !drifted.is_empty() {
                 reasons.push(format!("drifted columns: {}", drifted.join(", ")));
+            }
+            let not_computed = self.not_computed();
+            if !not_computed.is_empty() {
+                reasons.push(format!("metrics not computed: {}", not_computed.join("; ")));
             }
             format!("The gate failed ({checks}): {}", reasons.join("; "))
         }

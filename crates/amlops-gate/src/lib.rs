@@ -238,5 +238,8 @@ fn log_report(ctx: &TaskContext, report: &GateReport) {
                 breaches.join(", ")
             )));
         }
+        for problem in d.report.not_computed() {
+            out.log_issue(&issue(problem));
+        }
     }
 }
