@@ -445,3 +445,72 @@ async fn model_baselines_are_the_training_job_input() {
         .to_string();
     assert!(e.contains("model churn:9 does not exist"), "{e}");
 }
+
+fn gate_config(
+    target: &str,
+    now: i64,
+    mode: amlops_gate::GateMode,
+    baseline: &Path,
+) -> amlops_gate::GateConfig {
+    amlops_gate::GateConfig {
+        rules: Vec::new(),
+        candidate: None,
+        champion: None,
+        require_champion: false,
+        drift: Some(amlops_gate::gate::DriftInputs {
+            baseline: baseline.display().to_string(),
+            target: target.to_string(),
+            columns: None,
+            categorical: Some(vec!["cat".into()]),
+            thresholds: Default::default(),
+            live: LiveOptions {
+                now: Some(now),
+                ..options()
+            },
+        }),
+        mode,
+    }
+}
+
+// The whole gate on live data: the rows of the window's collector files are compared with the baseline; an empty
+// window fails in fail mode and is a warning (no drift result) in warn mode.
+#[tokio::test]
+async fn the_gate_compares_the_window_and_warns_on_an_empty_one() {
+    use amlops_gate::GateMode;
+    let server = MockServer::start().await;
+    workspace(&server, "AzureBlob", json!({"blue": 100})).await;
+    collected(&server).await;
+    let b = backend(&server);
+    let dir = support::temp_dir();
+    let baseline = support::write_csv(&dir.join("baseline.csv"), 100, 0.0, false);
+    let resolve = |p: &str| std::path::PathBuf::from(p);
+
+    let config = gate_config("endpoint:churn/blue", NOW, GateMode::Fail, &baseline);
+    let report = amlops_gate::gate::evaluate(&config, Some(&b), &dir.join("w1"), &resolve)
+        .await
+        .unwrap();
+    let drift = report.drift.as_ref().unwrap();
+    assert_eq!(drift.report.rows_baseline, 100);
+    // a.jsonl, b.jsonl and c.jsonl: one row each; the other five files are outside the window or elsewhere.
+    assert_eq!(drift.report.rows_target, 3);
+    assert!(report.warnings.is_empty());
+
+    let late = NOW + 30 * 86_400;
+    let config = gate_config("endpoint:churn/blue", late, GateMode::Fail, &baseline);
+    let e = amlops_gate::gate::evaluate(&config, Some(&b), &dir.join("w2"), &resolve)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GateError::NoLiveData(_)), "{e}");
+
+    let config = gate_config("endpoint:churn/blue", late, GateMode::Warn, &baseline);
+    let report = amlops_gate::gate::evaluate(&config, Some(&b), &dir.join("w3"), &resolve)
+        .await
+        .unwrap();
+    assert!(report.drift.is_none());
+    assert_eq!(report.warnings.len(), 1);
+    assert!(
+        report.warnings[0].contains("no collected data in the 1d window"),
+        "{:?}",
+        report.warnings
+    );
+}
