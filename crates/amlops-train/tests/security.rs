@@ -179,3 +179,53 @@ fn a_bare_carriage_return_in_job_logs_forges_no_decoration() {
     }
     assert!(run.stdout.lines().any(|l| l == "progress 10%"), "{}", run.stdout);
 }
+
+#[test]
+fn a_datastore_naming_a_foreign_blob_endpoint_gets_no_sas_there() {
+    let (rt, server, fake) = start();
+    let foreign = rt.block_on(MockServer::start());
+    fake.set_scenario(Scenario::statuses(&["Completed"]));
+    let ws = ws_path();
+    // Blobs of the connection's own address land under /store/ on the fake (account `store`, container `acct`).
+    rt.block_on(async {
+        Mock::given(method("GET"))
+            .and(path(format!("{ws}/datastores")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": [{
+                "name": "workspaceblobstore",
+                "properties": {"datastoreType": "AzureBlob", "accountName": "store", "containerName": "acct",
+                    "isDefault": true, "credentials": {"credentialsType": "AccountKey"},
+                    "properties": {"blobEndpoint": format!("{}/store", foreign.uri())}}}]})))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(format!("{ws}/datastores/workspaceblobstore/listSecrets")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"secretsType": "Sas", "sasToken": format!("sv=1&sig={SAS_SIG}")})),
+            )
+            .with_priority(1)
+            .mount(&server)
+            .await;
+    });
+    let yaml = format!("{COMMAND_JOB}inputs:\n  training:\n    type: uri_folder\n    path: ./data\n");
+    let run = agent(&fake, &yaml);
+    std::fs::create_dir_all(run.temp_dir().join("data")).unwrap();
+    std::fs::write(run.temp_dir().join("data/train.csv"), "a,b\n1,2\n").unwrap();
+    let result = run.run();
+    assert_eq!(result.agent_result(), TaskResult::Succeeded, "{}", result.stdout);
+    let got = rt.block_on(foreign.received_requests()).unwrap_or_default();
+    assert!(
+        got.is_empty(),
+        "the foreign blob endpoint got {} requests",
+        got.len()
+    );
+    let st = fake.lock();
+    assert!(
+        st.blobs
+            .iter()
+            .any(|b| b.starts_with("/store/acct/LocalUpload/") && b.ends_with("/data/train.csv")),
+        "{:?}",
+        st.blobs
+    );
+}
