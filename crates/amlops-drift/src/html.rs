@@ -219,7 +219,7 @@ fn column(h: &mut String, c: &ColumnReport) {
             (None, _) => "<span class=\"muted\">reported only</span>".into(),
         };
         let value = if m.metric.is_quality() && m.value.is_finite() {
-            format!("{}%", short(m.value * 100.0))
+            percent(m.value)
         } else {
             value_text(m.value)
         };
@@ -242,6 +242,16 @@ fn metric_label(m: Metric) -> &'static str {
         Metric::NullValueRate => "null value rate",
         Metric::DataTypeErrorRate => "data type error rate",
         Metric::OutOfBoundsRate => "out-of-bounds rate",
+    }
+}
+
+/// A share as a percentage for people: `0%`, `<0.01%`, else 4 significant digits.
+fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p > 0.0 && p < 0.01 {
+        "<0.01%".into()
+    } else {
+        format!("{}%", short(p))
     }
 }
 
@@ -298,7 +308,7 @@ fn svg(h: &mut String, hist: &Histogram, kind: ColumnKind) {
                 x0 + k as f64 * bar,
                 plot_h - bh,
                 escape(label),
-                short(share * 100.0)
+                percent(share)
             );
         }
         if kind == ColumnKind::Categorical {
