@@ -73,6 +73,7 @@ def pstr(path):
     return ".".join(str(p) for p in path)
 
 
+VARIANT = re.compile(r"\.yd\d{3}\.yml$")
 REF = re.compile(r"^(azureml:)?([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]+)$")
 LATEST = re.compile(r"^(azureml:)?([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+)$")
 LOCAL = re.compile(r"^(\.{1,2}/|[A-Za-z0-9_][A-Za-z0-9_.-]*/)[^:]*$|^\.{1,2}$")
@@ -320,6 +321,8 @@ def record_one(oracle, tree: Path, out: Path, v: dict) -> dict:
     reg = [str(tree / r) for r in v.get("pre_registered", [])]
     res = oracle.convert(v["kind"], str(yp), parse_cli_args(v.get("cli_args", [])), reg, True)
     res["yaml"] = v["yaml"]
+    if reg:
+        res["pre_registered"] = list(v.get("pre_registered", []))
     exp = out / "expected" / (v["yaml"] + ".json")
     exp.parent.mkdir(parents=True, exist_ok=True)
     exp.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n")
@@ -386,7 +389,16 @@ def cmd_promote(args):
         dst = vroot / y
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(tree / y, dst)
-        # local files the SDK read for the case (conda files, MLTable files, component YAMLs, ...)
+        # the original's folder (code, conda files, MLTable files, component YAMLs; no other variants)
+        orig_dir = (tree / e["derived_from"]).parent
+        for src in orig_dir.rglob("*"):
+            if not src.is_file() or VARIANT.search(src.name) or src.stat().st_size > 300_000:
+                continue
+            d = dst.parent / src.relative_to(orig_dir)
+            if not d.exists():
+                d.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, d)
+        # local files the SDK read for the case elsewhere
         for rel in src_exp.get("local_files_read", []):
             s = (tree / y).parent / rel
             d = dst.parent / rel

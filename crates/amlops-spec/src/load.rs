@@ -377,6 +377,29 @@ impl Loader<'_> {
         Ok(())
     }
 
+    /// Prompt flow components (`type: flow`, a `flow.dag.yaml`, a promptflow `$schema`) are registered by the SDK
+    /// through the promptflow package, which amlops does not reimplement: refuse them by name.
+    fn not_prompt_flow(&self, doc: &Value) -> Result<()> {
+        let name = self.file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let schema = doc
+            .get("$schema")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let ty = doc.get("type").and_then(Value::as_str).unwrap_or_default();
+        if ty.eq_ignore_ascii_case("flow") || schema.contains("promptflow") || name.starts_with("flow.dag.") {
+            let field = if ty.is_empty() { "$schema" } else { "type" };
+            return Err(self.err(
+                &[field.to_string()],
+                "prompt flow components are not supported by amlops (the SDK registers them through the \
+                 promptflow package); register the flow with `az ml component create` or `pf` and reference it \
+                 as `azureml:<name>:<version>`"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// `Missing data for required field.` for the first of `fields` absent (or null) in `v`.
     fn required(&self, v: &Value, fields: &[&str], at: &[String], prefix: &str) -> Result<()> {
         for f in fields {
@@ -503,6 +526,7 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
     match kind {
         Kind::Job => l.job(doc, &mut at, false),
         Kind::Component => {
+            l.not_prompt_flow(doc)?;
             l.apply(doc, COMPONENT_RULES, &mut at)?;
             l.apply(doc, &[(&["tags", "*"], Field::Str)], &mut at)?;
             let ty = doc

@@ -12,9 +12,9 @@ use serde_json::Value;
 use support::oracle;
 
 /// Number of SDK-converted cases in the manifest (all must match).
-const CONVERTED: usize = 265;
+const CONVERTED: usize = 362;
 /// Number of SDK-rejected cases in the manifest (all must be rejected).
-const SDK_REJECTED: usize = 27;
+const SDK_REJECTED: usize = 46;
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
