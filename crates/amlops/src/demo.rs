@@ -61,6 +61,10 @@ pub struct DemoArgs {
     /// Folder for the sample project and the workspace state (default: a new temporary folder).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// The canary rolled out after the pipeline (canary analysis): `healthy` reaches 100%, `slow-canary` is
+    /// rolled back by the analysis.
+    #[arg(long, value_enum, default_value = "healthy")]
+    pub variant: crate::canary_demo::Variant,
     /// Folder holding the task binaries (default: next to this executable; built with cargo when missing).
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
@@ -173,6 +177,7 @@ async fn run_with_local_workspace(
     state: &Path,
     bin_dir: PathBuf,
     monitor: bool,
+    canary: Option<crate::canary_demo::Variant>,
 ) -> Result<bool, String> {
     let pipeline = parse_pipeline_text(pipeline_text, pipeline_path).map_err(|e| e.to_string())?;
     let mut config = LocalConfig::new(state);
@@ -207,6 +212,15 @@ async fn run_with_local_workspace(
         match crate::monitoring::run_stage(&workspace, &settings, root, reports, &Default::default()).await {
             Ok(more) => reports.extend(more),
             Err(e) => result = Err(format!("the monitoring stage: {e}")),
+        }
+    }
+    if let Some(variant) = canary
+        && let Ok(reports) = &mut result
+        && reports.iter().all(|r| r.result.starts_with("Succeeded"))
+    {
+        match crate::canary_demo::run_stage(&workspace, &settings, root, reports, variant).await {
+            Ok(more) => reports.extend(more),
+            Err(e) => result = Err(format!("the canary stage: {e}")),
         }
     }
     let _ = workspace.shutdown().await;
@@ -254,6 +268,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
             &dir.join("state"),
             bin_dir,
             true,
+            Some(args.variant),
         ))
     })();
     finish(outcome)
@@ -277,6 +292,7 @@ pub fn run_pipeline_command(args: RunPipelineArgs) -> ExitCode {
             &args.state,
             bin_dir,
             false,
+            None,
         ))
     })();
     finish(outcome)

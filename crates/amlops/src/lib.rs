@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod canary_demo;
 pub mod demo;
 pub mod drift;
 pub mod local;
