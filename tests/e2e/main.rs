@@ -2,6 +2,7 @@
 
 mod cancel;
 mod failures;
+mod faults;
 mod full_loop;
 mod restart;
 mod serve;
