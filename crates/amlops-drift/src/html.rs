@@ -304,7 +304,7 @@ fn svg(h: &mut String, hist: &Histogram, kind: ColumnKind) {
             let bh = share / top * (plot_h - 4.0);
             let _ = write!(
                 h,
-                "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"{bar:.2}\" height=\"{bh:.2}\" fill=\"{color}\"><title>{}: {side} {count} rows ({}%)</title></rect>",
+                "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"{bar:.2}\" height=\"{bh:.2}\" fill=\"{color}\"><title>{}: {side} {count} rows ({})</title></rect>",
                 x0 + k as f64 * bar,
                 plot_h - bh,
                 escape(label),
