@@ -41,13 +41,14 @@ impl Window {
         Self { start, end }
     }
 
-    /// `14:02–14:05 UTC` (the last minute included).
+    /// `14:02–14:05 UTC` (the last minute included), or `14:02 UTC` for a single minute.
     pub fn describe(&self) -> String {
-        format!(
-            "{}–{} UTC",
-            hhmm(self.start),
-            hhmm(self.end - time::Duration::minutes(1))
-        )
+        let last = self.end - time::Duration::minutes(1);
+        if last <= self.start {
+            format!("{} UTC", hhmm(self.start))
+        } else {
+            format!("{}–{} UTC", hhmm(self.start), hhmm(last))
+        }
     }
 
     /// Whether `t` is one of the window's minutes.
@@ -295,6 +296,11 @@ mod tests {
         assert_eq!(w.start, datetime!(2026-12-06 14:02 UTC));
         assert_eq!(w.end, datetime!(2026-12-06 14:06 UTC));
         assert_eq!(w.describe(), "14:02–14:05 UTC");
+        let one = Window::new(
+            datetime!(2026-12-06 14:02:10 UTC),
+            datetime!(2026-12-06 14:02:50 UTC),
+        );
+        assert_eq!(one.describe(), "14:02 UTC");
         assert!(w.contains(datetime!(2026-12-06 14:05 UTC)));
         assert!(!w.contains(datetime!(2026-12-06 14:06 UTC)));
     }
