@@ -104,22 +104,15 @@ impl ServerAuth {
         format!("job.{}.{}", hex::encode(name), self.mac(&["job", name]))
     }
 
-    /// Whether the request carries the server token or a job's MLflow token.
-    pub(crate) fn has_job_or_server_token(&self, headers: &HeaderMap) -> bool {
-        let Some(b) = bearer(headers) else {
-            return false;
-        };
-        if secret_eq(b, &self.token) {
-            return true;
-        }
+    /// The job whose MLflow token the request carries, if it carries a valid one.
+    pub(crate) fn job_of(&self, headers: &HeaderMap) -> Option<String> {
+        let b = bearer(headers)?;
         let mut parts = b.splitn(3, '.');
         let (Some("job"), Some(name), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
-            return false;
+            return None;
         };
-        let Some(name) = hex::decode(name).ok().and_then(|n| String::from_utf8(n).ok()) else {
-            return false;
-        };
-        secret_eq(b, &self.job_token(&name))
+        let name = String::from_utf8(hex::decode(name).ok()?).ok()?;
+        secret_eq(b, &self.job_token(&name)).then_some(name)
     }
 
     /// The signed query for `resource` (a decoded path: `/amlopslocal/{container}` with `sr=c`, a blob or log file
@@ -209,8 +202,10 @@ pub(crate) fn check_request(app: &App, req: &Req, segs: &[&str]) -> Option<Respo
     if first == "endpoints" || auth.has_server_token(&req.headers) {
         return None;
     }
-    if first == "mlflow" && auth.has_job_or_server_token(&req.headers) {
-        return None;
+    if first == "mlflow"
+        && let Some(job) = auth.job_of(&req.headers)
+    {
+        return own_run_only(req, &job);
     }
     if first == crate::blob::ACCOUNT || first == "joblogs" {
         if query_get(&req.query, "sig").is_none() {
@@ -227,6 +222,24 @@ pub(crate) fn check_request(app: &App, req: &Req, segs: &[&str]) -> Option<Respo
         };
     }
     Some(unauthenticated(bearer(&req.headers).is_some()))
+}
+
+/// A job's MLflow token reads anything but writes only its own run: a request body naming another run (`run_id`,
+/// `run_uuid`) gets 403, so a job cannot change the metrics of the run it is compared with.
+fn own_run_only(req: &Req, job: &str) -> Option<Response> {
+    if req.method == Method::GET || req.method == Method::HEAD {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let other = ["run_id", "run_uuid"]
+        .iter()
+        .filter_map(|k| body.get(*k).and_then(Value::as_str))
+        .find(|run| *run != job)?;
+    let body = serde_json::json!({
+        "error_code": "PERMISSION_DENIED",
+        "message": format!("The token of job '{job}' writes only its own run, not '{other}'."),
+    });
+    Some((StatusCode::FORBIDDEN, axum::Json(body)).into_response())
 }
 
 fn storage_unauthenticated(present: bool) -> Response {
@@ -427,11 +440,11 @@ mod tests {
         let t = a.job_token("job-1");
         let mut h = HeaderMap::new();
         h.insert("authorization", format!("Bearer {t}").parse().unwrap());
-        assert!(a.has_job_or_server_token(&h));
+        assert_eq!(a.job_of(&h).as_deref(), Some("job-1"));
         assert!(!a.has_server_token(&h));
         let forged = format!("job.{}.{}", hex::encode("job-2"), t.rsplit('.').next().unwrap());
         h.insert("authorization", format!("Bearer {forged}").parse().unwrap());
-        assert!(!a.has_job_or_server_token(&h));
+        assert_eq!(a.job_of(&h), None);
     }
 
     #[test]

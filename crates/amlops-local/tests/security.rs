@@ -318,6 +318,24 @@ async fn job_processes_get_a_filtered_environment_and_no_workspace_token() {
         let (s, _) = status(job_client.get(&url)).await;
         assert_eq!(s, 401, "{url}");
     }
+    // It writes its own run only: not the metrics of another run (the champion a gate compares it with).
+    let metric =
+        |run: &str| json!({"run_id": run, "key": "accuracy", "value": 0.01, "timestamp": 1, "step": 0});
+    let (s, body) = status(
+        job_client
+            .post(t.mlflow("runs/log-metric"))
+            .json(&metric("job-env")),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = status(
+        job_client
+            .post(t.mlflow("runs/log-metric"))
+            .json(&metric("champion")),
+    )
+    .await;
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("PERMISSION_DENIED"), "{body}");
     // A signed log URL does not open another path.
     let other = log_url.replace("std_log.txt", "other.txt");
     let (s, _) = status(t.anonymous.get(other)).await;
