@@ -447,7 +447,7 @@ impl azure_core::http::HttpClient for ReqwestTransport {
                 ));
             }
         }
-        let resp = builder
+        let mut resp = builder
             .send()
             .await
             .map_err(|e| azure_core::Error::with_message(AzKind::Io, e.without_url().to_string()))?;
@@ -458,12 +458,26 @@ impl azure_core::http::HttpClient for ReqwestTransport {
                 headers.insert(k.as_str().to_string(), v.to_string());
             }
         }
-        let body = resp
-            .bytes()
+        // Token responses are small: read at most 1 MiB, whatever Content-Length claims.
+        const LIMIT: usize = 1024 * 1024;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
             .await
-            .map_err(|e| azure_core::Error::with_message(AzKind::Io, e.without_url().to_string()))?;
+            .map_err(|e| azure_core::Error::with_message(AzKind::Io, e.without_url().to_string()))?
+        {
+            if body.len().saturating_add(chunk.len()) > LIMIT {
+                return Err(azure_core::Error::with_message(
+                    AzKind::Io,
+                    "the token response is larger than 1 MiB",
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(azure_core::http::AsyncRawResponse::from_bytes(
-            status, headers, body,
+            status,
+            headers,
+            bytes::Bytes::from(body),
         ))
     }
 }
