@@ -505,11 +505,29 @@ impl Loader<'_> {
         if node && v.get("command").is_none() && ty == "command" {
             self.required(v, &["component"], at, "")?;
         }
+        let default_compute = v
+            .get("settings")
+            .and_then(|s| s.get("default_compute"))
+            .or_else(|| v.get("compute"))
+            .is_some_and(|c| !c.is_null());
         if let Some(Value::Object(jobs)) = v.get_mut("jobs") {
             at.push("jobs".into());
             for (k, child) in jobs.iter_mut() {
                 at.push(k.clone());
                 let r = self.job(child, at, true);
+                // `PipelineJob._validate_compute_is_set`: a top-level pipeline's command, sweep, Spark and
+                // parallel nodes need a compute, their own or the pipeline's (`compute`, `settings.default_compute`)
+                let node_ty = child.get("type").and_then(Value::as_str).unwrap_or("command");
+                let r = r.and_then(|()| {
+                    // a Spark node with `resources` runs serverless
+                    let serverless_spark = node_ty == "spark" && child.get("resources").is_some_and(|r| !r.is_null());
+                    if !node && !default_compute && !serverless_spark && matches!(node_ty, "command" | "sweep" | "parallel" | "spark") {
+                        self.required(child, &["compute"], at, "")
+                            .map_err(|_| self.err(&[at.clone(), vec!["compute".into()]].concat(), "Compute not set: give the node a `compute` or the pipeline `settings.default_compute`".into()))
+                    } else {
+                        Ok(())
+                    }
+                });
                 at.pop();
                 r?;
             }
@@ -534,6 +552,15 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
                 .and_then(Value::as_str)
                 .unwrap_or("command")
                 .to_string();
+            if ty == "command" && doc.get("queue_settings").is_some() {
+                // not a command component field: the SDK fails serialising it (`QueueSettings is not JSON
+                // serializable`)
+                return Err(l.err(
+                    &["queue_settings".to_string()],
+                    "queue_settings is not supported on components: set it on the job or pipeline node"
+                        .into(),
+                ));
+            }
             if ty == "command" {
                 // `CommandComponentSchema`: `command` and `environment` are required; ports need a `type`
                 l.required(doc, &["command", "environment"], &at, "")?;
@@ -561,6 +588,16 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
         }
         Kind::OnlineDeployment => {
             l.scoring_script(doc)?;
+            // `CodeConfiguration`: a scoring script needs its code folder and the other way round (`scoring
+            // script can't be empty`)
+            if let Some(cc) = doc.get("code_configuration").filter(|c| c.is_object()) {
+                l.required(
+                    cc,
+                    &["code", "scoring_script"],
+                    &["code_configuration".to_string()],
+                    "",
+                )?;
+            }
             // `ManagedOnlineDeploymentSchema.instance_type` is required (Kubernetes deployments have none)
             let kubernetes = doc
                 .get("type")
@@ -765,7 +802,7 @@ mod tests {
         let mut bad =
             json!({"command": "echo", "environment": "azureml:e:1", "inputs": {"x": {"type": "Uri_Folder"}}});
         assert!(load(Kind::Component, &mut bad, Path::new("c.yml"), "").is_err());
-        let mut job = json!({"jobs": {"a": {"type": "Command", "component": "azureml:c:1", "inputs": {"i": {"mode": "RO_MOUNT"}}}}});
+        let mut job = json!({"jobs": {"a": {"type": "Command", "component": "azureml:c:1", "compute": "azureml:cpu", "inputs": {"i": {"mode": "RO_MOUNT"}}}}});
         load(Kind::Job, &mut job, Path::new("j.yml"), "").unwrap();
         assert_eq!(job["jobs"]["a"]["type"], "command");
         assert_eq!(job["jobs"]["a"]["inputs"]["i"]["mode"], "ro_mount");
