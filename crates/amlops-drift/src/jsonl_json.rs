@@ -34,6 +34,9 @@ impl From<String> for LineError {
     }
 }
 
+/// Most distinct keys a data set's rows may have (schema inference).
+pub(crate) const MAX_COLUMNS: usize = 10_000;
+
 /// Column names to indexes; remembers the key order of the last row so that rows written
 /// with the same keys in the same order find their columns by one comparison a key.
 #[derive(Debug, Default)]
@@ -43,6 +46,8 @@ pub(crate) struct ColumnMap {
     pub names: Vec<String>,
     /// Unknown keys become new columns (schema inference) instead of being skipped.
     grow: bool,
+    /// A key met once [`MAX_COLUMNS`] columns were known (schema inference stops there).
+    pub overflow: bool,
     recent: Vec<(Vec<u8>, Option<usize>)>,
 }
 
@@ -57,6 +62,7 @@ impl ColumnMap {
                 .collect(),
             names: names.to_vec(),
             grow: false,
+            overflow: false,
             recent: Vec::new(),
         }
     }
@@ -77,6 +83,10 @@ impl ColumnMap {
         }
         let c = match self.index.get(key) {
             Some(&c) => Some(c),
+            None if self.grow && self.names.len() >= MAX_COLUMNS => {
+                self.overflow = true;
+                None
+            }
             None if self.grow => {
                 let c = self.names.len();
                 self.names.push(String::from_utf8_lossy(key).into_owned());

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::DriftError;
 use crate::csv_side::{CsvScan, FastMap, MAX_INT_CATEGORIES, ScanColumn, parse_f64, parse_i64};
-use crate::jsonl_json::{Cell, ColumnMap, LineError, LineRows, cell_text, parse_line};
+use crate::jsonl_json::{Cell, ColumnMap, LineError, LineRows, MAX_COLUMNS, cell_text, parse_line};
 use crate::quality::{Bounds, ColumnQuality, QualityColumn};
 use crate::source::ValueType;
 
@@ -41,6 +41,8 @@ pub(crate) struct LineReport {
     pub first: Option<(PathBuf, u64, String)>,
     /// A warning for each of the first malformed lines.
     pub warnings: Vec<String>,
+    /// Where a key was met once the most columns were known (schema inference).
+    pub too_many_keys: Option<(PathBuf, u64)>,
 }
 
 impl LineReport {
@@ -170,6 +172,9 @@ fn for_each_row(
                     });
                 }
             }
+            if cols.overflow && report.too_many_keys.is_none() {
+                report.too_many_keys = Some((path.clone(), line_no));
+            }
             let n_cols = cols.names.len();
             let mut from = 0;
             for &end in &rows.ends {
@@ -241,6 +246,15 @@ pub(crate) fn schema(files: &[PathBuf]) -> Result<Vec<(String, ValueType)>, Drif
     if rows == 0 {
         // Nothing but malformed lines: say so rather than "no rows".
         lines.check()?;
+    }
+    if let Some((path, line)) = lines.too_many_keys {
+        return Err(DriftError::Jsonl {
+            path,
+            line,
+            message: format!(
+                "the rows have more than {MAX_COLUMNS} distinct keys; write one column a key (not data as keys)"
+            ),
+        });
     }
     if rows == 0 || cols.names.is_empty() {
         return Err(DriftError::EmptyFile {
@@ -516,4 +530,24 @@ pub(crate) fn quality(files: &[PathBuf], cols: &[QualityColumn]) -> Result<Vec<C
         Ok(())
     })?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_with_too_many_distinct_keys_are_an_error_naming_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("wide.jsonl");
+        let mut text = String::from("{\"a\": 1}\n");
+        let keys: Vec<String> = (0..MAX_COLUMNS).map(|i| format!("\"k{i}\": {i}")).collect();
+        text.push_str(&format!("{{{}}}\n", keys.join(",")));
+        std::fs::write(&p, text).unwrap();
+        let e = schema(&[p]).unwrap_err().to_string();
+        assert!(
+            e.contains("wide.jsonl, line 2") && e.contains("more than 10000 distinct keys"),
+            "{e}"
+        );
+    }
 }
