@@ -31,6 +31,24 @@ struct State {
     busy_writes: usize,
     /// Endpoint writes that were answered 409.
     busy_answers: usize,
+    /// Endpoint PUTs become operations that run this long; writes meanwhile answer 409.
+    update_takes: Option<std::time::Duration>,
+    /// When each endpoint operation was accepted (`/ops/<index>`).
+    ops: Vec<std::time::Instant>,
+    /// The task's pid: SIGINT goes to it at the first operation status poll (while the update runs).
+    sigint_pid: Option<u32>,
+    sigint_at: Option<std::time::Instant>,
+}
+
+fn busy() -> ResponseTemplate {
+    ResponseTemplate::new(409).set_body_json(json!({"error": {
+        "code": "Conflict",
+        "message": "Conflict",
+        "details": [{
+            "code": "OperationDuplicationConflict",
+            "message": "Conflict of operation, another operation on same entity is already running in workspace ws."
+        }]
+    }}))
 }
 
 #[derive(Clone)]
@@ -55,18 +73,28 @@ impl Respond for Fake {
             return ResponseTemplate::new(200)
                 .set_body_json(json!({"name": "ws", "location": "westeurope", "properties": {}}));
         }
+        if let Some(n) = path.strip_prefix("/ops/") {
+            let n: usize = n.parse().unwrap_or(0);
+            if let Some(pid) = s.sigint_pid.take() {
+                let ok = std::process::Command::new("kill")
+                    .args(["-INT", &pid.to_string()])
+                    .status()
+                    .is_ok_and(|st| st.success());
+                assert!(ok, "kill -INT {pid}");
+                s.sigint_at = Some(std::time::Instant::now());
+            }
+            let running = s.update_takes.is_some_and(|d| s.ops[n].elapsed() < d);
+            let status = if running { "InProgress" } else { "Succeeded" };
+            return ResponseTemplate::new(200).set_body_json(json!({ "status": status }));
+        }
         if path == ep_path {
-            if (method == "PUT" || method == "PATCH") && s.busy_writes > 0 {
-                s.busy_writes -= 1;
+            let in_flight = s
+                .update_takes
+                .is_some_and(|d| s.ops.iter().any(|t| t.elapsed() < d));
+            if (method == "PUT" || method == "PATCH") && (s.busy_writes > 0 || in_flight) {
+                s.busy_writes = s.busy_writes.saturating_sub(1);
                 s.busy_answers += 1;
-                return ResponseTemplate::new(409).set_body_json(json!({"error": {
-                    "code": "Conflict",
-                    "message": "Conflict",
-                    "details": [{
-                        "code": "OperationDuplicationConflict",
-                        "message": "Conflict of operation, another operation on same entity is already running in workspace ws."
-                    }]
-                }}));
+                return busy();
             }
             if method == "PATCH" {
                 if let Some(tags) = body.get("tags") {
@@ -80,6 +108,13 @@ impl Respond for Fake {
                 ep["properties"]["scoringUri"] = json!(format!("{}/score", self.1));
                 ep["properties"]["provisioningState"] = json!("Succeeded");
                 s.endpoint = ep.clone();
+                if s.update_takes.is_some() {
+                    s.ops.push(std::time::Instant::now());
+                    let op = format!("{}/ops/{}", self.1, s.ops.len() - 1);
+                    return ResponseTemplate::new(201)
+                        .insert_header("azure-asyncoperation", op.as_str())
+                        .set_body_json(ep);
+                }
                 return ResponseTemplate::new(200).set_body_json(ep);
             }
             return ResponseTemplate::new(200).set_body_json(s.endpoint.clone());
@@ -317,4 +352,60 @@ fn restore_traffic_restores_the_noted_split_through_a_busy_endpoint() {
         again.stdout
     );
     assert_eq!(fake.0.lock().unwrap().endpoint_puts.len(), 1);
+}
+
+#[test]
+fn sigint_while_the_canary_update_runs_restores_the_split_once_the_endpoint_is_free() {
+    let (_rt, server, fake) = start("Key", json!({"blue": 100}));
+    // Every endpoint update runs 2 s; the restore meets the 10% update still running (409) and waits it out.
+    fake.0.lock().unwrap().update_takes = Some(std::time::Duration::from_secs(2));
+    let dir = tempfile::tempdir().unwrap();
+    let running = agent(&server, dir.path())
+        .input("strategy", "canary")
+        .input("trafficSteps", "10,100")
+        .input("stepWaitSeconds", "600")
+        .start();
+    fake.0.lock().unwrap().sigint_pid = Some(running.child().id());
+    let run = running.finish();
+    let exited = std::time::Instant::now();
+    assert_eq!(run.agent_result(), TaskResult::Canceled, "{}", run.stdout);
+    let s = fake.0.lock().unwrap();
+    let since_sigint = exited - s.sigint_at.expect("SIGINT was sent during the update");
+    assert!(
+        since_sigint < amlops_agent::cancel::AGENT_SIGINT_GRACE,
+        "exited {since_sigint:?} after SIGINT: {}",
+        run.stdout
+    );
+    assert!(
+        s.busy_answers >= 1,
+        "the restore met the running update: {}",
+        run.stdout
+    );
+    let traffic: Vec<Value> = s
+        .endpoint_puts
+        .iter()
+        .map(|b| b["properties"]["traffic"].clone())
+        .collect();
+    assert_eq!(
+        traffic,
+        vec![json!({"blue": 90, "green": 10}), json!({"blue": 100})]
+    );
+    assert_eq!(s.endpoint["properties"]["traffic"], json!({"blue": 100}));
+    assert_eq!(
+        s.endpoint["tags"].get("amlops.restoreTraffic"),
+        None,
+        "{}",
+        s.endpoint
+    );
+    assert_eq!(s.deletes, vec!["green".to_string()]);
+    assert!(
+        run.stdout.contains("another operation in progress"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Traffic restored: blue 100%"),
+        "{}",
+        run.stdout
+    );
 }
