@@ -154,6 +154,7 @@ pub(crate) fn data(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequ
     let name = name_of(ctx, m)?;
     let ty = opt_str(m, "type").unwrap_or_else(|| "uri_folder".into());
     let path = opt_str(m, "path").ok_or_else(|| ctx.err(&["path"], "Missing data for required field."))?;
+    let mut referenced = None;
     let uri = if super::is_remote(&path) {
         path
     } else {
@@ -175,6 +176,9 @@ pub(crate) fn data(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequ
                 format!("File path does not match asset type {ty}: {path}"),
             ));
         }
+        if ty == "mltable" {
+            referenced = Some(mltable_referenced_uris(ctx, &local)?);
+        }
         ctx.data_path(UploadRole::Data, &path, false, false)?
     };
     let mut p = Map::new();
@@ -195,6 +199,9 @@ pub(crate) fn data(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequ
     );
     p.insert("dataUri".into(), json!(uri));
     p.insert("dataType".into(), json!(ty));
+    if let Some(r) = referenced {
+        p.insert("referencedUris".into(), r);
+    }
     let version = opt_scalar(m, "version").unwrap_or_else(|| "1".into());
     Ok(RestRequest {
         method: "PUT".into(),
@@ -202,4 +209,34 @@ pub(crate) fn data(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequ
         api_version: api::DATA.into(),
         body: json!({ "properties": p }),
     })
+}
+
+/// `DataOperations._validate` for a local MLTable folder: the `MLTable` file's `paths`, each as written
+/// (`MLTableMetadata.referenced_uris`: the value of its `pattern`, `file` or `folder`, the last of these
+/// present winning as in `MLTableMetadataPath.__init__`), become the data version's `referencedUris`.
+fn mltable_referenced_uris(ctx: &Ctx<'_>, folder: &std::path::Path) -> Result<Value> {
+    let file = folder.join("MLTable");
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        ctx.err(
+            &["path"],
+            format!(
+                "cannot read the MLTable file `{}` of this mltable folder: {e}",
+                file.display()
+            ),
+        )
+    })?;
+    let doc = crate::yaml::parse_yaml(&text, &file)?;
+    let mut uris = Vec::new();
+    if let Some(Value::Array(paths)) = doc.get("paths") {
+        for p in paths {
+            let mut value = Value::Null;
+            for k in ["pattern", "file", "folder"] {
+                if let Some(v) = p.get(k).filter(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+                    value = v.clone();
+                }
+            }
+            uris.push(value);
+        }
+    }
+    Ok(Value::Array(uris))
 }
