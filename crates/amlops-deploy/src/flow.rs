@@ -828,6 +828,9 @@ impl Deploy<'_> {
         self.out
             .section(&format!("Rollout of '{dep}' stopped: {}", f.reason));
         let mut notes = Vec::new();
+        // One clean-up window for the restore and the deletion ([`crate::restore::RollbackWindow`]).
+        let window = crate::restore::RollbackWindow::default();
+        let started = tokio::time::Instant::now();
         let (traffic, mirror) = restore(before, before_mirror);
         let mut restored = !progress.touched;
         if progress.touched {
@@ -838,7 +841,7 @@ impl Deploy<'_> {
                 let mut live_mirror = progress.mirror.clone();
                 live_mirror.entry(dep.to_ascii_lowercase()).or_insert(0);
                 match self
-                    .restore_within_window(&traffic, &mirror, &live, &live_mirror)
+                    .restore_within_window(started, &traffic, &mirror, &live, &live_mirror)
                     .await
                 {
                     Ok(outcome) => {
@@ -867,9 +870,8 @@ impl Deploy<'_> {
         }
         if !progress.touched && progress.noted {
             // Stopped between noting the split and changing traffic: nothing to restore, only the note to clear.
-            let window = crate::restore::RollbackWindow::default();
             if window
-                .run(self.cancel, self.clear_restore_note(self.cleanup, ep))
+                .run_from(started, self.cancel, self.clear_restore_note(self.cleanup, ep))
                 .await
                 .is_none()
             {
@@ -884,9 +886,29 @@ impl Deploy<'_> {
         } else {
             (progress.traffic.clone(), progress.mirror.clone())
         };
-        let created = !existed && matches!(self.cleanup.get_deployment(ep, dep).await, Ok(Some(_)));
+        let created = !existed
+            && matches!(
+                window
+                    .run_from(started, self.cancel, self.cleanup.get_deployment(ep, dep))
+                    .await,
+                Some(Ok(Some(_)))
+            );
         if self.settings.delete_failed_deployment && created && restored {
-            match self.cleanup.delete_deployment(ep, dep).await {
+            let deleted = window
+                .run_from(started, self.cancel, self.cleanup.delete_deployment(ep, dep))
+                .await
+                .unwrap_or_else(|| {
+                    Err(AzureMlError::new(
+                        amlops_azureml::ErrorKind::Timeout,
+                        "onlineDeployments.delete",
+                        format!(
+                            "not finished within the clean-up window; delete it with: az ml online-deployment \
+                             delete --name {dep} --endpoint-name {ep} -g {} -w {} --yes",
+                            self.settings.resource_group, self.settings.workspace
+                        ),
+                    ))
+                });
+            match deleted {
                 Ok(()) => {
                     notes.push(format!("deployment '{dep}' deleted"));
                     self.out.line(&format!("Deployment '{dep}' deleted"));

@@ -231,14 +231,26 @@ impl RollbackWindow {
     /// or `after_cancel` after `cancel` fires, whichever ends first. `None` when the window ran out (the work is
     /// dropped).
     pub async fn run<T>(&self, cancel: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
+        self.run_from(tokio::time::Instant::now(), cancel, work).await
+    }
+
+    /// [`RollbackWindow::run`] for a window that opened at `start` (several clean-up steps share one window): a
+    /// cancellation that had fired by then counts from `start`.
+    pub async fn run_from<T>(
+        &self,
+        start: tokio::time::Instant,
+        cancel: &CancellationToken,
+        work: impl Future<Output = T>,
+    ) -> Option<T> {
         let window = async {
-            if !cancel.is_cancelled() {
-                tokio::select! {
-                    () = cancel.cancelled() => {}
-                    () = tokio::time::sleep(self.after_failure) => return,
-                }
+            if cancel.is_cancelled() {
+                tokio::time::sleep_until(start + self.after_cancel).await;
+                return;
             }
-            tokio::time::sleep(self.after_cancel).await;
+            tokio::select! {
+                () = cancel.cancelled() => tokio::time::sleep(self.after_cancel).await,
+                () = tokio::time::sleep_until(start + self.after_failure) => {}
+            }
         };
         tokio::select! {
             biased;
@@ -410,6 +422,7 @@ impl crate::flow::Deploy<'_> {
     /// endpoint keeps its restore tag. `Err` carries the note for the task's error.
     pub(crate) async fn restore_within_window(
         &self,
+        started: tokio::time::Instant,
         traffic: &Split,
         mirror: &Split,
         current: &Split,
@@ -419,9 +432,9 @@ impl crate::flow::Deploy<'_> {
         let window = RollbackWindow::default();
         let accepted = std::sync::atomic::AtomicBool::new(false);
         let mark = || accepted.store(true, std::sync::atomic::Ordering::SeqCst);
-        let started = tokio::time::Instant::now();
         let result = window
-            .run(
+            .run_from(
+                started,
                 self.cancel,
                 put_restored(self.cleanup, ep, traffic, mirror, &mark),
             )

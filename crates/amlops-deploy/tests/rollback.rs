@@ -201,6 +201,8 @@ impl DeployApi for Busy {
         Ok(d)
     }
     async fn delete_deployment(&self, _ep: &str, name: &str) -> Result<(), AzureMlError> {
+        // A deployment of a busy endpoint is deleted once the endpoint's operation has ended.
+        self.wait_while_busy().await?;
         let mut s = self.lock();
         s.deletes.push(name.into());
         s.deployments.remove(name);
@@ -403,6 +405,13 @@ async fn a_restore_accepted_before_the_window_ends_is_reported_as_accepted() {
     );
     assert!(
         e.to_string().contains("traffic restored to blue 100% (accepted"),
+        "{e}"
+    );
+    // The deletion that follows shares the window: cut off, with the command to finish it.
+    assert!(fake.lock().deletes.is_empty());
+    assert!(
+        e.to_string()
+            .contains("az ml online-deployment delete --name green --endpoint-name churn-ep -g g -w w --yes"),
         "{e}"
     );
 }
