@@ -614,6 +614,19 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
         }
         Kind::BatchDeployment => {
             l.scoring_script(doc)?;
+            // `BatchDeploymentOperations` turns a `job_definition` into a pipeline component registered from the
+            // job (`PipelineComponent(source_job_id=...)`), which needs the job from the workspace: not done here
+            if doc.get("job_definition").is_some_and(|j| !j.is_null())
+                && doc.get("component").is_none_or(Value::is_null)
+            {
+                return Err(l.err(
+                    &["job_definition".to_string()],
+                    "batch pipeline deployments built from a pipeline job (`job_definition`) are not supported by \
+                     amlops: register the pipeline as a component and deploy it with `component: \
+                     azureml:<name>:<version>`"
+                        .into(),
+                ));
+            }
             l.apply(doc, BATCH_DEPLOYMENT_RULES, &mut at)
         }
         Kind::OnlineEndpoint => l.apply(doc, ONLINE_ENDPOINT_RULES, &mut at),
