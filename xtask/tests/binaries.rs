@@ -82,6 +82,33 @@ fn inputs_read(src: &str) -> BTreeMap<String, Option<String>> {
     read
 }
 
+/// The string literal of every call `call` (`set_output(`) whose first argument is a literal, wherever rustfmt put it
+/// (on the same line or the next).
+fn call_literals<'a>(text: &'a str, call: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(call) {
+        let after = rest[i + call.len()..].trim_start();
+        rest = &rest[i + call.len()..];
+        if let Some(literal) = after.strip_prefix('"')
+            && let Some(end) = literal.find('"')
+        {
+            out.push(&literal[..end]);
+        }
+    }
+    out
+}
+
+/// Inputs every task reads through `amlops_azureml::connect` (constants `*_INPUT` in connect.rs); a task declares
+/// them when they matter to it (uploads of code).
+fn connect_inputs(repo: &Path) -> BTreeSet<String> {
+    let src = std::fs::read_to_string(repo.join("crates/amlops-azureml/src/connect.rs")).unwrap();
+    src.lines()
+        .filter(|l| l.trim_start().starts_with("pub const ") && l.contains("_INPUT: &str"))
+        .filter_map(|l| literals_after(l, "\"").first().map(|(n, _)| n.to_string()))
+        .collect()
+}
+
 fn notify_inputs(repo: &Path) -> BTreeSet<String> {
     let src = std::fs::read_to_string(repo.join("crates/amlops-events/src/notify.rs")).unwrap();
     src.lines()
@@ -95,6 +122,8 @@ fn binaries_read_and_set_what_their_manifests_declare() {
     let repo = xtask::repo_root();
     let notify = notify_inputs(&repo);
     assert_eq!(notify.len(), 4, "{notify:?}");
+    let shared = connect_inputs(&repo);
+    assert!(shared.contains("allowPathsOutsideRepository"), "{shared:?}");
     let mut problems = Vec::new();
     for task in manifest::repo_tasks().unwrap() {
         let src = sources(&repo.join("crates").join(&task.binary).join("src"));
@@ -109,8 +138,16 @@ fn binaries_read_and_set_what_their_manifests_declare() {
         }
         let declared: BTreeMap<&str, &manifest::InputSpec> =
             task.inputs.iter().map(|i| (i.name.as_str(), i)).collect();
+        assert!(
+            src.contains("connect(") || src.contains("connect_with("),
+            "{} connects through amlops_azureml::connect",
+            task.name
+        );
+        for n in &shared {
+            read.entry(n.clone()).or_insert(Some("false".into()));
+        }
         for name in read.keys() {
-            if !declared.contains_key(name.as_str()) {
+            if !declared.contains_key(name.as_str()) && !shared.contains(name) {
                 problems.push(format!(
                     "{}: the binary reads '{name}', which task.json does not declare",
                     task.name
@@ -135,9 +172,9 @@ fn binaries_read_and_set_what_their_manifests_declare() {
                 Some(None) => {}
             }
         }
-        let set: BTreeSet<String> = literals_after(&src, "set_output(\"")
+        let set: BTreeSet<String> = call_literals(&src, "set_output(")
             .into_iter()
-            .map(|(n, _)| n.to_string())
+            .map(str::to_string)
             .collect();
         let outputs: BTreeSet<String> = task.outputs.iter().map(|o| o.name.clone()).collect();
         if set != outputs {

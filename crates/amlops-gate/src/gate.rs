@@ -769,7 +769,7 @@ async fn local_data(
             return Err(GateError::DriftInput {
                 input,
                 problem: format!(
-                    "'{}' does not exist; give a CSV or Parquet file or folder, or an azureml: data asset",
+                    "'{}' does not exist; give a CSV, Parquet or JSON Lines file or folder, an azureml: data asset or a datastore URI",
                     path.display()
                 ),
             });
