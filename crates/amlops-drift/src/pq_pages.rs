@@ -578,6 +578,9 @@ fn raw_pages(
     Ok(None)
 }
 
+/// The most a Snappy block expands (a 3-byte copy tag yields 64 bytes), rounded up.
+const SNAPPY_MAX_RATIO: usize = 32;
+
 /// The first `want` bytes (at most `size`) of a page body that decompresses to `size` bytes:
 /// the body itself when uncompressed, else decompressed into `out` (reused from page to page;
 /// only as far as `want` when that is less than the whole).
@@ -591,6 +594,11 @@ fn inflate<'a>(body: &'a [u8], snappy: bool, size: usize, out: &'a mut Vec<u8>) 
     let len = snap::raw::decompress_len(body).map_err(|e| format!("Snappy: {e}"))?;
     if len != size {
         return Err("Snappy page of the wrong size".into());
+    }
+    // A Snappy block expands at most about 21 times (a 3-byte copy of 64 bytes): a page that
+    // claims more is damaged, and its buffer is not allocated.
+    if size > body.len().saturating_mul(SNAPPY_MAX_RATIO) {
+        return Err("Snappy page claims more bytes than its data can hold".into());
     }
     if out.len() < size {
         out.resize(size, 0);
