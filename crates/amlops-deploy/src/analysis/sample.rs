@@ -161,8 +161,9 @@ pub fn compute(
                 .map(|(k, v)| (k.clone(), *v))
                 .collect()
         };
-        s.requests = mine(&total).iter().map(|(_, v)| v).sum();
-        s.errors = mine(&errors).iter().map(|(_, v)| v).sum();
+        // `+ 0.0`: the sum of no values is -0.0, which would print as "-0"
+        s.requests = mine(&total).iter().map(|(_, v)| v).sum::<f64>() + 0.0;
+        s.errors = mine(&errors).iter().map(|(_, v)| v).sum::<f64>() + 0.0;
         if s.requests > 0.0 {
             s.values.insert("error_rate".into(), s.errors / s.requests);
         }
@@ -303,5 +304,31 @@ mod tests {
         assert_eq!(one.describe(), "14:02 UTC");
         assert!(w.contains(datetime!(2026-12-06 14:05 UTC)));
         assert!(!w.contains(datetime!(2026-12-06 14:06 UTC)));
+    }
+
+    #[test]
+    fn a_window_with_no_5xx_series_has_an_error_rate_of_plus_zero() {
+        // The local workspace (and Azure, for a healthy deployment) reports no 5xx series at all.
+        let requests: MetricsResponse = serde_json::from_value(serde_json::json!({
+            "timespan": "2026-12-06T14:02:00Z/2026-12-06T14:04:00Z",
+            "value": [{"name": {"value": "RequestsPerMinute"}, "timeseries": [{
+                "metadatavalues": [
+                    {"name": {"value": "deployment"}, "value": "green"},
+                    {"name": {"value": "statusCodeClass"}, "value": "2xx"}],
+                "data": [{"timeStamp": "2026-12-06T14:03:00Z", "total": 60.0}]}]}]
+        }))
+        .unwrap();
+        let latency: MetricsResponse = serde_json::from_value(serde_json::json!({
+            "timespan": "2026-12-06T14:02:00Z/2026-12-06T14:04:00Z", "value": []
+        }))
+        .unwrap();
+        let window = Window::new(
+            datetime!(2026-12-06 14:02 UTC),
+            datetime!(2026-12-06 14:03:30 UTC),
+        );
+        let sample = compute(&requests, &latency, &BTreeMap::new(), "green", &[], &window);
+        let rate = sample.canary.values["error_rate"];
+        assert_eq!(rate, 0.0);
+        assert!(rate.is_sign_positive(), "a -0 error rate prints as \"-0\"");
     }
 }
