@@ -343,6 +343,15 @@ fn walk(
                     .map_err(|what| bad(&what))?
             }
             None => {
+                // The crate sizes its decompression buffer from each page header: check them
+                // against the chunk's bytes first.
+                let (start, len) = cc.byte_range();
+                let chunk = usize::try_from(start)
+                    .ok()
+                    .zip(usize::try_from(len).ok())
+                    .and_then(|(s, n)| bytes.get(s..s.checked_add(n)?))
+                    .ok_or_else(|| bad("column chunk past the end of the file"))?;
+                check_page_sizes(chunk).map_err(|what| bad(&what))?;
                 let mut pages = reader
                     .get_row_group(rg)
                     .and_then(|g| g.get_column_page_reader(l.leaf))
@@ -373,6 +382,34 @@ fn walk(
         pos += rows;
     }
     Ok(Read::Done)
+}
+
+/// How many times its compressed size a page read by the `parquet` crate may claim once it
+/// claims more than [`LARGE_PAGE`] (gzip expands at most 1032 times).
+const MAX_EXPANSION: usize = 1100;
+/// Uncompressed page size above which [`MAX_EXPANSION`] applies.
+const LARGE_PAGE: usize = 64 << 20;
+
+/// The page headers of a column chunk the `parquet` crate will read (codecs other than
+/// Snappy): each parses, each page lies inside the chunk, and none claims a large
+/// uncompressed size more than [`MAX_EXPANSION`] times its compressed one, so that a damaged
+/// header cannot make the crate allocate gigabytes for a page of a few bytes.
+fn check_page_sizes(chunk: &[u8]) -> Result<(), String> {
+    let mut at = 0usize;
+    while at < chunk.len() {
+        let (h, header_len) = page_header(&chunk[at..])?;
+        let (compressed, size) = (h.compressed_size as usize, h.uncompressed_size as usize);
+        if size > LARGE_PAGE && size > compressed.saturating_mul(MAX_EXPANSION) {
+            return Err(format!(
+                "a page claims {size} bytes once decompressed from {compressed}"
+            ));
+        }
+        at += header_len + compressed;
+        if at > chunk.len() {
+            return Err("page past the end of the column chunk".into());
+        }
+    }
+    Ok(())
 }
 
 /// A page from the `parquet` crate's page reader (codecs other than Snappy) as a [`Part`]
@@ -1268,6 +1305,26 @@ fn unpack(data: &[u8], bit: usize, bw: u32, out: &mut [u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // A page header claiming 2 GiB decompressed from 10 bytes is refused before the crate
+    // allocates for it; an ordinary one passes.
+    #[test]
+    fn page_sizes_are_checked_before_the_crate_reads_them() {
+        let header = |size: &[u8]| {
+            let mut h = vec![0x15, 0x00, 0x15];
+            h.extend_from_slice(size);
+            h.extend_from_slice(&[0x15, 0x14, 0x00]);
+            h.extend_from_slice(&[0u8; 10]);
+            h
+        };
+        let huge = header(&[0xfe, 0xff, 0xff, 0xff, 0x0f]);
+        let err = check_page_sizes(&huge).err().unwrap_or_default();
+        assert!(err.contains("claims 2147483647 bytes"), "{err}");
+        assert_eq!(check_page_sizes(&header(&[0xc8, 0x01])), Ok(()));
+        let mut cut = header(&[0xc8, 0x01]);
+        cut.pop();
+        assert!(check_page_sizes(&cut).is_err(), "a page past the chunk's end");
+    }
 
     /// Bit-pack `values` LSB first with width `bw`, in groups of 8 (zero-padded).
     fn pack(values: &[u32], bw: u32) -> Vec<u8> {
