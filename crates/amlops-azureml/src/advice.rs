@@ -71,7 +71,7 @@ const SECRET: Advice = Advice {
 const UNTRUSTED_CA: Advice = Advice {
     id: "proxy-and-custom-ca",
     text: "the server's certificate was issued by a CA this machine does not trust (often a TLS-inspecting proxy): \
-           give the agent that CA as a PEM bundle (SSL_CERT_FILE or the agent's --sslcacert) \
+           set SSL_CERT_FILE in the agent's environment to a PEM file holding that CA \
            (docs/troubleshooting.md#proxy-and-custom-ca)",
 };
 const PROXY_AUTH: Advice = Advice {
