@@ -1,24 +1,26 @@
 //! The rollout: endpoint, deployment at 0%, smoke tests, mirror phase, traffic steps, rollback, clean-up.
+//!
+//! This module holds the task's run, the smoke tests and the traffic steps; `provision` creates the endpoint and
+//! the deployment, `rollback` undoes a failed rollout, deletes old deployments and writes the build summary.
 
-use std::collections::HashMap;
-use std::future::Future;
+mod provision;
+mod rollback;
+
 use std::time::Duration;
 
-use amlops_agent::{Canceled, CancellationToken, Outcome, Output, PipelineContext, is_canceled};
+use amlops_agent::{CancellationToken, Outcome, Output, PipelineContext, is_canceled};
 use amlops_azureml::AzureMlError;
-use amlops_azureml::models::{EndpointAuthMode, OnlineDeployment, OnlineEndpoint};
+use amlops_azureml::models::{EndpointAuthMode, OnlineEndpoint};
 use amlops_events::{AssetKind, AssetRef, Emitter, Event};
-use amlops_spec::{AssetType, Kind, PlanOptions, Resolver, Scope, Upload, UploadOutcome};
-use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::DeployError;
 use crate::analysis::{StepAnalysis, StepRun};
-use crate::api::{DeployApi, LOG_CONTAINERS};
-use crate::inputs::{DeploymentSource, EndpointSource, Settings};
-use crate::report::{Existing, Summary, cleanup_selection, governance_tags, summary_markdown};
+use crate::api::DeployApi;
+use crate::inputs::Settings;
+use crate::report::{Summary, governance_tags};
 use crate::smoke::{SmokeResult, check};
-use crate::traffic::{Split, Step, StepKind, Strategy, describe, normalize, plan, restore, to_json, to_rest};
+use crate::traffic::{Split, Step, StepKind, Strategy, describe, normalize, plan, to_json, to_rest};
 
 /// The flow's timing.
 #[derive(Debug, Clone)]
@@ -114,37 +116,12 @@ struct Progress {
     analysis: Vec<StepAnalysis>,
 }
 
-struct Precomputed(HashMap<usize, UploadOutcome>);
-
-impl Resolver for Precomputed {
-    fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
-        self.0
-            .get(&upload.index)
-            .cloned()
-            .ok_or_else(|| format!("'{}' was not uploaded", upload.local_path.display()))
-    }
-
-    fn latest_version(&mut self, asset: AssetType, name: &str) -> Result<String, String> {
-        Err(format!(
-            "'{name}@latest' ({}) is not supported by this task: pin a version",
-            asset.collection()
-        ))
-    }
-}
-
 fn api_err(context: impl Into<String>) -> impl FnOnce(AzureMlError) -> DeployError {
     let context = context.into();
     move |source| DeployError::Api {
         context,
         source: Box::new(source),
     }
-}
-
-fn deployment_created_at(d: &OnlineDeployment) -> Option<OffsetDateTime> {
-    d.extra
-        .get("systemData")
-        .and_then(|s| s["createdAt"].as_str())
-        .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
 }
 
 impl Deploy<'_> {
@@ -154,38 +131,6 @@ impl Deploy<'_> {
 
     fn dep_name(&self) -> &str {
         &self.settings.deployment_name
-    }
-
-    fn scope(&self, location: &str) -> Scope {
-        Scope {
-            subscription: self.workspace.subscription.clone(),
-            resource_group: self.workspace.resource_group.clone(),
-            workspace: self.workspace.workspace.clone(),
-            location: location.to_string(),
-        }
-    }
-
-    /// Run `op` while reading the provisioning state every [`Timing::poll`] and printing each change.
-    async fn watched<T, P, PF>(&self, label: &str, op: impl Future<Output = T>, probe: P) -> T
-    where
-        P: Fn() -> PF,
-        PF: Future<Output = Option<String>>,
-    {
-        tokio::pin!(op);
-        let mut last: Option<String> = None;
-        loop {
-            tokio::select! {
-                r = &mut op => return r,
-                () = tokio::time::sleep(self.timing.poll) => {
-                    if let Some(state) = probe().await
-                        && last.as_deref() != Some(state.as_str())
-                    {
-                        self.out.line(&format!("{label}: provisioning state {state}"));
-                        last = Some(state);
-                    }
-                }
-            }
-        }
     }
 
     /// Run the task.
@@ -370,273 +315,6 @@ impl Deploy<'_> {
         ))
     }
 
-    async fn ensure_endpoint(&self, ep: &str, location: &str) -> Result<OnlineEndpoint, DeployError> {
-        if let Some(found) = self
-            .api
-            .get_endpoint(ep)
-            .await
-            .map_err(api_err(format!("reading the endpoint '{ep}'")))?
-        {
-            let state = found
-                .properties
-                .provisioning_state
-                .as_ref()
-                .map_or("unknown".to_string(), |s| s.to_string());
-            self.out
-                .line(&format!("Endpoint '{ep}' exists (provisioning state {state})"));
-            if matches!(self.settings.endpoint, EndpointSource::File { .. }) {
-                self.out.line(
-                    "The endpoint YAML is used only to create a missing endpoint; the existing one is kept",
-                );
-            }
-            return Ok(found);
-        }
-        self.out
-            .line(&format!("Endpoint '{ep}' does not exist: creating it"));
-        let (text, path) = match &self.settings.endpoint {
-            EndpointSource::File { path, .. } => (None, path.clone()),
-            EndpointSource::Named { name, auth_mode } => (
-                Some(format!("name: {name}\nauth_mode: {auth_mode}\n")),
-                std::path::PathBuf::from("endpointName.yml"),
-            ),
-        };
-        let options = PlanOptions {
-            kind: Some(Kind::OnlineEndpoint),
-            scope: self.scope(location),
-            ..PlanOptions::default()
-        };
-        let input = if text.is_some() {
-            "endpointName"
-        } else {
-            "endpointFile"
-        };
-        let spec_err = |e| DeployError::Spec {
-            input: input.into(),
-            source: Box::new(e),
-        };
-        let planned = match &text {
-            Some(t) => amlops_spec::plan_str(t, &path, options),
-            None => amlops_spec::plan_file(&path, options),
-        }
-        .map_err(spec_err)?;
-        let requests = planned
-            .render(&mut Precomputed(HashMap::new()))
-            .map_err(spec_err)?;
-        let mut body = requests.last().map(|r| r.body.clone()).unwrap_or_default();
-        // A new endpoint has no deployment yet: the YAML's traffic would be refused.
-        body["properties"]["traffic"] = json!({});
-        body["properties"]["mirrorTraffic"] = json!({});
-        let body: OnlineEndpoint = serde_json::from_value(body)
-            .map_err(|e| DeployError::Setup(format!("the endpoint request cannot be built: {e}")))?;
-        let created = self
-            .watched(
-                &format!("Endpoint '{ep}'"),
-                self.api.put_endpoint(ep, &body),
-                || async {
-                    self.api
-                        .get_endpoint(ep)
-                        .await
-                        .ok()
-                        .flatten()
-                        .and_then(|e| e.properties.provisioning_state.map(|s| s.to_string()))
-                },
-            )
-            .await
-            .map_err(api_err(format!("creating the endpoint '{ep}'")))?;
-        self.out.line(&format!(
-            "Endpoint '{ep}': provisioning state {}",
-            created
-                .properties
-                .provisioning_state
-                .as_ref()
-                .map_or("Succeeded".to_string(), |s| s.to_string())
-        ));
-        Ok(created)
-    }
-
-    async fn deployment_body(
-        &self,
-        location: &str,
-        tags: &std::collections::BTreeMap<String, String>,
-    ) -> Result<OnlineDeployment, DeployOrFailure> {
-        let body = match &self.settings.deployment {
-            DeploymentSource::Model {
-                model,
-                instance_type,
-                instance_count,
-                environment,
-                code_path,
-                scoring_script,
-            } => {
-                let ws = self.api.workspace_id();
-                let mut props = json!({
-                    "endpointComputeType": "Managed",
-                    "model": model.asset_id(&ws),
-                    "instanceType": instance_type,
-                });
-                if let Some(env) = environment {
-                    props["environmentId"] = json!(environment_id(env, &ws));
-                }
-                if let (Some(folder), Some(script)) = (code_path, scoring_script) {
-                    self.out
-                        .line(&format!("Uploading the scoring code {}", folder.display()));
-                    let code_id = match self.api.upload_code(folder, &[]).await.map_err(api_err(format!(
-                        "uploading the code folder '{}'",
-                        folder.display()
-                    )))? {
-                        UploadOutcome::Code { name, version, .. } => {
-                            format!("{ws}/codes/{name}/versions/{version}")
-                        }
-                        UploadOutcome::Blob { .. } => {
-                            return Err(
-                                DeployError::Setup("the code upload gave no code asset".into()).into()
-                            );
-                        }
-                    };
-                    props["codeConfiguration"] = json!({"codeId": code_id, "scoringScript": script});
-                }
-                json!({
-                    "location": location,
-                    "kind": "Managed",
-                    "sku": {"name": "Default", "capacity": instance_count},
-                    "tags": tags,
-                    "properties": props,
-                })
-            }
-            DeploymentSource::File { path, .. } => {
-                let spec_err = |e| DeployError::Spec {
-                    input: "deploymentFile".into(),
-                    source: Box::new(e),
-                };
-                let planned = amlops_spec::plan_file(
-                    path,
-                    PlanOptions {
-                        kind: Some(Kind::OnlineDeployment),
-                        scope: self.scope(location),
-                        tags: tags.clone(),
-                        name: Some(self.dep_name().to_string()),
-                        endpoint_name: Some(self.endpoint_name().to_string()),
-                        ..PlanOptions::default()
-                    },
-                )
-                .map_err(spec_err)?;
-                let mut done = HashMap::new();
-                for upload in planned.uploads() {
-                    if !upload.role.is_code() {
-                        return Err(DeployError::LocalPath {
-                            file: path.clone(),
-                            path: upload.rel_path.clone(),
-                        }
-                        .into());
-                    }
-                    self.out.line(&format!(
-                        "Uploading the code folder {}",
-                        upload.local_path.display()
-                    ));
-                    let outcome = self
-                        .api
-                        .upload_code(&upload.local_path, &upload.additional_includes)
-                        .await
-                        .map_err(api_err(format!(
-                            "uploading the code folder '{}'",
-                            upload.local_path.display()
-                        )))?;
-                    done.insert(upload.index, outcome);
-                }
-                let requests = planned.render(&mut Precomputed(done)).map_err(spec_err)?;
-                let (main, deps) = requests
-                    .split_last()
-                    .ok_or_else(|| DeployError::Setup("the deployment YAML gave no request".into()))?;
-                for r in deps {
-                    self.api
-                        .send(r)
-                        .await
-                        .map_err(api_err(format!("creating {}", r.path)))?;
-                }
-                main.body.clone()
-            }
-        };
-        let mut body = body;
-        if let Some(collection) = &self.settings.data_collection {
-            collection.apply(&mut body);
-        }
-        serde_json::from_value(body)
-            .map_err(|e| DeployError::Setup(format!("the deployment request cannot be built: {e}")).into())
-    }
-
-    /// Create or update the deployment (traffic untouched: 0% for a new one). On failure, print the logs of both
-    /// containers and delete it if asked.
-    async fn provision(
-        &self,
-        ep: &str,
-        dep: &str,
-        body: &OnlineDeployment,
-        existed: bool,
-    ) -> Result<(), DeployOrFailure> {
-        self.out.section(&format!(
-            "{} deployment '{dep}' (no live traffic yet)",
-            if existed { "Updating" } else { "Creating" }
-        ));
-        let result = self
-            .watched(
-                &format!("Deployment '{dep}'"),
-                self.api.put_deployment(ep, dep, body),
-                || async {
-                    self.api
-                        .get_deployment(ep, dep)
-                        .await
-                        .ok()
-                        .flatten()
-                        .and_then(|d| d.properties.provisioning_state.map(|s| s.to_string()))
-                },
-            )
-            .await;
-        match result {
-            Ok(d) => {
-                let state = d
-                    .properties
-                    .provisioning_state
-                    .as_ref()
-                    .map_or("Succeeded".to_string(), |s| s.to_string());
-                self.out
-                    .line(&format!("Deployment '{dep}': provisioning state {state}"));
-                Ok(())
-            }
-            Err(e) if is_canceled(&e) => Err(DeployOrFailure::Failure(Failure::api(
-                &format!("creating the deployment '{dep}'"),
-                e,
-            ))),
-            Err(e) => {
-                self.out
-                    .error(&format!("Deployment '{dep}' failed to provision: {e}"));
-                self.print_logs(ep, dep).await;
-                Err(DeployOrFailure::Error(DeployError::ProvisioningFailed {
-                    endpoint: ep.to_string(),
-                    deployment: dep.to_string(),
-                    source: Box::new(e),
-                }))
-            }
-        }
-    }
-
-    async fn print_logs(&self, ep: &str, dep: &str) {
-        for container in LOG_CONTAINERS {
-            self.out.group(&format!("Logs of '{dep}' ({container})"));
-            match self.cleanup.logs(ep, dep, container).await {
-                Ok(text) if text.trim().is_empty() => self.out.line("(empty)"),
-                Ok(text) => {
-                    for line in text.lines() {
-                        self.out.line(line);
-                    }
-                }
-                Err(e) => self
-                    .out
-                    .warning(&format!("Cannot read the {container} logs: {e}")),
-            }
-            self.out.end_group();
-        }
-    }
-
     /// A step's wait: plain, or analysed when `analysis` is set (a failing analysis stops the rollout).
     async fn wait_step(
         &self,
@@ -813,207 +491,6 @@ impl Deploy<'_> {
         }
         Ok(())
     }
-
-    async fn roll_back(
-        &self,
-        f: Failure,
-        existed: bool,
-        before: &Split,
-        before_mirror: &Split,
-        progress: Progress,
-        summary: &mut Summary,
-    ) -> DeployError {
-        let ep = self.endpoint_name();
-        let dep = self.dep_name();
-        self.out
-            .section(&format!("Rollout of '{dep}' stopped: {}", f.reason));
-        let mut notes = Vec::new();
-        // One clean-up window for the restore and the deletion ([`crate::restore::RollbackWindow`]).
-        let window = crate::restore::RollbackWindow::default();
-        let started = tokio::time::Instant::now();
-        let (traffic, mirror) = restore(before, before_mirror);
-        let mut restored = !progress.touched;
-        if progress.touched {
-            if self.settings.rollback_on_failure {
-                // The step in flight may have been accepted: the restore command also zeroes the new deployment.
-                let mut live = progress.traffic.clone();
-                live.entry(dep.to_ascii_lowercase()).or_insert(0);
-                let mut live_mirror = progress.mirror.clone();
-                live_mirror.entry(dep.to_ascii_lowercase()).or_insert(0);
-                match self
-                    .restore_within_window(started, &traffic, &mirror, &live, &live_mirror)
-                    .await
-                {
-                    Ok(outcome) => {
-                        restored = true;
-                        let how = match outcome {
-                            crate::restore::RestoreOutcome::Done => "",
-                            crate::restore::RestoreOutcome::Accepted => {
-                                " (accepted; Azure ML is completing it)"
-                            }
-                        };
-                        notes.push(format!("traffic restored to {}{how}", describe(&traffic)));
-                        self.out.line(&format!(
-                            "Traffic restored{how}: {}; mirror: {}",
-                            describe(&traffic),
-                            describe(&mirror)
-                        ));
-                    }
-                    Err(note) => notes.push(note),
-                }
-            } else {
-                notes.push(format!(
-                    "traffic left at {} (input 'rollbackOnFailure' is false)",
-                    describe(&progress.traffic)
-                ));
-            }
-        }
-        if !progress.touched && progress.noted {
-            // Stopped between noting the split and changing traffic: nothing to restore, only the note to clear.
-            if window
-                .run_from(started, self.cancel, self.clear_restore_note(self.cleanup, ep))
-                .await
-                .is_none()
-            {
-                self.out.warning(&format!(
-                    "The tag {} could not be removed from '{ep}' in time; its split is the current one",
-                    crate::restore::RESTORE_TAG
-                ));
-            }
-        }
-        let (after, after_mirror) = if restored {
-            (traffic.clone(), mirror.clone())
-        } else {
-            (progress.traffic.clone(), progress.mirror.clone())
-        };
-        let created = !existed
-            && matches!(
-                window
-                    .run_from(started, self.cancel, self.cleanup.get_deployment(ep, dep))
-                    .await,
-                Some(Ok(Some(_)))
-            );
-        if self.settings.delete_failed_deployment && created && restored {
-            let deleted = window
-                .run_from(started, self.cancel, self.cleanup.delete_deployment(ep, dep))
-                .await
-                .unwrap_or_else(|| {
-                    Err(AzureMlError::new(
-                        amlops_azureml::ErrorKind::Timeout,
-                        "onlineDeployments.delete",
-                        format!(
-                            "not finished within the clean-up window; delete it with: az ml online-deployment \
-                             delete --name {dep} --endpoint-name {ep} -g {} -w {} --yes",
-                            self.settings.resource_group, self.settings.workspace
-                        ),
-                    ))
-                });
-            match deleted {
-                Ok(()) => {
-                    notes.push(format!("deployment '{dep}' deleted"));
-                    self.out.line(&format!("Deployment '{dep}' deleted"));
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => {
-                    notes.push(format!("deleting '{dep}' failed: {e}"));
-                    self.out
-                        .warning(&format!("Deleting the deployment '{dep}' failed: {e}"));
-                }
-            }
-        }
-        self.out.set_output("traffic", &to_json(&after));
-        summary.after = after;
-        summary.after_mirror = after_mirror;
-        summary.result = if f.canceled {
-            "Canceled"
-        } else if restored && progress.touched {
-            "Rolled back"
-        } else {
-            "Failed"
-        }
-        .into();
-        summary.reason = Some(f.reason.clone());
-        self.write_summary(summary);
-        if let Some(events) = self.events {
-            events
-                .emit(
-                    Event::deployment_rolled_back(self.deployment_ref(), f.reason.clone())
-                        .detail(
-                            "analysis",
-                            progress
-                                .analysis
-                                .iter()
-                                .find(|a| !a.passed)
-                                .map_or(serde_json::Value::Null, StepAnalysis::event_detail),
-                        )
-                        .detail("endpoint", ep),
-                )
-                .await;
-        }
-        DeployError::RolledBack {
-            deployment: dep.to_string(),
-            reason: f.reason,
-            actions: if notes.is_empty() {
-                "nothing to undo".into()
-            } else {
-                notes.join("; ")
-            },
-            source: if f.canceled {
-                Some(Box::new(Canceled))
-            } else {
-                f.source.map(|e| e as Box<dyn std::error::Error + Send + Sync>)
-            },
-        }
-    }
-
-    async fn clean_up(&self, ep: &str, dep: &str, traffic: &Split, mirror: &Split) -> Vec<String> {
-        let list = match self.api.list_deployments(ep).await {
-            Ok(l) => l,
-            Err(e) => {
-                self.out.warning(&format!(
-                    "Cannot list the deployments of '{ep}' for the clean-up: {e}"
-                ));
-                return Vec::new();
-            }
-        };
-        let existing: Vec<Existing> = list
-            .iter()
-            .filter_map(|d| {
-                d.name.clone().map(|name| Existing {
-                    name,
-                    created_at: deployment_created_at(d),
-                })
-            })
-            .collect();
-        let mut deleted = Vec::new();
-        for name in cleanup_selection(&existing, dep, traffic, mirror, self.settings.keep_previous) {
-            self.out.line(&format!(
-                "Deleting the old deployment '{name}' (no traffic; input 'keepPreviousDeployments' is {})",
-                self.settings.keep_previous
-            ));
-            match self.api.delete_deployment(ep, &name).await {
-                Ok(()) => deleted.push(name),
-                Err(e) => self
-                    .out
-                    .warning(&format!("Deleting the old deployment '{name}' failed: {e}")),
-            }
-        }
-        deleted
-    }
-
-    fn write_summary(&self, summary: &Summary) {
-        let path = self.pipeline.temp_dir().join(format!(
-            "amlops-deploy-{}-{}.md",
-            self.endpoint_name(),
-            self.dep_name()
-        ));
-        match std::fs::write(&path, summary_markdown(summary)) {
-            Ok(()) => self.out.upload_summary(&path),
-            Err(e) => self
-                .out
-                .warning(&format!("Cannot write the build summary {}: {e}", path.display())),
-        }
-    }
 }
 
 /// The endpoint as it is PUT back: read-only fields left out (the SDK sends only writable ones).
@@ -1048,15 +525,4 @@ fn is_rollback_worthy(e: &DeployError) -> bool {
         e,
         DeployError::ProvisioningFailed { .. } | DeployError::Api { .. }
     )
-}
-
-fn environment_id(env: &str, workspace_id: &str) -> String {
-    match amlops_spec::AssetRef::parse(env) {
-        Ok(amlops_spec::AssetRef::Versioned { name, version }) => {
-            format!("{workspace_id}/environments/{name}/versions/{version}")
-        }
-        Ok(amlops_spec::AssetRef::ArmId { id, .. }) => id,
-        Ok(amlops_spec::AssetRef::Registry { uri, .. }) => uri,
-        _ => env.trim_start_matches("azureml:").to_string(),
-    }
 }
