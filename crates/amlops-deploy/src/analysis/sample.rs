@@ -66,7 +66,7 @@ pub struct SideMetrics {
     pub requests: f64,
     /// 5xx requests in the window.
     pub errors: f64,
-    /// [`METRICS`] that have a value.
+    /// The metrics of [`super::METRICS`] that have a value.
     pub values: BTreeMap<String, f64>,
     /// Instances (`DeploymentCapacity`, latest minute), when reported.
     pub instances: Option<f64>,
