@@ -226,9 +226,66 @@ pub(crate) struct CsvScan {
     pub int_distinct: HashMap<String, Option<usize>>,
 }
 
-enum Counter {
+/// The category counts of one column while a text scan (CSV, JSON Lines) runs.
+pub(crate) enum Counter {
     Text(FastMap<Vec<u8>, u64>),
     Int(Option<HashMap<i64, u64>>),
+}
+
+/// What a text scan leaves of one column: its spill file, its category counts, its distinct integers and
+/// whether they overflowed the cap.
+pub(crate) type ColumnParts = (
+    Option<BufWriter<File>>,
+    Option<Counter>,
+    Option<HashSet<i64>>,
+    bool,
+);
+
+/// The end of a text scan (CSV and JSON Lines share it): spill files flushed, category counts and
+/// distinct-integer counts keyed by column name. `rows` is (rows read, rows without nulls).
+pub(crate) fn finish_scan(
+    cols: &[ScanColumn],
+    parts: impl IntoIterator<Item = ColumnParts>,
+    spill_dir: &Path,
+    (rows_total, rows_valid): (u64, u64),
+    spills: HashMap<String, PathBuf>,
+) -> Result<CsvScan, DriftError> {
+    let mut counts = HashMap::new();
+    let mut int_distinct = HashMap::new();
+    for (c, (spill, counter, distinct, distinct_overflow)) in cols.iter().zip(parts) {
+        if let Some(mut w) = spill {
+            w.flush().map_err(|e| DriftError::io(spill_dir, e))?;
+        }
+        if distinct.is_some() || distinct_overflow {
+            int_distinct.insert(c.name.clone(), distinct.map(|s| s.len()));
+        }
+        match counter {
+            None => {}
+            Some(Counter::Int(m)) => {
+                counts.insert(
+                    c.name.clone(),
+                    m.map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+                );
+            }
+            Some(Counter::Text(m)) => {
+                counts.insert(
+                    c.name.clone(),
+                    Some(
+                        m.into_iter()
+                            .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v))
+                            .collect(),
+                    ),
+                );
+            }
+        }
+    }
+    Ok(CsvScan {
+        rows_total,
+        rows_valid,
+        spills,
+        counts,
+        int_distinct,
+    })
 }
 
 struct ColState {
@@ -391,42 +448,10 @@ pub(crate) fn scan(
         }
         rows_total += file_rows;
     }
-    let mut counts = HashMap::new();
-    let mut int_distinct = HashMap::new();
-    for (c, st) in cols.iter().zip(states) {
-        if let Some(mut w) = st.spill {
-            w.flush().map_err(|e| DriftError::io(spill_dir, e))?;
-        }
-        if st.distinct.is_some() || st.distinct_overflow {
-            int_distinct.insert(c.name.clone(), st.distinct.map(|s| s.len()));
-        }
-        match st.counter {
-            None => {}
-            Some(Counter::Int(m)) => {
-                counts.insert(
-                    c.name.clone(),
-                    m.map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
-                );
-            }
-            Some(Counter::Text(m)) => {
-                counts.insert(
-                    c.name.clone(),
-                    Some(
-                        m.into_iter()
-                            .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v))
-                            .collect(),
-                    ),
-                );
-            }
-        }
-    }
-    Ok(CsvScan {
-        rows_total,
-        rows_valid,
-        spills,
-        counts,
-        int_distinct,
-    })
+    let parts = states
+        .into_iter()
+        .map(|st| (st.spill, st.counter, st.distinct, st.distinct_overflow));
+    finish_scan(cols, parts, spill_dir, (rows_total, rows_valid), spills)
 }
 
 /// Read a spilled column back.

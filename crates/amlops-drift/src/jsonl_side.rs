@@ -16,7 +16,9 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::DriftError;
-use crate::csv_side::{CsvScan, FastMap, MAX_INT_CATEGORIES, ScanColumn, parse_f64, parse_i64};
+use crate::csv_side::{
+    Counter, CsvScan, FastMap, MAX_INT_CATEGORIES, ScanColumn, finish_scan, parse_f64, parse_i64,
+};
 use crate::jsonl_json::{Cell, ColumnMap, LineError, LineRows, MAX_COLUMNS, cell_text, parse_line};
 use crate::quality::{Bounds, ColumnQuality, QualityColumn};
 use crate::source::ValueType;
@@ -332,11 +334,6 @@ fn wrong(path: &Path, line: u64, column: &str, text: &[u8], what: &str, vt: Valu
     }
 }
 
-enum Counter {
-    Text(FastMap<Vec<u8>, u64>),
-    Int(Option<HashMap<i64, u64>>),
-}
-
 struct ColState {
     spill: Option<BufWriter<File>>,
     counter: Option<Counter>,
@@ -450,45 +447,11 @@ pub(crate) fn scan(
             path: files.first().cloned().unwrap_or_default(),
         });
     }
-    let mut counts = HashMap::new();
-    let mut int_distinct = HashMap::new();
-    for (c, st) in cols.iter().zip(states) {
-        if let Some(mut w) = st.spill {
-            w.flush().map_err(|e| DriftError::io(spill_dir, e))?;
-        }
-        if st.distinct.is_some() || st.distinct_overflow {
-            int_distinct.insert(c.name.clone(), st.distinct.map(|s| s.len()));
-        }
-        match st.counter {
-            None => {}
-            Some(Counter::Int(m)) => {
-                counts.insert(
-                    c.name.clone(),
-                    m.map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
-                );
-            }
-            Some(Counter::Text(m)) => {
-                counts.insert(
-                    c.name.clone(),
-                    Some(
-                        m.into_iter()
-                            .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v))
-                            .collect(),
-                    ),
-                );
-            }
-        }
-    }
-    Ok((
-        CsvScan {
-            rows_total,
-            rows_valid,
-            spills,
-            counts,
-            int_distinct,
-        },
-        lines,
-    ))
+    let parts = states
+        .into_iter()
+        .map(|st| (st.spill, st.counter, st.distinct, st.distinct_overflow));
+    let scan = finish_scan(cols, parts, spill_dir, (rows_total, rows_valid), spills)?;
+    Ok((scan, lines))
 }
 
 /// Null, type-error and out-of-bounds counts of every row (the target, before rows with
