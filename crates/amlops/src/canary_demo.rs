@@ -132,13 +132,7 @@ pub async fn run_stage(
     earlier: &[StepReport],
     variant: Variant,
 ) -> Result<Vec<StepReport>, String> {
-    let output = |name: &str| {
-        earlier
-            .iter()
-            .rev()
-            .find_map(|r| r.outputs.get(name).filter(|v| !v.is_empty()).cloned())
-            .ok_or_else(|| format!("no earlier step set the output '{name}'"))
-    };
+    let output = |name: &str| crate::pipeline::latest_output(earlier, name);
     let endpoint = output("endpointName")?;
     let model = output("modelId")?;
     let script = match variant {

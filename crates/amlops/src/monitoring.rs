@@ -186,13 +186,7 @@ pub async fn run_stage(
     earlier: &[crate::pipeline::StepReport],
     traffic: &Traffic,
 ) -> Result<Vec<crate::pipeline::StepReport>, String> {
-    let output = |name: &str| {
-        earlier
-            .iter()
-            .rev()
-            .find_map(|r| r.outputs.get(name).filter(|v| !v.is_empty()).cloned())
-            .ok_or_else(|| format!("no earlier step set the output '{name}'"))
-    };
+    let output = |name: &str| crate::pipeline::latest_output(earlier, name);
     let endpoint = output("endpointName")?;
     let deployment = output("deploymentName")?;
     let model_version = output("modelVersion")?;

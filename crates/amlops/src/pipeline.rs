@@ -341,6 +341,16 @@ pub struct StepReport {
     pub summaries: Vec<PathBuf>,
 }
 
+/// The latest non-empty value of the output variable `name` among `reports` (the demo's later stages read what the
+/// pipeline's steps set).
+pub fn latest_output(reports: &[StepReport], name: &str) -> Result<String, String> {
+    reports
+        .iter()
+        .rev()
+        .find_map(|r| r.outputs.get(name).filter(|v| !v.is_empty()).cloned())
+        .ok_or_else(|| format!("no earlier step set the output '{name}'"))
+}
+
 const CONNECTION_ID: &str = "6c1c6d2e-5f0a-4a8e-9a64-1c2d3e4f5a6b";
 
 /// Run every step in order, printing each task's log. Stops at the first failed task step (later steps are
