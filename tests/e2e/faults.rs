@@ -6,18 +6,15 @@
 //! named it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use amlops::pipeline::{RunSettings, StepReport, parse_pipeline_text, run_pipeline};
-use amlops_local::LocalWorkspace;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::support::{workspace, write_files};
+use crate::support::{get, run_via, workspace, write_files};
 
 /// What the proxy can do to a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -259,45 +256,6 @@ fn deploy_step(name: &str, extra: &str) -> String {
     )
 }
 
-async fn run_through(ws: &LocalWorkspace, arm_url: &str, root: &Path, pipeline: &str) -> Vec<StepReport> {
-    let parsed = parse_pipeline_text(pipeline, &root.join("azure-pipelines.yml")).unwrap();
-    let cfg = ws.config().clone();
-    let host = amlops_agent::TaskEnv::from_process();
-    let mut extra = BTreeMap::new();
-    extra.insert("AMLOPS_POLL_INTERVAL_MS".to_string(), "50".to_string());
-    extra.insert(amlops_agent::knobs::TEST_HARNESS_VAR.to_string(), "1".to_string());
-    let settings = RunSettings {
-        bin_dir: amlops_testkit::cargo_bin("amlops-train")
-            .parent()
-            .unwrap()
-            .to_path_buf(),
-        root: root.to_path_buf(),
-        arm_url: arm_url.to_string(),
-        subscription_id: cfg.subscription_id.clone(),
-        workspace_override: Some((cfg.resource_group.clone(), cfg.workspace.clone())),
-        extra_env: extra,
-        base_env: ["PATH", "HOME", "LANG"]
-            .iter()
-            .filter_map(|k| host.vars_exact(k).map(|v| (k.to_string(), v.to_string())))
-            .collect(),
-        access_token: Some(ws.token().to_string()),
-    };
-    run_pipeline(&parsed, &settings).await.unwrap()
-}
-
-async fn arm_get(ws: &LocalWorkspace, rel: &str) -> Value {
-    let url = format!("{}/{rel}?api-version=2026-07-01", ws.workspace_url());
-    reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(ws.token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn train_register_deploy_through_seeded_faults_leave_nothing_unnamed() {
     let seed: u64 = 20_261_206;
@@ -331,7 +289,7 @@ async fn train_register_deploy_through_seeded_faults_leave_nothing_unnamed() {
             "      strategy: canary\n      trafficSteps: 50,100\n      stepWaitSeconds: 0\n"
         ),
     );
-    let reports = run_through(&ws, &proxy, &root, &pipeline).await;
+    let reports = run_via(&ws, &proxy, &root, &pipeline).await;
     let seen = faults.seen.lock().unwrap().clone();
     let context = format!("seed {seed}, faults {seen:?}, steps {reports:#?}");
     for kind in [Fault::Busy, Fault::Throttled, Fault::Unavailable, Fault::Reset] {
@@ -360,7 +318,7 @@ async fn train_register_deploy_through_seeded_faults_leave_nothing_unnamed() {
         .join("\n");
 
     // No job left running.
-    let job = arm_get(&ws, "jobs/faulty-1").await;
+    let job = get(&ws, "jobs/faulty-1").await.unwrap();
     let status = job["properties"]["status"]
         .as_str()
         .unwrap_or_default()
@@ -371,7 +329,7 @@ async fn train_register_deploy_through_seeded_faults_leave_nothing_unnamed() {
     );
 
     // The live split is the one the last deploy step that ran reported, or a log names what happened to it.
-    let endpoint = arm_get(&ws, "onlineEndpoints/churn").await;
+    let endpoint = get(&ws, "onlineEndpoints/churn").await.unwrap();
     let traffic = endpoint["properties"]["traffic"].clone();
     let last_deploy = reports
         .iter()
@@ -399,7 +357,9 @@ async fn train_register_deploy_through_seeded_faults_leave_nothing_unnamed() {
     if let Some(split) = traffic.as_object() {
         for (name, pct) in split {
             if pct.as_i64().unwrap_or(0) > 0 {
-                let d = arm_get(&ws, &format!("onlineEndpoints/churn/deployments/{name}")).await;
+                let d = get(&ws, &format!("onlineEndpoints/churn/deployments/{name}"))
+                    .await
+                    .unwrap();
                 assert_eq!(
                     d["properties"]["provisioningState"], "Succeeded",
                     "{name}: {d}: {context}"

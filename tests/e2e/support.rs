@@ -29,6 +29,11 @@ pub fn write_files(root: &Path, files: &[(&str, &str)]) {
 
 /// Run a pipeline file's text with the real task binaries against `ws`, from `root`.
 pub async fn run(ws: &LocalWorkspace, root: &Path, pipeline: &str) -> Vec<StepReport> {
+    run_via(ws, ws.base_url(), root, pipeline).await
+}
+
+/// [`run`], with the tasks sent to `arm_url` (a proxy in front of `ws`) instead of `ws` itself.
+pub async fn run_via(ws: &LocalWorkspace, arm_url: &str, root: &Path, pipeline: &str) -> Vec<StepReport> {
     let parsed = parse_pipeline_text(pipeline, &root.join("azure-pipelines.yml")).unwrap();
     let cfg = ws.config().clone();
     let host = amlops_agent::TaskEnv::from_process();
@@ -42,7 +47,7 @@ pub async fn run(ws: &LocalWorkspace, root: &Path, pipeline: &str) -> Vec<StepRe
             .unwrap()
             .to_path_buf(),
         root: root.to_path_buf(),
-        arm_url: ws.base_url().to_string(),
+        arm_url: arm_url.to_string(),
         subscription_id: cfg.subscription_id.clone(),
         workspace_override: Some((cfg.resource_group.clone(), cfg.workspace.clone())),
         extra_env: extra,
