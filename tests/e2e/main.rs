@@ -5,5 +5,4 @@ mod failures;
 mod faults;
 mod full_loop;
 mod restart;
-mod serve;
 mod support;

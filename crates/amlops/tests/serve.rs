@@ -1,16 +1,16 @@
-//! `amlops local serve`, the real binary: it prints its token on a line of its own, writes it to `<state>/token`
+//! `amlops local serve`, the real binary (an integration test of this package, so that `cargo test` builds it): it prints its token on a line of its own, writes it to `<state>/token`
 //! readable by its user only, answers 401 without it and 421 to a foreign Host.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use amlops_testkit::{cargo_bin, send_sigint};
+use amlops_testkit::send_sigint;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_serve_prints_its_token_and_refuses_requests_without_it() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let mut child = Command::new(cargo_bin("amlops"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amlops"))
         .args(["local", "serve", "--state"])
         .arg(&state)
         .stdin(Stdio::null())
