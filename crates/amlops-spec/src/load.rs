@@ -16,6 +16,9 @@ use crate::error::{Result, SpecError};
 use crate::plan::Kind;
 use crate::yaml::locate;
 
+mod automl;
+mod deployment;
+
 /// How a schema field loads its value.
 #[derive(Clone, Copy)]
 enum Field {
@@ -487,6 +490,7 @@ impl Loader<'_> {
             self.apply(v, &[(&["properties", "*"], Field::Str)], at)?;
         }
         if ty == "automl" {
+            self.automl(v, at, node)?;
             automl_defaults(v);
         }
         if matches!(ty.as_str(), "parallel" | "automl") {
@@ -588,29 +592,8 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
         }
         Kind::OnlineDeployment => {
             l.scoring_script(doc)?;
-            // `CodeConfiguration`: a scoring script needs its code folder and the other way round (`scoring
-            // script can't be empty`)
-            if let Some(cc) = doc.get("code_configuration").filter(|c| c.is_object()) {
-                l.required(
-                    cc,
-                    &["code", "scoring_script"],
-                    &["code_configuration".to_string()],
-                    "",
-                )?;
-            }
-            // `ManagedOnlineDeploymentSchema.instance_type` is required (Kubernetes deployments have none)
-            let kubernetes = doc
-                .get("type")
-                .and_then(Value::as_str)
-                .is_some_and(|t| t.eq_ignore_ascii_case("kubernetes"))
-                || doc
-                    .get("$schema")
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| s.to_ascii_lowercase().contains("kubernetes"));
-            if !kubernetes {
-                l.required(doc, &["instance_type"], &at, "")?;
-            }
-            l.apply(doc, ONLINE_DEPLOYMENT_RULES, &mut at)
+            l.apply(doc, ONLINE_DEPLOYMENT_RULES, &mut at)?;
+            l.online_deployment(doc)
         }
         Kind::BatchDeployment => {
             l.scoring_script(doc)?;
@@ -627,9 +610,13 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
                         .into(),
                 ));
             }
-            l.apply(doc, BATCH_DEPLOYMENT_RULES, &mut at)
+            l.apply(doc, BATCH_DEPLOYMENT_RULES, &mut at)?;
+            l.batch_deployment(doc)
         }
-        Kind::OnlineEndpoint => l.apply(doc, ONLINE_ENDPOINT_RULES, &mut at),
+        Kind::OnlineEndpoint => {
+            l.apply(doc, ONLINE_ENDPOINT_RULES, &mut at)?;
+            l.online_endpoint(doc)
+        }
         Kind::BatchEndpoint => l.apply(doc, BATCH_ENDPOINT_RULES, &mut at),
         Kind::Model => l.apply(doc, MODEL_RULES, &mut at),
         Kind::Data => l.apply(doc, DATA_RULES, &mut at),

@@ -369,10 +369,8 @@ pub(crate) fn online_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Re
     )?;
     let name = resource_name(ctx, m, NameKind::Deployment)?;
     let endpoint = endpoint_name(ctx, m)?;
-    let kubernetes = opt_str(m, "type").is_some_and(|t| t == "kubernetes")
-        || m.get("$schema")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.to_ascii_lowercase().contains("kubernetes"));
+    // `OnlineDeployment._load`: Kubernetes only for `type: kubernetes` exactly (not the `$schema`)
+    let kubernetes = opt_str(m, "type").is_some_and(|t| t == "kubernetes");
     let mut p = Map::new();
     if let Some(dc) = m.get("data_collector").filter(|v| !v.is_null()) {
         p.insert("dataCollector".into(), data_collector(ctx, dc, &endpoint, &name));
