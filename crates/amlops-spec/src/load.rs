@@ -152,6 +152,8 @@ const COMPONENT_RULES: &[Rule] = &[
     (&["outputs", "*", "type"], Field::Exact(PORT_TYPES)),
     (&["outputs", "*", "mode"], Field::Exact(PORT_MODES)),
     (&["inputs", "*", "optional"], Field::Bool),
+    // `ParameterSchema.enum = fields.List(fields.Str())`
+    (&["inputs", "*", "enum", "#"], Field::Str),
     (&["conf", "spark.driver.cores"], Field::Int),
     (&["conf", "spark.executor.cores"], Field::Int),
     (&["conf", "spark.executor.instances"], Field::Int),
@@ -415,22 +417,28 @@ impl Loader<'_> {
         Ok(())
     }
 
-    /// `_input_output_helpers._validate_inputs_for` (command jobs): every `${{inputs.k}}` of `command` names an
-    /// input, unless it stands in an optional `[... ${{inputs.k}}]` block.
-    fn job_bindings(&self, v: &Value, at: &[String]) -> Result<()> {
-        let Some(command) = v.get("command").and_then(Value::as_str) else {
+    /// `_input_output_helpers._validate_inputs_for` (`validate_inputs_for_command` of command jobs and of a sweep
+    /// job's `trial.command`, `validate_inputs_for_args` of Spark jobs): every `${{inputs.k}}` of the consumer
+    /// names one of `v`'s inputs, unless it stands in an optional `[... ${{inputs.k}}]` block.
+    fn job_bindings(&self, v: &Value, consumer: &[&str], at: &[String]) -> Result<()> {
+        let mut c = Some(v);
+        for k in consumer {
+            c = c.and_then(|x| x.get(*k));
+        }
+        let Some(command) = c.and_then(Value::as_str) else {
             return Ok(());
         };
+        let name = consumer.last().copied().unwrap_or("command");
         let inputs = v.get("inputs").and_then(Value::as_object);
         let optional = optional_inputs(command);
         for key in bindings(command, "inputs.") {
             let present = inputs.is_some_and(|m| m.get(&key).is_some_and(|x| !x.is_null()));
             if !present && !optional.contains(&key) {
                 let mut p = at.to_vec();
-                p.push("command".into());
+                p.extend(consumer.iter().map(|k| k.to_string()));
                 return Err(self.err(
                     &p,
-                    format!("Inputs to job does not contain '{key}' referenced in command: declare it under `inputs`"),
+                    format!("Inputs to job does not contain '{key}' referenced in {name}: declare it under `inputs`"),
                 ));
             }
         }
@@ -503,8 +511,14 @@ impl Loader<'_> {
                 self.required(v, &["environment"], at, "component.")?;
                 self.component_bindings(v, at)?;
             } else {
-                self.job_bindings(v, at)?;
+                self.job_bindings(v, &["command"], at)?;
             }
+        }
+        if !node && ty == "spark" {
+            self.job_bindings(v, &["args"], at)?;
+        }
+        if !node && ty == "sweep" {
+            self.job_bindings(v, &["trial", "command"], at)?;
         }
         if node && v.get("command").is_none() && ty == "command" {
             self.required(v, &["component"], at, "")?;
@@ -565,18 +579,20 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
                         .into(),
                 ));
             }
-            if ty == "command" {
-                // `CommandComponentSchema`: `command` and `environment` are required; ports need a `type`
-                l.required(doc, &["command", "environment"], &at, "")?;
-                for group in ["inputs", "outputs"] {
-                    if let Some(Value::Object(ports)) = doc.get(group) {
-                        for (k, port) in ports {
-                            if port.is_object() {
-                                l.required(port, &["type"], &[group.to_string(), k.clone()], "")?;
-                            }
+            // `InputPortSchema` / `ParameterSchema` / `OutputPortSchema` (`_schema/component/input_output.py`, used
+            // by command, Spark and pipeline components): every port needs a `type`
+            for group in ["inputs", "outputs"] {
+                if let Some(Value::Object(ports)) = doc.get(group) {
+                    for (k, port) in ports {
+                        if port.is_object() {
+                            l.required(port, &["type"], &[group.to_string(), k.clone()], "")?;
                         }
                     }
                 }
+            }
+            if ty == "command" {
+                // `CommandComponentSchema`: `command` and `environment` are required
+                l.required(doc, &["command", "environment"], &at, "")?;
                 l.component_bindings(doc, &at)?;
             }
             // a pipeline component's nodes load like a pipeline job's

@@ -195,7 +195,27 @@ pub(crate) fn env_of(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Option
     spec_env(ctx, env, &["environment"]).map(Some)
 }
 
+/// `EnvironmentField` (`_schema/core/fields.py`): a reference string is loaded by `RegistryStr` or
+/// `ArmVersionedStr`, both of which need the `azureml:` prefix (`azureml:<name>:<version>`, `azureml:<name>@latest`,
+/// `azureml://registries/...`); a bare `name:version` is "Environment schema data cannot be a string".
+pub(crate) fn env_prefix(ctx: &Ctx<'_>, env: &Value, field: &[&str]) -> Result<()> {
+    if let Value::String(s) = env
+        && !s.starts_with("azureml:")
+        && !s.trim_start().starts_with("${{")
+    {
+        return Err(ctx.err(
+            field,
+            format!(
+                "`{s}`: an existing environment is referenced with the `azureml:` prefix (`azureml:{s}`), or \
+                 defined inline"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn spec_env(ctx: &mut Ctx<'_>, env: &Value, field: &[&str]) -> Result<String> {
+    env_prefix(ctx, env, field)?;
     match env {
         Value::String(s) => {
             if s.starts_with("azureml://") {
@@ -237,7 +257,7 @@ pub(crate) fn spec_env(ctx: &mut Ctx<'_>, env: &Value, field: &[&str]) -> Result
 
 /// Builds a component spec (snake_case, as REST `componentSpec`) and the dict the SDK hashes.
 pub(crate) fn component_spec(
-    _ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     m: &Map<String, Value>,
     code: Option<String>,
     env: Option<String>,
@@ -246,6 +266,11 @@ pub(crate) fn component_spec(
 ) -> Result<(Map<String, Value>, Map<String, Value>)> {
     let mut spec = Map::new();
     let ty = opt_str(m, "type").unwrap_or_else(|| "command".into());
+    super::job::check_distribution(ctx, m, &[])?;
+    if ty == "spark" {
+        // `SparkComponentSchema.entry`: required, a `file` (or `class_name`) entry
+        super::spark::check_entry(ctx, m, &[], true)?;
+    }
     for (k, v) in m {
         match k.as_str() {
             "code" => {

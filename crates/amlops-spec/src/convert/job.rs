@@ -29,6 +29,19 @@ pub(crate) const COMMON_JOB_FIELDS: &[&str] = &[
     "parent_job_name",
 ];
 
+/// `CommandJobSchema` (`ParameterizedCommandSchema` + `limits`): fields of a command job and of an inline command
+/// pipeline node (`PipelineCommandJobSchema`), besides `COMMON_JOB_FIELDS`.
+pub(crate) const COMMAND_FIELDS: &[&str] = &[
+    "command",
+    "code",
+    "environment",
+    "environment_variables",
+    "resources",
+    "distribution",
+    "limits",
+    "queue_settings",
+];
+
 pub(crate) fn job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequest> {
     let ty = opt_str(m, "type").unwrap_or_else(|| "command".into());
     let name = match opt_str(m, "name").or_else(|| ctx.opts.name.clone()) {
@@ -42,9 +55,9 @@ pub(crate) fn job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestReque
     validate_name(NameKind::Job, &name).map_err(|e| ctx.err(&["name"], e.to_string()))?;
     let (mut props, api_version) = match ty.as_str() {
         "command" => (command_job(ctx, m)?, api::COMMAND_JOB),
-        "sweep" => (sweep_job(ctx, m)?, api::OTHER_JOB),
+        "sweep" => (super::sweep::sweep_job(ctx, m)?, api::OTHER_JOB),
         "pipeline" => (pipeline_job(ctx, m)?, api::OTHER_JOB),
-        "spark" => (spark_job(ctx, m)?, api::SPARK_JOB),
+        "spark" => (super::spark::spark_job(ctx, m)?, api::SPARK_JOB),
         "automl" => (super::automl::automl_job(ctx, m)?, api::OTHER_JOB),
         other => {
             return Err(ctx.err(
@@ -336,6 +349,20 @@ fn resources(v: &Value) -> Value {
     Value::Object(out)
 }
 
+/// `DistributionField` (`_schema/core/fields.py`): a union of the PyTorch, TensorFlow, MPI and Ray distribution
+/// schemas, each of which requires its `type`.
+pub(crate) fn check_distribution(ctx: &Ctx<'_>, m: &Map<String, Value>, at: &[&str]) -> Result<()> {
+    if let Some(Value::Object(d)) = m.get("distribution")
+        && d.get("type").is_none_or(Value::is_null)
+    {
+        return Err(ctx.err(
+            &[at, &["distribution", "type"]].concat(),
+            "Missing data for required field. Give the distribution type: pytorch, tensorflow, mpi or ray",
+        ));
+    }
+    Ok(())
+}
+
 fn distribution(v: &Value) -> Value {
     let mut out = Map::new();
     if let Some(m) = v.as_object() {
@@ -357,14 +384,18 @@ fn distribution(v: &Value) -> Value {
     Value::Object(out)
 }
 
-fn timeout_value(v: &Value) -> Value {
+pub(crate) fn timeout_value(v: &Value) -> Value {
     match v {
         Value::Number(n) => json!(iso_duration(n.as_f64().unwrap_or(0.0))),
         other => other.clone(),
     }
 }
 
-fn command_props(ctx: &mut Ctx<'_>, m: &Map<String, Value>, at: &str) -> Result<Map<String, Value>> {
+pub(crate) fn command_props(
+    ctx: &mut Ctx<'_>,
+    m: &Map<String, Value>,
+    at: &str,
+) -> Result<Map<String, Value>> {
     let mut p = Map::new();
     let f = |k: &str| -> Vec<String> {
         if at.is_empty() {
@@ -392,6 +423,7 @@ fn command_props(ctx: &mut Ctx<'_>, m: &Map<String, Value>, at: &str) -> Result<
     })?;
     let fld = f("environment");
     let fr: Vec<&str> = fld.iter().map(String::as_str).collect();
+    component::env_prefix(ctx, env, &fr)?;
     let env_id = ctx.environment(env, &fr, false)?;
     p.insert("environmentId".into(), json!(env_id));
     p.insert(
@@ -402,6 +434,11 @@ fn command_props(ctx: &mut Ctx<'_>, m: &Map<String, Value>, at: &str) -> Result<
     );
     if let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
         p.insert("resources".into(), resources(r));
+    }
+    {
+        let fld = f("distribution");
+        let at: Vec<&str> = fld.iter().take(fld.len() - 1).map(String::as_str).collect();
+        check_distribution(ctx, m, &at)?;
     }
     if let Some(d) = m.get("distribution").filter(|v| !v.is_null()) {
         p.insert("distribution".into(), distribution(d));
@@ -429,224 +466,13 @@ fn command_props(ctx: &mut Ctx<'_>, m: &Map<String, Value>, at: &str) -> Result<
 
 fn command_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, Value>> {
     let mut allowed = COMMON_JOB_FIELDS.to_vec();
-    allowed.extend([
-        "command",
-        "code",
-        "environment",
-        "environment_variables",
-        "resources",
-        "distribution",
-        "limits",
-        "queue_settings",
-    ]);
+    allowed.extend(COMMAND_FIELDS);
     ctx.check_fields(m, &[], &allowed)?;
     let mut p = command_props(ctx, m, "")?;
     p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
     p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
     p.insert("jobType".into(), json!("Command"));
     Ok(p)
-}
-
-fn sweep_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, Value>> {
-    let mut allowed = COMMON_JOB_FIELDS.to_vec();
-    allowed.extend([
-        "trial",
-        "search_space",
-        "sampling_algorithm",
-        "objective",
-        "limits",
-        "early_termination",
-        "queue_settings",
-        "resources",
-    ]);
-    ctx.check_fields(m, &[], &allowed)?;
-    let mut p = Map::new();
-    let trial = m
-        .get("trial")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ctx.err(&["trial"], "Missing data for required field."))?;
-    let mut t = Map::new();
-    let tp = command_props(ctx, trial, "trial")?;
-    for (k, v) in tp {
-        t.insert(k, v);
-    }
-    p.insert("trial".into(), Value::Object(t));
-    let mut ss = Map::new();
-    if let Some(Value::Object(s)) = m.get("search_space") {
-        for (k, v) in s {
-            ss.insert(k.clone(), search_expr(v));
-        }
-    }
-    p.insert("searchSpace".into(), Value::Object(ss));
-    let sa = match m.get("sampling_algorithm") {
-        Some(Value::String(s)) => json!({"samplingAlgorithmType": titlecase(s)}),
-        Some(Value::Object(o)) => {
-            let mut out = Map::new();
-            for (k, v) in o {
-                if k == "type" {
-                    out.insert(
-                        "samplingAlgorithmType".into(),
-                        json!(titlecase(v.as_str().unwrap_or_default())),
-                    );
-                } else {
-                    out.insert(camel(k), v.clone());
-                }
-            }
-            Value::Object(out)
-        }
-        _ => json!({"samplingAlgorithmType": "Random"}),
-    };
-    p.insert("samplingAlgorithm".into(), sa);
-    if let Some(o) = m.get("objective") {
-        p.insert("objective".into(), camel_keys(o));
-    }
-    if let Some(Value::Object(l)) = m.get("limits") {
-        let mut lim = Map::new();
-        for (k, v) in l {
-            lim.insert(
-                camel(k),
-                if k.ends_with("timeout") {
-                    timeout_value(v)
-                } else {
-                    v.clone()
-                },
-            );
-        }
-        lim.insert("jobLimitsType".into(), json!("Sweep"));
-        p.insert("limits".into(), Value::Object(lim));
-    }
-    if let Some(Value::Object(e)) = m.get("early_termination") {
-        let mut out = Map::new();
-        for (k, v) in e {
-            if k == "type" {
-                let t = match v.as_str().unwrap_or_default() {
-                    "bandit" => "Bandit",
-                    "median_stopping" => "MedianStopping",
-                    "truncation_selection" => "TruncationSelection",
-                    o => o,
-                };
-                out.insert("policyType".into(), json!(t));
-            } else {
-                out.insert(camel(k), v.clone());
-            }
-        }
-        p.insert("earlyTermination".into(), Value::Object(out));
-    }
-    p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
-    p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
-    p.insert("jobType".into(), json!("Sweep"));
-    Ok(p)
-}
-
-fn titlecase(s: &str) -> String {
-    match s {
-        "random" => "Random".into(),
-        "grid" => "Grid".into(),
-        "bayesian" => "Bayesian".into(),
-        other => other.to_string(),
-    }
-}
-
-fn search_expr(v: &Value) -> Value {
-    let Some(m) = v.as_object() else {
-        return v.clone();
-    };
-    let ty = opt_str(m, "type").unwrap_or_default();
-    let num = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
-    match ty.as_str() {
-        "choice" | "randint" if m.contains_key("values") => {
-            let vals: Vec<Value> = m
-                .get("values")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().map(search_expr).collect())
-                .unwrap_or_default();
-            json!([ty, [vals]])
-        }
-        "randint" => json!([ty, [num("upper")]]),
-        "uniform" | "loguniform" => json!([ty, [num("min_value"), num("max_value")]]),
-        "normal" | "lognormal" => json!([ty, [num("mu"), num("sigma")]]),
-        "quniform" | "qloguniform" => json!([ty, [num("min_value"), num("max_value"), num("q")]]),
-        "qnormal" | "qlognormal" => json!([ty, [num("mu"), num("sigma"), num("q")]]),
-        _ => v.clone(),
-    }
-}
-
-fn spark_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String, Value>> {
-    let mut p = Map::new();
-    if let Some(c) = m.get("code").filter(|v| !v.is_null()) {
-        let id = ctx.code(c, &["code"])?;
-        p.insert("codeId".into(), json!(id));
-    }
-    if let Some(Value::Object(e)) = m.get("entry") {
-        let mut out = Map::new();
-        for (k, v) in e {
-            out.insert(camel(k), v.clone());
-        }
-        if e.contains_key("file") {
-            out.insert("sparkJobEntryType".into(), json!("SparkJobPythonEntry"));
-        } else if e.contains_key("class_name") {
-            out.insert("sparkJobEntryType".into(), json!("SparkJobScalaEntry"));
-        }
-        p.insert("entry".into(), Value::Object(out));
-    }
-    for (k, rk) in [
-        ("py_files", "pyFiles"),
-        ("jars", "jars"),
-        ("files", "files"),
-        ("archives", "archives"),
-    ] {
-        if let Some(v) = m.get(k).filter(|v| !v.is_null()) {
-            p.insert(rk.into(), v.clone());
-        }
-    }
-    if let Some(a) = opt_str(m, "args") {
-        p.insert("args".into(), json!(a));
-    }
-    let mut conf = Map::new();
-    if let Some(Value::Object(c)) = m.get("conf") {
-        for (k, v) in c {
-            let key = if k.starts_with("spark.") {
-                k.clone()
-            } else {
-                format!("spark.{}", spark_conf_key(k))
-            };
-            conf.insert(key, json!(scalar_to_py_str(v)));
-        }
-    }
-    p.insert("conf".into(), Value::Object(conf));
-    if let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
-        p.insert("resources".into(), camel_keys(r));
-    }
-    if let Some(e) = m.get("environment").filter(|v| !v.is_null()) {
-        let id = ctx.environment(e, &["environment"], false)?;
-        p.insert("environmentId".into(), json!(id));
-    }
-    p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
-    p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
-    p.insert("jobType".into(), json!("Spark"));
-    if !m.contains_key("identity") {
-        let t = if m.get("compute").is_some_and(|c| !c.is_null()) {
-            "Managed"
-        } else {
-            "UserIdentity"
-        };
-        p.insert("identity".into(), json!({"identityType": t}));
-    }
-    Ok(p)
-}
-
-fn spark_conf_key(k: &str) -> String {
-    match k {
-        "driver_cores" => "driver.cores".into(),
-        "driver_memory" => "driver.memory".into(),
-        "executor_cores" => "executor.cores".into(),
-        "executor_memory" => "executor.memory".into(),
-        "executor_instances" => "executor.instances".into(),
-        "dynamic_allocation_enabled" => "dynamicAllocation.enabled".into(),
-        "dynamic_allocation_min_executors" => "dynamicAllocation.minExecutors".into(),
-        "dynamic_allocation_max_executors" => "dynamicAllocation.maxExecutors".into(),
-        other => other.to_string(),
-    }
 }
 
 // ---------- pipelines ----------

@@ -5,7 +5,10 @@ mod automl;
 mod component;
 mod endpoint;
 mod job;
+mod node_rules;
 mod nodes;
+mod spark;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 

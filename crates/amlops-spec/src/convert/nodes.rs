@@ -8,6 +8,7 @@ use super::component::{
     py_json_dumps, spec_env,
 };
 use super::job::{node_inputs, node_outputs, node_runsettings};
+use super::node_rules::{NodeView, validate_nodes};
 use super::{Ctx, Source, opt_str, stringify_map};
 use crate::error::Result;
 use crate::yaml::scalar_to_py_str;
@@ -142,6 +143,15 @@ fn pipeline_nodes_inner(
             task: None,
         });
     }
+    let views: Vec<NodeView<'_>> = defs
+        .iter()
+        .map(|d| NodeView {
+            key: &d.key,
+            node: &d.node,
+            def: d.def.as_ref().map(|(_, cm, _)| cm),
+        })
+        .collect();
+    validate_nodes(ctx, &views, parent_inputs)?;
     // pass 1: environments
     for d in &mut defs {
         if let Some((src, cm, _)) = &d.def
