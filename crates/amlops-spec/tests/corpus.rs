@@ -14,7 +14,7 @@ use support::oracle;
 /// Number of SDK-converted cases in the manifest (all must match).
 const CONVERTED: usize = 363;
 /// Number of SDK-rejected cases in the manifest (all must be rejected).
-const SDK_REJECTED: usize = 68;
+const SDK_REJECTED: usize = 92;
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
