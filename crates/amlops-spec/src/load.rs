@@ -184,7 +184,7 @@ const ONLINE_DEPLOYMENT_RULES: &[Rule] = &[
     (&["readiness_probe", "success_threshold"], Field::Int),
     (&["readiness_probe", "timeout"], Field::Int),
     (&["readiness_probe", "port"], Field::Int),
-    (&["scale_settings", "type"], Field::Lower),
+    (&["scale_settings", "type"], Field::Snake),
     (&["scale_settings", "max_instances"], Field::Int),
     (&["scale_settings", "min_instances"], Field::Int),
     (&["scale_settings", "polling_interval"], Field::Int),
@@ -218,8 +218,10 @@ const BATCH_DEPLOYMENT_RULES: &[Rule] = &[
 
 /// `_schema/_endpoint/online/online_endpoint.py`, `batch/batch_endpoint.py`, `_schema/core/identity.py`.
 const ONLINE_ENDPOINT_RULES: &[Rule] = &[
-    (&["auth_mode"], Field::Lower),
-    (&["identity", "type"], Field::Lower),
+    (&["auth_mode"], Field::Snake),
+    (&["identity", "type"], Field::Snake),
+    (&["traffic", "*"], Field::Int),
+    (&["mirror_traffic", "*"], Field::Int),
 ];
 const BATCH_ENDPOINT_RULES: &[Rule] = &[(&["auth_mode"], Field::Lower)];
 

@@ -365,6 +365,7 @@ pub(crate) fn online_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Re
             "private_network_connection",
             "provisioning_state",
             "with_package",
+            "id",
         ],
     )?;
     let name = resource_name(ctx, m, NameKind::Deployment)?;

@@ -77,8 +77,72 @@ const TASKS: &[Task] = &[
     },
 ];
 
+/// The fields every AutoML task schema has: `BaseJobSchema` (`$schema` aside, its dump-only fields are unknown
+/// on load), `AutoMLJobSchema`, `AutoMLVerticalSchema` and the task schemas' `task`/`primary_metric`.
+const COMMON_FIELDS: &[&str] = &[
+    "$schema",
+    "name",
+    "display_name",
+    "tags",
+    "experiment_name",
+    "properties",
+    "description",
+    "compute",
+    "identity",
+    "services",
+    "type",
+    "environment_id",
+    "environment_variables",
+    "outputs",
+    "resources",
+    "queue_settings",
+    "log_verbosity",
+    "training_data",
+    "task",
+    "primary_metric",
+];
+
+/// `LogVerbosity` values as `AutoMLVerticalSchema.log_verbosity` (`camel_to_snake`) loads them.
+const LOG_VERBOSITY: &[&str] = &["not_set", "debug", "info", "warning", "error", "critical"];
+
+/// `MLTableInputSchema.mode` (`input_output_entry.py`).
+const MLTABLE_MODES: &[&str] = &["download", "ro_mount", "eval_mount", "eval_download", "direct"];
+
+/// The primary metrics a task's schema allows (`primary_metric = StringTransformedEnum(allowed_values=...,
+/// casing_transform=camel_to_snake)`: `ClassificationPrimaryMetrics`, `RegressionPrimaryMetrics`,
+/// `ForecastingPrimaryMetrics`, `ClassificationMultilabelPrimaryMetrics`, object detection and instance
+/// segmentation's `MeanAveragePrecision`, text multilabel and NER's `Accuracy`), in snake form.
+fn primary_metrics(task: &str) -> &'static [&'static str] {
+    const CLASSIFICATION: &[&str] = &[
+        "auc_weighted",
+        "accuracy",
+        "norm_macro_recall",
+        "average_precision_score_weighted",
+        "precision_score_weighted",
+    ];
+    match task {
+        "classification" | "image_classification" | "text_classification" => CLASSIFICATION,
+        "regression" | "forecasting" => &[
+            "spearman_correlation",
+            "normalized_root_mean_squared_error",
+            "r2_score",
+            "normalized_mean_absolute_error",
+        ],
+        "image_classification_multilabel" => &[
+            "auc_weighted",
+            "accuracy",
+            "norm_macro_recall",
+            "average_precision_score_weighted",
+            "precision_score_weighted",
+            "iou",
+        ],
+        "image_object_detection" | "image_instance_segmentation" => &["mean_average_precision"],
+        _ => &["accuracy"],
+    }
+}
+
 /// The fields one vertical's schema declares and another's may not (every other AutoML field is common:
-/// `BaseJobSchema`, `AutoMLJobSchema`, `AutoMLVerticalSchema`).
+/// [`COMMON_FIELDS`]).
 const VERTICAL_FIELDS: &[&str] = &[
     "limits",
     "featurization",
@@ -251,14 +315,36 @@ impl Loader<'_> {
         };
         let own = vertical_fields(task);
         for k in m.keys() {
-            if VERTICAL_FIELDS.contains(&k.as_str()) && !own.contains(&k.as_str()) {
-                return Err(self.err(
-                    &path(at, &[k]),
-                    format!(
-                        "Unknown field: `{k}` is not a field of {} AutoML tasks (`{}`); remove it",
-                        task.name, task.schema
-                    ),
-                ));
+            let k = k.as_str();
+            if own.contains(&k) || COMMON_FIELDS.contains(&k) {
+                continue;
+            }
+            let what = if VERTICAL_FIELDS.contains(&k) {
+                format!("{} AutoML tasks", task.name)
+            } else {
+                "AutoML jobs".to_string()
+            };
+            return Err(self.err(
+                &path(at, &[k]),
+                format!(
+                    "Unknown field: `{k}` is not a field of {what} (`{}`); remove it",
+                    task.schema
+                ),
+            ));
+        }
+        self.one_of(m, at, "primary_metric", primary_metrics(task.name))?;
+        self.one_of(m, at, "log_verbosity", LOG_VERBOSITY)?;
+        // `MLTableInputSchema`: AutoML data are MLTable inputs (`type: mltable`, its modes)
+        for data in ["training_data", "validation_data", "test_data"] {
+            if let Some(Value::Object(d)) = m.get(data) {
+                let dat = path(at, &[data]);
+                self.one_of(d, &dat, "type", &["mltable"])?;
+                // `mode` folds with the default `lower` transform
+                let mut folded = d.clone();
+                if let Some(Value::String(s)) = folded.get_mut("mode") {
+                    *s = s.to_lowercase();
+                }
+                self.one_of(&folded, &dat, "mode", MLTABLE_MODES)?;
             }
         }
         // `target_column_name = fields.Str(required=True)` on every task schema except `TextNerSchema`
@@ -293,6 +379,28 @@ impl Loader<'_> {
             }
         }
         self.int_search_space(m.get("search_space"), at, task.vertical)
+    }
+
+    /// `m[key]`, when a string other than a data binding, must be one of `allowed` (a `StringTransformedEnum`
+    /// after the field loaders folded its case).
+    fn one_of(
+        &self,
+        m: &serde_json::Map<String, Value>,
+        at: &[String],
+        key: &str,
+        allowed: &[&str],
+    ) -> Result<()> {
+        match m.get(key) {
+            Some(v @ Value::String(s)) if !is_binding(v) && !allowed.contains(&s.as_str()) => Err(self.err(
+                &path(at, &[key]),
+                format!("Value '{s}' passed is not in set {allowed:?}: use one of these"),
+            )),
+            Some(v) if !v.is_null() && !v.is_string() => Err(self.err(
+                &path(at, &[key]),
+                format!("Value {v} passed is not in set {allowed:?}: use one of these"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Keys of the mapping `m[key]` must be in `allowed` (the nested schema's fields).
@@ -487,6 +595,59 @@ mod tests {
             json!({"type": "pipeline", "jobs": {"n": node}}),
             "jobs.n.target_column_name",
         );
+    }
+
+    #[test]
+    fn closed_field_set_metrics_verbosity_and_data() {
+        rejected(
+            job("classification", json!({"distribution": {"type": "mpi"}})),
+            "distribution",
+        );
+        rejected(job("classification", json!({"inputs": {"a": 1}})), "inputs");
+        let common = json!({"queue_settings": {"job_tier": "spot"}, "resources": {"instance_count": 2},
+            "identity": {"type": "managed"}, "display_name": "d", "environment_variables": {"A": "1"}});
+        assert!(load_job(job("classification", common)).is_ok());
+        rejected(
+            job("regression", json!({"primary_metric": "accuracy"})),
+            "primary_metric",
+        );
+        assert!(load_job(job("regression", json!({"primary_metric": "R2Score"}))).is_ok());
+        assert!(
+            load_job(job(
+                "image_classification_multilabel",
+                json!({"primary_metric": "IOU"})
+            ))
+            .is_ok()
+        );
+        rejected(
+            job("image_object_detection", json!({"primary_metric": "iou"})),
+            "primary_metric",
+        );
+        rejected(
+            job("text_ner", json!({"primary_metric": "auc_weighted"})),
+            "primary_metric",
+        );
+        assert!(load_job(job("classification", json!({"log_verbosity": "Debug"}))).is_ok());
+        rejected(
+            job("classification", json!({"log_verbosity": "verbose"})),
+            "log_verbosity",
+        );
+        let data = |d: Value| job("classification", json!({ "training_data": d }));
+        rejected(
+            data(json!({"type": "uri_folder", "path": "./d"})),
+            "training_data.type",
+        );
+        rejected(
+            data(json!({"type": "mltable", "path": "./d", "mode": "mount"})),
+            "training_data.mode",
+        );
+        assert!(
+            load_job(data(
+                json!({"type": "mltable", "path": "./d", "mode": "RO_MOUNT"})
+            ))
+            .is_ok()
+        );
+        assert!(load_job(data(json!({"path": "./d"}))).is_ok());
     }
 
     #[test]

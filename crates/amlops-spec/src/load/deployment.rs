@@ -56,6 +56,31 @@ const PIPELINE_BATCH_FIELDS: &[&str] = &[
     "description",
 ];
 
+/// `OnlineDeploymentSchema` beyond [`DEPLOYMENT_FIELDS`] (`_schema/_deployment/online/online_deployment.py`).
+const ONLINE_FIELDS: &[&str] = &[
+    "app_insights_enabled",
+    "scale_settings",
+    "request_settings",
+    "liveness_probe",
+    "readiness_probe",
+    "provisioning_state",
+    "instance_count",
+    "type",
+    "model_mount_path",
+    "instance_type",
+    "data_collector",
+];
+
+/// `ManagedOnlineDeploymentSchema`'s own fields.
+const MANAGED_FIELDS: &[&str] = &["egress_public_network_access", "private_network_connection"];
+
+/// `KubernetesOnlineDeploymentSchema`'s own fields.
+const KUBERNETES_FIELDS: &[&str] = &["resources"];
+
+/// `EndpointSchema.auth_mode` and `IdentitySchema.type` (`camel_to_snake`), as loaded.
+const AUTH_MODES: &[&str] = &["aml_token", "key", "aad_token"];
+const IDENTITY_TYPES: &[&str] = &["system_assigned", "user_assigned", "none"];
+
 fn at(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
 }
@@ -94,6 +119,16 @@ impl Loader<'_> {
                 ),
             ));
         }
+        // `OnlineDeploymentSchema.type = StringTransformedEnum(allowed_values=[managed, kubernetes],
+        // casing_transform=camel_to_snake)`
+        if let Some(t) = ty
+            && !matches!(super::camel_to_snake(t).as_str(), "managed" | "kubernetes")
+        {
+            return Err(self.err(
+                &at(&["type"]),
+                format!("Value '{t}' passed is not in set ['managed', 'kubernetes']"),
+            ));
+        }
         if !kubernetes {
             // `ManagedOnlineDeploymentSchema.instance_type` is required and it has no `resources`
             self.required(doc, &["instance_type"], &[], "")?;
@@ -121,6 +156,15 @@ impl Loader<'_> {
                 }
             }
         }
+        let own = if kubernetes {
+            KUBERNETES_FIELDS
+        } else {
+            MANAGED_FIELDS
+        };
+        self.only_fields(m, &[DEPLOYMENT_FIELDS, ONLINE_FIELDS, own])?;
+        if let Some(s) = m.get("scale_settings").filter(|s| s.is_object()) {
+            self.scale_settings(s, kubernetes)?;
+        }
         self.deployment_common(m)?;
         if let Some(dc) = m.get("data_collector").filter(|v| !v.is_null()) {
             self.data_collector(dc)?;
@@ -147,11 +191,88 @@ impl Loader<'_> {
         self.deployment_common(m)
     }
 
-    /// `OnlineEndpointSchema.identity` (`IdentitySchema`): `IdentityConfiguration.__init__(*, type, ...)` needs a
-    /// type (the SDK fails with a `TypeError` without it).
+    /// `scale_settings`: `UnionField([DefaultScaleSettingsSchema, TargetUtilizationScaleSettingsSchema])`, each
+    /// with a required `type` and its own fields; managed deployments take the default settings only
+    /// (`ManagedOnlineDeployment._validate_scale_settings`).
+    fn scale_settings(&self, s: &Value, kubernetes: bool) -> Result<()> {
+        self.required(s, &["type"], &at(&["scale_settings"]), "")?;
+        let ty = s.get("type").and_then(Value::as_str).unwrap_or_default();
+        let allowed: &[&str] = match ty {
+            "default" => &["type"],
+            "target_utilization" if kubernetes => &[
+                "type",
+                "polling_interval",
+                "target_utilization_percentage",
+                "min_instances",
+                "max_instances",
+            ],
+            "target_utilization" => {
+                return Err(self.err(
+                    &at(&["scale_settings", "type"]),
+                    "ManagedOnlineEndpoint supports DefaultScaleSettings only: use `type: default` (target \
+                     utilization scaling is for Kubernetes deployments)"
+                        .into(),
+                ));
+            }
+            other => {
+                return Err(self.err(
+                    &at(&["scale_settings", "type"]),
+                    format!("Value '{other}' passed is not in set ['default', 'target_utilization']"),
+                ));
+            }
+        };
+        if let Some(m) = s.as_object() {
+            for k in m.keys() {
+                if !allowed.contains(&k.as_str()) {
+                    return Err(self.unknown(&["scale_settings", k]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An online endpoint: `OnlineEndpoint._load` picks `KubernetesOnlineEndpointSchema` when the file has a
+    /// `compute`, else `ManagedOnlineEndpointSchema` (which alone has `public_network_access`).
     pub(super) fn online_endpoint(&self, doc: &Value) -> Result<()> {
+        let Some(m) = doc.as_object() else { return Ok(()) };
+        let kubernetes = m
+            .get("compute")
+            .is_some_and(|c| !c.is_null() && c.as_str() != Some(""));
+        if kubernetes && m.contains_key("public_network_access") {
+            return Err(self.err(
+                &at(&["public_network_access"]),
+                "Unknown field: endpoints with a `compute` are Kubernetes endpoints, which have no \
+                 `public_network_access`"
+                    .into(),
+            ));
+        }
+        let one_of = |key: &[&str], allowed: &[&str]| -> Result<()> {
+            let v = key.iter().try_fold(doc, |v, k| v.get(*k));
+            match v {
+                Some(Value::String(s)) if !allowed.contains(&s.as_str()) => {
+                    Err(self.err(&at(key), format!("Value '{s}' passed is not in set {allowed:?}")))
+                }
+                _ => Ok(()),
+            }
+        };
+        one_of(&["auth_mode"], AUTH_MODES)?;
+        // `IdentitySchema`: `IdentityConfiguration.__init__(*, type, ...)` needs a type (the SDK fails with a
+        // `TypeError` without it)
         if let Some(id) = doc.get("identity").filter(|v| v.is_object()) {
             self.required(id, &["type"], &at(&["identity"]), "")?;
+            one_of(&["identity", "type"], IDENTITY_TYPES)?;
+        }
+        // `OnlineEndpointSchema.validate_traffic`
+        if let Some(Value::Object(t)) = m.get("traffic") {
+            let sum: i64 = t.values().filter_map(Value::as_i64).sum();
+            if sum > 100 {
+                return Err(self.err(
+                    &at(&["traffic"]),
+                    format!(
+                        "Traffic rule percentages must sum to less than or equal to 100% (they sum to {sum})"
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -454,6 +575,88 @@ mod tests {
             "resources",
         );
         rejected(d, with(online(), json!({"instance_type": null})), "instance_type");
+    }
+
+    #[test]
+    fn online_field_sets_types_and_scale_settings() {
+        let d = Kind::OnlineDeployment;
+        let k8s = with(online(), json!({"type": "kubernetes", "instance_type": null}));
+        assert!(
+            load(
+                d,
+                with(
+                    online(),
+                    json!({"egress_public_network_access": "disabled", "id": "x"})
+                )
+            )
+            .is_ok()
+        );
+        rejected(
+            d,
+            with(k8s.clone(), json!({"egress_public_network_access": "disabled"})),
+            "egress_public_network_access",
+        );
+        rejected(
+            d,
+            with(k8s.clone(), json!({"private_network_connection": true})),
+            "private_network_connection",
+        );
+        rejected(d, with(online(), json!({"with_package": {}})), "with_package");
+        rejected(d, with(online(), json!({"type": "foo"})), "type");
+        assert!(load(d, with(online(), json!({"type": "Managed"}))).is_ok());
+        let scale = |base: &Value, s: Value| with(base.clone(), json!({ "scale_settings": s }));
+        assert!(load(d, scale(&online(), json!({"type": "Default"}))).is_ok());
+        rejected(
+            d,
+            scale(&online(), json!({"min_instances": 1})),
+            "scale_settings.type",
+        );
+        rejected(
+            d,
+            scale(&online(), json!({"type": "default", "min_instances": 1})),
+            "scale_settings.min_instances",
+        );
+        rejected(
+            d,
+            scale(
+                &online(),
+                json!({"type": "TargetUtilization", "min_instances": 1}),
+            ),
+            "scale_settings.type",
+        );
+        let tu = json!({"type": "TargetUtilization", "min_instances": 1, "max_instances": 3});
+        assert!(load(d, scale(&k8s, tu)).is_ok());
+        rejected(d, scale(&k8s, json!({"type": "manual"})), "scale_settings.type");
+    }
+
+    #[test]
+    fn online_endpoint_rules() {
+        let e = Kind::OnlineEndpoint;
+        let ep = |extra: Value| with(json!({"name": "my-endpoint", "auth_mode": "key"}), extra);
+        assert!(
+            load(
+                e,
+                ep(json!({"auth_mode": "AMLToken", "traffic": {"blue": "60", "green": 40}}))
+            )
+            .is_ok()
+        );
+        rejected(e, ep(json!({"auth_mode": "none"})), "auth_mode");
+        rejected(e, ep(json!({"traffic": {"blue": 60, "green": 50}})), "traffic");
+        rejected(e, ep(json!({"traffic": {"blue": "abc"}})), "traffic.blue");
+        assert!(load(e, ep(json!({"public_network_access": "disabled"}))).is_ok());
+        rejected(
+            e,
+            ep(json!({"compute": "azureml:k8s", "public_network_access": "disabled"})),
+            "public_network_access",
+        );
+        rejected(e, ep(json!({"identity": {"type": "foo"}})), "identity.type");
+        let loaded = load(
+            e,
+            ep(json!({"identity": {"type": "SystemAssigned"}, "traffic": {"blue": "100"}})),
+        )
+        .unwrap();
+        assert_eq!(loaded["identity"]["type"], "system_assigned");
+        assert_eq!(loaded["traffic"]["blue"], 100);
     }
 
     #[test]
