@@ -18,6 +18,7 @@ use crate::yaml::locate;
 
 mod automl;
 mod deployment;
+mod numbers;
 
 /// How a schema field loads its value.
 #[derive(Clone, Copy)]
@@ -34,6 +35,16 @@ enum Field {
     Str,
     /// A case-sensitive set (`DumpableEnumField` / `StringTransformedEnum(casing_transform=lambda x: x)`).
     Exact(&'static [&'static str]),
+    /// `fields.Float()`: ints and numeric strings become floats; booleans are "Not a valid number.".
+    Float,
+    /// `UnionField([DumpableIntegerField(strict=True), fields.Float()])`: ints stay ints, numeric strings
+    /// become floats.
+    Number,
+    /// `VersionField` / `NumberVersionField`: numbers become their Python `str()`.
+    Version,
+    /// A Spark `conf` value (`ParameterizedSparkSchema`: `fields.Raw()`); `serialize_field_names` sends a
+    /// string of digits as an int, anything else as written (`2.0` stays a float).
+    SparkConf,
 }
 
 /// One rule: a path from the owner mapping (`*` any key, `#` any list index) and the field's loader.
@@ -126,12 +137,10 @@ const JOB_RULES: &[Rule] = &[
     // `_schema/pipeline/settings.py`
     (&["settings", "continue_on_step_failure"], Field::Bool),
     (&["settings", "force_rerun"], Field::Bool),
-    // `_schema/job/parameterized_spark.py` conf keys the Spark entity reads as integers
-    (&["conf", "spark.driver.cores"], Field::Int),
-    (&["conf", "spark.executor.cores"], Field::Int),
-    (&["conf", "spark.executor.instances"], Field::Int),
-    (&["conf", "spark.dynamicAllocation.minExecutors"], Field::Int),
-    (&["conf", "spark.dynamicAllocation.maxExecutors"], Field::Int),
+    // `_schema/job/parameterized_spark.py`: conf values are `fields.Raw()`; digit strings sent as ints
+    (&["conf", "*"], Field::SparkConf),
+    // `_schema/spark_resource_configuration.py`: `runtime_version = NumberVersionField()`
+    (&["resources", "runtime_version"], Field::Version),
     (&["environment", "inference_config", "*", "port"], Field::Int),
 ];
 
@@ -154,11 +163,7 @@ const COMPONENT_RULES: &[Rule] = &[
     (&["inputs", "*", "optional"], Field::Bool),
     // `ParameterSchema.enum = fields.List(fields.Str())`
     (&["inputs", "*", "enum", "#"], Field::Str),
-    (&["conf", "spark.driver.cores"], Field::Int),
-    (&["conf", "spark.executor.cores"], Field::Int),
-    (&["conf", "spark.executor.instances"], Field::Int),
-    (&["conf", "spark.dynamicAllocation.minExecutors"], Field::Int),
-    (&["conf", "spark.dynamicAllocation.maxExecutors"], Field::Int),
+    (&["conf", "*"], Field::SparkConf),
     (&["environment", "inference_config", "*", "port"], Field::Int),
 ];
 
@@ -342,6 +347,33 @@ impl Loader<'_> {
                     return Err(self.err(at, "Not a valid string.".into()));
                 }
             }
+            Field::Float | Field::Number => {
+                let f = match &*v {
+                    Value::Null => return Ok(()),
+                    Value::Number(n) if matches!(field, Field::Number) || n.is_f64() => return Ok(()),
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => numbers::py_float_str(s),
+                    _ => None,
+                };
+                match f.and_then(serde_json::Number::from_f64) {
+                    Some(n) => *v = Value::Number(n),
+                    None => return Err(self.err(at, "Not a valid number.".into())),
+                }
+            }
+            Field::Version => {
+                if let Value::Number(_) = v {
+                    *v = Value::String(crate::yaml::scalar_to_py_str(v));
+                }
+            }
+            Field::SparkConf => {
+                if let Value::String(s) = &*v
+                    && !s.is_empty()
+                    && s.bytes().all(|b| b.is_ascii_digit())
+                    && let Ok(n) = s.parse::<i64>()
+                {
+                    *v = json!(n);
+                }
+            }
             Field::Exact(allowed) => {
                 if let Value::String(s) = &*v
                     && !allowed.contains(&s.as_str())
@@ -502,6 +534,15 @@ impl Loader<'_> {
         if ty == "automl" {
             self.automl(v, at, node)?;
             automl_defaults(v);
+        }
+        if ty == "parallel" {
+            self.apply(v, numbers::PARALLEL_RULES, at)?;
+        }
+        if matches!(ty.as_str(), "sweep" | "automl") {
+            self.apply(v, numbers::SWEEP_RULES, at)?;
+        }
+        if ty == "automl" {
+            self.apply(v, numbers::TRAINING_PARAMETER_RULES, at)?;
         }
         if matches!(ty.as_str(), "parallel" | "automl") {
             // `ParameterizedParallelSchema` / `AutoMLJobSchema`: `environment_variables` values are `Str()`

@@ -226,6 +226,13 @@ pub trait Resolver {
     fn upload(&mut self, upload: &Upload) -> std::result::Result<UploadOutcome, String>;
     /// The latest version of a workspace asset (`name@latest`).
     fn latest_version(&mut self, asset: AssetType, name: &str) -> std::result::Result<String, String>;
+    /// The name of an asset the SDK registers anonymously under a random name, version `1`
+    /// (`Asset.__init__` with neither name nor version: `_get_random_name()`, a uuid4): data assets
+    /// without `name`, inline environments whose version no image or local build context names.
+    /// A uuid4 by default; a resolver replaying recorded requests may answer the recorded name.
+    fn anonymous_name(&mut self, _asset: AssetType) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
 }
 
 /// One REST call.
@@ -372,5 +379,9 @@ impl Resolver for Recorder {
 
     fn latest_version(&mut self, _asset: AssetType, _name: &str) -> std::result::Result<String, String> {
         Ok("<latest>".into())
+    }
+
+    fn anonymous_name(&mut self, _asset: AssetType) -> String {
+        "<anonymous>".into()
     }
 }

@@ -2,10 +2,14 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, api, opt_scalar, opt_str, stringify_map};
+use super::{
+    Ctx, api, camel_keys, inference_config_dump, is_remote, join_rel, opt_scalar, opt_str, py_join,
+    sha256_hex, stringify_map,
+};
 use crate::error::Result;
 use crate::plan::{RestRequest, UploadOutcome, UploadRole};
 use crate::refs::{AssetType, NameKind, validate_name};
+use crate::yaml::{parse_yaml, py_yaml_dump};
 
 fn name_of(ctx: &Ctx<'_>, m: &Map<String, Value>) -> Result<String> {
     let name = ctx
@@ -107,6 +111,158 @@ pub(crate) fn model_body(
     Ok((name, version, json!({ "properties": p })))
 }
 
+impl Ctx<'_> {
+    /// Builds an environment version body. Returns (name, version, body).
+    pub fn environment_body(
+        &mut self,
+        m: &Map<String, Value>,
+        field: &[&str],
+        inline: bool,
+    ) -> Result<(String, String, Value)> {
+        let mut allowed = vec![
+            "name",
+            "version",
+            "image",
+            "conda_file",
+            "build",
+            "description",
+            "tags",
+            "properties",
+            "os_type",
+            "inference_config",
+            "$schema",
+            "datastore",
+            "intellectual_property",
+            "stage",
+        ];
+        if inline {
+            allowed.push("type");
+        }
+        self.check_fields(m, field, &allowed)?;
+        let image = opt_str(m, "image");
+        let conda = match m.get("conda_file") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) => {
+                let rel = join_rel(&self.src.rel_dir, p);
+                let path = self.top_dir.join(&rel);
+                let mut f = field.to_vec();
+                f.push("conda_file");
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| self.err(&f, format!("cannot read conda file `{}`: {e}", path.display())))?;
+                let parsed = parse_yaml(&text, &path)?;
+                Some(py_yaml_dump(&parsed))
+            }
+            Some(other @ Value::Object(_)) => Some(py_yaml_dump(other)),
+            Some(_) => {
+                let mut f = field.to_vec();
+                f.push("conda_file");
+                return Err(self.err(&f, "expected a path or a mapping"));
+            }
+        };
+        let mut props = Map::new();
+        let mut hash_str = String::new();
+        if let Some(c) = &conda {
+            props.insert("condaFile".into(), json!(c));
+        }
+        let mut build_hash = None;
+        match (&image, m.get("build")) {
+            (Some(img), None) => {
+                props.insert("image".into(), json!(img));
+                hash_str = sha256_hex(img);
+                if let Some(ic) = m.get("inference_config").filter(|v| !v.is_null()) {
+                    hash_str = py_join(&hash_str, &sha256_hex(&inference_config_dump(ic)));
+                }
+                if let Some(c) = &conda {
+                    hash_str = py_join(&hash_str, &sha256_hex(c));
+                }
+            }
+            (None, Some(Value::Object(b))) => {
+                let mut bf = field.to_vec();
+                bf.push("build");
+                self.check_fields(b, &bf, &["path", "dockerfile_path"])?;
+                // `BuildContextSchema`: `path` is optional; `BuildContext._to_rest_object` sends
+                // `contextUri` only when there is one (`build: {}` is sent as `{}`).
+                let mut build = Map::new();
+                match b.get("path") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::String(path)) => {
+                        let uri = if is_remote(path) {
+                            path.clone()
+                        } else {
+                            match self.upload(UploadRole::BuildContext, path)? {
+                                UploadOutcome::Blob {
+                                    account,
+                                    container,
+                                    path,
+                                    hash,
+                                    ..
+                                } => {
+                                    build_hash = Some(hash);
+                                    format!("https://{account}.blob.core.windows.net/{container}/{path}/")
+                                }
+                                UploadOutcome::Code { .. } => String::new(),
+                            }
+                        };
+                        build.insert("contextUri".into(), json!(uri));
+                    }
+                    Some(_) => {
+                        let mut pf = bf.clone();
+                        pf.push("path");
+                        return Err(self.err(&pf, "Not a valid string."));
+                    }
+                }
+                let dockerfile = opt_str(b, "dockerfile_path");
+                if let Some(d) = &dockerfile {
+                    build.insert("dockerfilePath".into(), json!(d));
+                }
+                props.insert("build".into(), Value::Object(build));
+                if let Some(h) = &build_hash {
+                    hash_str = sha256_hex(h);
+                    if let Some(d) = &dockerfile {
+                        hash_str = py_join(&hash_str, &sha256_hex(d));
+                    }
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err(self.err(field, "`image` and `build` cannot both be set"));
+            }
+            (None, _) => {
+                return Err(self.err(field, "an environment needs `image` or `build`"));
+            }
+        }
+        if let Some(ic) = m.get("inference_config").filter(|v| !v.is_null()) {
+            props.insert("inferenceConfig".into(), camel_keys(ic));
+        }
+        if let Some(os) = opt_str(m, "os_type") {
+            props.insert("osType".into(), json!(os));
+        }
+        let name = opt_str(m, "name").or_else(|| self.opts.name.clone().filter(|_| !inline));
+        let anonymous = name.is_none();
+        props.insert("isAnonymous".into(), json!(anonymous));
+        props.insert("isArchived".into(), json!(false));
+        if let Some(d) = opt_str(m, "description") {
+            props.insert("description".into(), json!(d));
+        }
+        if let Some(t) = m.get("tags").filter(|v| !v.is_null()) {
+            props.insert("tags".into(), stringify_map(t));
+        }
+        if let Some(p) = m.get("properties").filter(|v| !v.is_null()) {
+            props.insert("properties".into(), stringify_map(p));
+        }
+        // `Environment.__init__` names an anonymous environment `CliV2AnonymousEnvironment` with a hash
+        // version (`_generate_anonymous_name_version`) only from an image or a local build context;
+        // otherwise (`build: {}`, a remote context) it keeps `Asset.__init__`'s uuid4 name, version 1.
+        let (name, version) = match name {
+            Some(n) => (n, opt_scalar(m, "version").unwrap_or_else(|| "1".into())),
+            None if image.is_none() && build_hash.is_none() => {
+                (self.anonymous_name(AssetType::Environment), "1".into())
+            }
+            None => ("CliV2AnonymousEnvironment".into(), sha256_hex(&hash_str)),
+        };
+        Ok((name, version, json!({ "properties": props })))
+    }
+}
+
 pub(crate) fn model(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequest> {
     let name = name_of(ctx, m)?;
     let (_, version, body) = model_body(ctx, m, &[], false)?;
@@ -151,7 +307,17 @@ pub(crate) fn data(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequ
             "intellectual_property",
         ],
     )?;
-    let name = name_of(ctx, m)?;
+    // `Asset.__init__`: a data asset with neither name nor version is registered anonymously under
+    // `_get_random_name()` (a uuid4), version "1"; a version without a name is an error.
+    let named = ctx.opts.name.is_some() || opt_str(m, "name").is_some();
+    let version = opt_scalar(m, "version");
+    let (name, version, anonymous) = match (named, version) {
+        (true, v) => (name_of(ctx, m)?, v.unwrap_or_else(|| "1".into()), false),
+        (false, None) => (ctx.anonymous_name(AssetType::Data), "1".into(), true),
+        (false, Some(_)) => {
+            return Err(ctx.err(&["name"], "If version is specified, name must be specified also."));
+        }
+    };
     let ty = opt_str(m, "type").unwrap_or_else(|| "uri_folder".into());
     let path = opt_str(m, "path").ok_or_else(|| ctx.err(&["path"], "Missing data for required field."))?;
     let mut referenced = None;
@@ -185,7 +351,7 @@ pub(crate) fn data(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequ
     if let Some(d) = opt_str(m, "description") {
         p.insert("description".into(), json!(d));
     }
-    p.insert("isAnonymous".into(), json!(false));
+    p.insert("isAnonymous".into(), json!(anonymous));
     p.insert(
         "tags".into(),
         m.get("tags").map(stringify_map).unwrap_or_else(|| json!({})),
@@ -202,7 +368,6 @@ pub(crate) fn data(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestRequ
     if let Some(r) = referenced {
         p.insert("referencedUris".into(), r);
     }
-    let version = opt_scalar(m, "version").unwrap_or_else(|| "1".into());
     Ok(RestRequest {
         method: "PUT".into(),
         path: ctx.asset_id(AssetType::Data, &name, &version),

@@ -325,7 +325,11 @@ pub(crate) fn component_spec(
                 spec.insert(k.clone(), v.clone());
             }
             _ => {
-                if !v.is_null() {
+                // `CommandComponent._to_dict` / `SparkComponent._to_dict`: `convert_ordered_dict_to_dict`
+                // drops None and `{}` values (a parallel component's empty `resources` is not sent either)
+                let empty_map = matches!(ty.as_str(), "command" | "parallel" | "spark")
+                    && v.as_object().is_some_and(Map::is_empty);
+                if !v.is_null() && !empty_map {
                     spec.insert(k.clone(), v.clone());
                 }
             }
@@ -367,8 +371,19 @@ fn spec_inputs(v: &Value) -> Map<String, Value> {
                     for (ik, iv) in im {
                         match ik.as_str() {
                             "default" | "min" | "max" => {
-                                // the SDK casts to the input's type (number → float)
+                                // the SDK casts to the input's type (number → float; integer →
+                                // `int(float(v))`: `Input._parse` for the default, `PARAM_PARSERS` for min/max)
                                 let iv = match (ty.as_str(), iv) {
+                                    ("integer", Value::Number(n)) if n.is_f64() => n
+                                        .as_f64()
+                                        .filter(|f| f.is_finite())
+                                        .map_or(iv.clone(), |f| json!(f.trunc() as i64)),
+                                    ("integer", Value::String(s)) => s
+                                        .trim()
+                                        .parse::<f64>()
+                                        .ok()
+                                        .filter(|f| f.is_finite())
+                                        .map_or(iv.clone(), |f| json!(f.trunc() as i64)),
                                     ("number", Value::Number(n)) => json!(n.as_f64().unwrap_or(0.0)),
                                     ("number", Value::String(s)) => {
                                         s.parse::<f64>().map(|f| json!(f)).unwrap_or(iv.clone())

@@ -549,7 +549,8 @@ pub(crate) fn batch_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Res
     } else {
         // `type: model` loads with `ModelBatchDeploymentSchema` (compute required); without a type the CLI
         // uses `BatchDeploymentSchema`, where compute is optional
-        if opt_str(m, "type").as_deref() == Some("model") && m.get("compute").is_none_or(Value::is_null) {
+        let model_type = opt_str(m, "type").is_some_and(|t| t.eq_ignore_ascii_case("model"));
+        if model_type && m.get("compute").is_none_or(Value::is_null) {
             return Err(ctx.err(&["compute"], "Missing data for required field."));
         }
         deployment_assets(ctx, m, &mut p, true)?;
@@ -580,6 +581,11 @@ pub(crate) fn batch_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Res
                         }
                         p.insert("retrySettings".into(), Value::Object(out));
                     }
+                    // `ModelBatchDeploymentSettingsSchema.environment_variables = fields.Dict()`: values
+                    // as written
+                    "environment_variables" if model_type => {
+                        p.insert("environmentVariables".into(), v.clone());
+                    }
                     "environment_variables" => {
                         p.insert("environmentVariables".into(), stringify_map(v));
                     }
@@ -602,7 +608,9 @@ pub(crate) fn batch_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Res
             );
             p.insert("resources".into(), Value::Object(out));
         }
-        let legacy = !m.contains_key("settings");
+        // `ModelBatchDeployment._to_rest_object` sends `settings.environment_variables` only when given;
+        // the base `BatchDeployment` (no `type`) sends `{}` by default
+        let legacy = !model_type && !m.contains_key("settings");
         for (k, v) in m {
             match k.as_str() {
                 "max_concurrency_per_instance"

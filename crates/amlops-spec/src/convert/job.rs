@@ -156,6 +156,29 @@ pub(crate) fn services_form(v: &Value, snake: bool) -> Value {
             let mut s = Map::new();
             let mut props = Map::new();
             if let Some(sm) = svc.as_object() {
+                // `BaseJobSchema.services` is a strict union of the per-type schemas: without a `type`,
+                // `log_dir` only fits `TensorBoardJobServiceSchema` and `ssh_public_keys` only
+                // `SshJobServiceSchema`, whose entities set their own type
+                let inferred = if sm.contains_key("type") {
+                    None
+                } else if sm.contains_key("log_dir") {
+                    Some("TensorBoard")
+                } else if sm.contains_key("ssh_public_keys") {
+                    Some("SSH")
+                } else {
+                    None
+                };
+                if let Some(t) = inferred {
+                    s.insert(
+                        if snake {
+                            "job_service_type"
+                        } else {
+                            "jobServiceType"
+                        }
+                        .into(),
+                        json!(t),
+                    );
+                }
                 for (k, v) in sm {
                     match k.as_str() {
                         "type" => {
@@ -657,7 +680,11 @@ pub(crate) fn node_runsettings(m: &Map<String, Value>, node: &mut Map<String, Va
         lim.insert("job_limits_type".into(), json!("Command"));
         node.insert("limits".into(), Value::Object(lim));
     }
-    if let Some(r) = m.get("resources").filter(|v| !v.is_null()) {
+    // an empty `resources: {}` is dropped (`get_rest_dict_for_node_attrs(..., clear_empty_value=True)`)
+    if let Some(r) = m
+        .get("resources")
+        .filter(|v| !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()))
+    {
         let mut r = r.clone();
         // spark nodes using a component file send the instance type lower-cased
         if m.get("type").and_then(Value::as_str) == Some("spark")

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Result, SpecError};
 use crate::plan::{Kind, Lookup, PlanOptions, Resolver, RestRequest, Upload, UploadOutcome, UploadRole};
 use crate::refs::{AssetRef, AssetType, Scope};
-use crate::yaml::{locate, parse_yaml, py_yaml_dump};
+use crate::yaml::{locate, parse_yaml};
 
 /// api-versions the SDK uses per request type.
 pub(crate) mod api {
@@ -265,6 +265,11 @@ impl<'a> Ctx<'a> {
             })
     }
 
+    /// A random asset name (`Asset.__init__`'s `_get_random_name()`), asked of the resolver.
+    pub fn anonymous_name(&mut self, asset: AssetType) -> String {
+        self.resolver.anonymous_name(asset)
+    }
+
     pub fn asset_id(&self, asset: AssetType, name: &str, version: &str) -> String {
         self.scope.asset_id(asset.collection(), name, Some(version))
     }
@@ -338,142 +343,6 @@ impl<'a> Ctx<'a> {
             }
             _ => Err(self.err(field, "expected a reference string or an inline environment")),
         }
-    }
-
-    /// Builds an environment version body. Returns (name, version, body).
-    pub fn environment_body(
-        &mut self,
-        m: &Map<String, Value>,
-        field: &[&str],
-        inline: bool,
-    ) -> Result<(String, String, Value)> {
-        let mut allowed = vec![
-            "name",
-            "version",
-            "image",
-            "conda_file",
-            "build",
-            "description",
-            "tags",
-            "properties",
-            "os_type",
-            "inference_config",
-            "$schema",
-            "datastore",
-            "intellectual_property",
-            "stage",
-        ];
-        if inline {
-            allowed.push("type");
-        }
-        self.check_fields(m, field, &allowed)?;
-        let image = opt_str(m, "image");
-        let conda = match m.get("conda_file") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(p)) => {
-                let rel = join_rel(&self.src.rel_dir, p);
-                let path = self.top_dir.join(&rel);
-                let mut f = field.to_vec();
-                f.push("conda_file");
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| self.err(&f, format!("cannot read conda file `{}`: {e}", path.display())))?;
-                let parsed = parse_yaml(&text, &path)?;
-                Some(py_yaml_dump(&parsed))
-            }
-            Some(other @ Value::Object(_)) => Some(py_yaml_dump(other)),
-            Some(_) => {
-                let mut f = field.to_vec();
-                f.push("conda_file");
-                return Err(self.err(&f, "expected a path or a mapping"));
-            }
-        };
-        let mut props = Map::new();
-        let mut hash_str = String::new();
-        if let Some(c) = &conda {
-            props.insert("condaFile".into(), json!(c));
-        }
-        let mut build_hash = None;
-        match (&image, m.get("build")) {
-            (Some(img), None) => {
-                props.insert("image".into(), json!(img));
-                hash_str = sha256_hex(img);
-                if let Some(ic) = m.get("inference_config").filter(|v| !v.is_null()) {
-                    hash_str = py_join(&hash_str, &sha256_hex(&inference_config_dump(ic)));
-                }
-                if let Some(c) = &conda {
-                    hash_str = py_join(&hash_str, &sha256_hex(c));
-                }
-            }
-            (None, Some(Value::Object(b))) => {
-                let mut bf = field.to_vec();
-                bf.push("build");
-                self.check_fields(b, &bf, &["path", "dockerfile_path"])?;
-                let path = b
-                    .get("path")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| self.err(&bf, "`build.path` is required"))?;
-                let mut build = Map::new();
-                let uri = if is_remote(path) {
-                    path.to_string()
-                } else {
-                    match self.upload(UploadRole::BuildContext, path)? {
-                        UploadOutcome::Blob {
-                            account,
-                            container,
-                            path,
-                            hash,
-                            ..
-                        } => {
-                            build_hash = Some(hash);
-                            format!("https://{account}.blob.core.windows.net/{container}/{path}/")
-                        }
-                        UploadOutcome::Code { .. } => String::new(),
-                    }
-                };
-                build.insert("contextUri".into(), json!(uri));
-                let dockerfile = opt_str(b, "dockerfile_path");
-                if let Some(d) = &dockerfile {
-                    build.insert("dockerfilePath".into(), json!(d));
-                }
-                props.insert("build".into(), Value::Object(build));
-                if let Some(h) = &build_hash {
-                    hash_str = sha256_hex(h);
-                    if let Some(d) = &dockerfile {
-                        hash_str = py_join(&hash_str, &sha256_hex(d));
-                    }
-                }
-            }
-            (Some(_), Some(_)) => {
-                return Err(self.err(field, "`image` and `build` cannot both be set"));
-            }
-            (None, _) => {
-                return Err(self.err(field, "an environment needs `image` or `build`"));
-            }
-        }
-        if let Some(ic) = m.get("inference_config").filter(|v| !v.is_null()) {
-            props.insert("inferenceConfig".into(), camel_keys(ic));
-        }
-        if let Some(os) = opt_str(m, "os_type") {
-            props.insert("osType".into(), json!(os));
-        }
-        let name = opt_str(m, "name").or_else(|| self.opts.name.clone().filter(|_| !inline));
-        let anonymous = name.is_none();
-        props.insert("isAnonymous".into(), json!(anonymous));
-        props.insert("isArchived".into(), json!(false));
-        if let Some(d) = opt_str(m, "description") {
-            props.insert("description".into(), json!(d));
-        }
-        if let Some(t) = m.get("tags").filter(|v| !v.is_null()) {
-            props.insert("tags".into(), stringify_map(t));
-        }
-        if let Some(p) = m.get("properties").filter(|v| !v.is_null()) {
-            props.insert("properties".into(), stringify_map(p));
-        }
-        let (name, version) = match name {
-            Some(n) => (n, opt_scalar(m, "version").unwrap_or_else(|| "1".into())),
-            None => ("CliV2AnonymousEnvironment".into(), sha256_hex(&hash_str)),
-        };
-        Ok((name, version, json!({ "properties": props })))
     }
 
     /// `code:` → code asset id (uploading local folders), or a remote/registered reference.

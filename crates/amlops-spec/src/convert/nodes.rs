@@ -203,7 +203,13 @@ fn pipeline_nodes_inner(
         if !ins.is_empty() {
             node.insert("inputs".into(), Value::Object(ins));
         }
-        let outs = node_outputs(ctx, d.node.get("outputs"))?;
+        let mut outs = node_outputs(ctx, d.node.get("outputs"))?;
+        // `BaseNode.__init__`: with the component's definition at hand, `_build_outputs_dict` keeps only
+        // the outputs the component declares
+        if let Some((_, cm, _)) = &d.def {
+            let declared = cm.get("outputs").and_then(Value::as_object);
+            outs.retain(|k, _| declared.is_some_and(|o| o.contains_key(k)));
+        }
         if !outs.is_empty() {
             node.insert("outputs".into(), Value::Object(outs));
         }
@@ -667,7 +673,10 @@ fn parallel_node(m: &Map<String, Value>, task: &Value, node: &mut Map<String, Va
         "partition_keys",
         "environment_variables",
     ] {
-        if let Some(v) = m.get(k).filter(|v| !v.is_null()) {
+        // an empty `resources: {}` is not sent (`get_rest_dict_for_node_attrs(..., clear_empty_value=True)`)
+        let empty_resources =
+            k == "resources" && m.get(k).and_then(Value::as_object).is_some_and(Map::is_empty);
+        if let Some(v) = m.get(k).filter(|v| !v.is_null() && !empty_resources) {
             let v = if k == "partition_keys" {
                 json!(py_json_dumps(v))
             } else {

@@ -22,6 +22,9 @@ struct OracleResolver {
     pending: usize,
     code_index: usize,
     components: HashMap<String, String>,
+    /// uuid4 names of anonymously registered data and environments, in request order.
+    random_names: Vec<String>,
+    random_index: usize,
 }
 
 impl Resolver for OracleResolver {
@@ -77,6 +80,14 @@ impl Resolver for OracleResolver {
                 .ok_or_else(|| format!("component {name} is not registered")),
             _ => Ok("999".into()),
         }
+    }
+
+    fn anonymous_name(&mut self, _asset: AssetType) -> String {
+        self.random_index += 1;
+        self.random_names
+            .get(self.random_index - 1)
+            .cloned()
+            .unwrap_or_else(|| format!("00000000-0000-4000-8000-{:012}", self.random_index))
     }
 }
 
@@ -222,6 +233,17 @@ pub fn run_case(case: &Value, yaml_root: &Path, expected_root: &Path) -> Outcome
         .filter(|(_, p, _)| p.contains("/codes/"))
         .filter_map(|(_, p, _)| p.split("/codes/").nth(1)?.split('/').next().map(str::to_string))
         .collect();
+    // the oracle's uuid4 names of anonymous data and environments (`Asset.__init__`), in order
+    let random_names: Vec<String> = expected
+        .iter()
+        .filter_map(|(_, p, _)| {
+            let (_, rest) = p
+                .split_once("/data/")
+                .or_else(|| p.split_once("/environments/"))?;
+            let name = rest.split('/').next()?;
+            (name.len() == 36 && name.matches('-').count() == 4).then(|| name.to_string())
+        })
+        .collect();
     // the fake's pending-upload counter also counts uploads of pre-registered assets
     let pending = expected
         .iter()
@@ -236,6 +258,8 @@ pub fn run_case(case: &Value, yaml_root: &Path, expected_root: &Path) -> Outcome
         pending,
         code_index: 0,
         components,
+        random_names,
+        random_index: 0,
     };
     let file = yaml_root.join(case["yaml"].as_str().unwrap_or_default());
     let result = catch_unwind(AssertUnwindSafe(|| {
