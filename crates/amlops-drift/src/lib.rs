@@ -30,6 +30,7 @@
 mod config;
 mod csv_side;
 mod distinct;
+pub mod ecdf;
 mod engine;
 mod error;
 pub mod html;

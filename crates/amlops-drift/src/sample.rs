@@ -395,6 +395,8 @@ pub enum Route {
     SortedDecimal,
     /// Radix-sorted on float bit patterns.
     Sorted,
+    /// Not ordered: KS and W1 from buckets ([`crate::ecdf`]).
+    Buckets,
 }
 
 /// `1.5 * 2^52`: adding and subtracting it rounds |y| < 2^51 to the nearest integer.
@@ -465,8 +467,11 @@ fn dense_fits(range: u64, n: u64) -> bool {
     n <= u64::from(u32::MAX) && range <= DENSE_MAX && range <= n.saturating_mul(4).max(1 << 16)
 }
 
-/// Put a sample in order (see the module docs). May reorder and grow `sample.values`.
-pub fn order<'a>(sample: &'a mut Sample, buf: &'a mut OrderBuf, work: &mut Work) -> (Ordered<'a>, Route) {
+/// Put a sample in order by a counting route, if one applies (dense decimal keys or at most
+/// `MAX_DISTINCT` distinct values): the distinct values and counts go to `buf`
+/// ([`OrderBuf::ordered`]). Otherwise `None`, with every value left in `sample.values` and
+/// `sample.pairs` (in any order).
+pub fn order_counted(sample: &mut Sample, buf: &mut OrderBuf, work: &mut Work) -> Option<Route> {
     if sample.dense.is_on() {
         if sample.dense.add_all(&sample.values) {
             sample.values.clear();
@@ -474,23 +479,20 @@ pub fn order<'a>(sample: &'a mut Sample, buf: &'a mut OrderBuf, work: &mut Work)
         if sample.values.is_empty() && sample.dense.add_pairs(&sample.pairs) {
             sample.pairs.clear();
             sample.dense.scan(buf, &mut work.scratch);
-            return (counted(buf), Route::Dense);
+            return Some(Route::Dense);
         }
         sample.dense.demote(&mut sample.values, &mut sample.pairs);
     }
     sample.dense.reset();
     let n = sample.len();
-    let mut places = probe_places(sample);
-    if let Some(p) = places {
+    if let Some(mut p) = probe_places(sample) {
         // Dense counting checks every value as it counts it, with the key range taken from
         // the smallest and largest value (rounding is monotone, so every key lies between).
         let (lo, hi) = min_max(sample);
-        let mut p = p;
         loop {
             let scale = 10f64.powi(p);
             if !(exact(lo, scale) && exact(hi, scale)) {
-                places = places_for(lo, p + 1).and_then(|a| places_for(hi, a));
-                match places {
+                match places_for(lo, p + 1).and_then(|a| places_for(hi, a)) {
                     Some(q) => {
                         p = q;
                         continue;
@@ -501,18 +503,14 @@ pub fn order<'a>(sample: &'a mut Sample, buf: &'a mut OrderBuf, work: &mut Work)
             let (kmin, kmax) = (rounded(lo, scale) as i64, rounded(hi, scale) as i64);
             let range = (kmax - kmin) as u64 + 1;
             if !dense_fits(range, n) {
-                places = Some(p);
                 break;
             }
             match dense_count(sample, scale, kmin, range as usize, buf, work) {
-                Ok(()) => return (counted(buf), Route::Dense),
-                Err(bad) => {
-                    places = places_for(bad, p + 1);
-                    match places {
-                        Some(q) => p = q,
-                        None => break,
-                    }
-                }
+                Ok(()) => return Some(Route::Dense),
+                Err(bad) => match places_for(bad, p + 1) {
+                    Some(q) => p = q,
+                    None => break,
+                },
             }
         }
     }
@@ -521,8 +519,18 @@ pub fn order<'a>(sample: &'a mut Sample, buf: &'a mut OrderBuf, work: &mut Work)
             .counter
             .count(&sample.values, &sample.pairs, &mut buf.distinct, &mut buf.counts)
     {
-        return (counted(buf), Route::Hashed);
+        return Some(Route::Hashed);
     }
+    None
+}
+
+/// Put a sample in order (see the module docs): a counting route ([`order_counted`]) or a
+/// radix sort. May reorder and grow `sample.values`.
+pub fn order<'a>(sample: &'a mut Sample, buf: &'a mut OrderBuf, work: &mut Work) -> (Ordered<'a>, Route) {
+    if let Some(route) = order_counted(sample, buf, work) {
+        return (counted(buf), route);
+    }
+    let places = probe_places(sample);
     let pairs = std::mem::take(&mut sample.pairs);
     for &(x, c) in &pairs {
         sample.values.extend(std::iter::repeat_n(x, c as usize));
@@ -559,6 +567,13 @@ pub fn order<'a>(sample: &'a mut Sample, buf: &'a mut OrderBuf, work: &mut Work)
         },
         route,
     )
+}
+
+impl OrderBuf {
+    /// The distinct values and counts [`order_counted`] left here.
+    pub fn ordered(&self) -> Ordered<'_> {
+        counted(self)
+    }
 }
 
 fn counted(buf: &OrderBuf) -> Ordered<'_> {

@@ -26,14 +26,16 @@ fn digit(k: u64, (shift, width): (u32, u32)) -> usize {
     ((k >> shift) & ((1u64 << width) - 1)) as usize
 }
 
+/// The order-preserving key of a float: keys compare as `f64::total_cmp` does.
 #[inline]
-fn key(x: f64) -> u64 {
+pub(crate) fn key(x: f64) -> u64 {
     let b = x.to_bits();
     if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }
 
+/// The float of a key ([`key`]'s inverse).
 #[inline]
-fn unkey(k: u64) -> f64 {
+pub(crate) fn unkey(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
@@ -109,12 +111,46 @@ pub fn sort_decimal(
     Ok(())
 }
 
+/// Sort 64-bit keys ascending: LSD radix over `k - k_min` (only the digits the range
+/// needs), `scratch` as the second buffer.
+pub(crate) fn sort_keys(v: &mut [u64], scratch: &mut Vec<u64>) {
+    let n = v.len();
+    if n < 4096 || n > u32::MAX as usize {
+        v.sort_unstable();
+        return;
+    }
+    let (lo, hi) = v.iter().fold((u64::MAX, 0), |(a, b), &k| (a.min(k), b.max(k)));
+    let plan = digits(64 - (hi - lo).leading_zeros());
+    let mut hist = vec![[0u32; BUCKETS]; plan.len()];
+    for k in v.iter_mut() {
+        *k -= lo;
+        for (&d, h) in plan.iter().zip(hist.iter_mut()) {
+            h[digit(*k, d)] += 1;
+        }
+    }
+    radix_passes_by(v, scratch, &plan, &hist, |k| k);
+    for k in v.iter_mut() {
+        *k += lo;
+    }
+}
+
 /// LSD passes over keys held as bit patterns in `v`, one per digit of `plan` with its
 /// histogram; a digit equal in every key is skipped.
 fn radix_passes(v: &mut [f64], scratch: &mut Vec<f64>, plan: &[(u32, u32)], hist: &[[u32; BUCKETS]]) {
+    radix_passes_by(v, scratch, plan, hist, |x| x.to_bits());
+}
+
+/// [`radix_passes`] over any element with a key function.
+fn radix_passes_by<T: Copy + Default>(
+    v: &mut [T],
+    scratch: &mut Vec<T>,
+    plan: &[(u32, u32)],
+    hist: &[[u32; BUCKETS]],
+    bits: impl Fn(T) -> u64,
+) {
     let n = v.len();
     if scratch.len() < n {
-        scratch.resize(n, 0.0);
+        scratch.resize(n, T::default());
     }
     let scratch = &mut scratch[..n];
     let mut in_scratch = false;
@@ -128,13 +164,13 @@ fn radix_passes(v: &mut [f64], scratch: &mut Vec<f64>, plan: &[(u32, u32)], hist
             *o = sum;
             sum += c as usize;
         }
-        let (src, dst): (&[f64], &mut [f64]) = if in_scratch {
+        let (src, dst): (&[T], &mut [T]) = if in_scratch {
             (&*scratch, &mut *v)
         } else {
             (&*v, &mut *scratch)
         };
         for &x in src {
-            let b = digit(x.to_bits(), d);
+            let b = digit(bits(x), d);
             dst[offsets[b]] = x;
             offsets[b] += 1;
         }
