@@ -7,6 +7,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::DriftError;
+use crate::quality::DroppedRows;
 use crate::source::ValueType;
 
 /// Rows used to infer column types from the start of each file.
@@ -297,11 +298,15 @@ struct ColState {
 }
 
 /// Stream every file once.
+///
+/// `dropped` (the target): every row the scan drops (not counted in `rows_valid`) is recorded,
+/// in file and row order, with [`DroppedRows::csv_row`] (the data-quality counts need them).
 pub(crate) fn scan(
     files: &[PathBuf],
     cols: &[ScanColumn],
     spill_dir: &Path,
     side: &str,
+    mut dropped: Option<&mut DroppedRows>,
 ) -> Result<CsvScan, DriftError> {
     let mut spills = HashMap::new();
     let mut states: Vec<ColState> = Vec::with_capacity(cols.len());
@@ -394,6 +399,10 @@ pub(crate) fn scan(
                 }
             }
             if !valid {
+                if let Some(d) = dropped.as_deref_mut() {
+                    let st = &states;
+                    d.csv_row(cols, path, Some(line), |k| rec.get(st[k].idx).unwrap_or(b""));
+                }
                 continue;
             }
             rows_valid += 1;

@@ -11,7 +11,9 @@ use crate::csv_side::{self, CsvScan, ScanColumn};
 use crate::jsonl_side::{self, LineReport};
 use crate::metrics;
 use crate::parquet_side::{self, ParquetSide};
-use crate::quality::{self, Bounds, ColumnQuality, QualityColumn};
+use crate::quality::{
+    self, Bounds, ColumnQuality, DROPPED_VALUES_LIMIT, DroppedRows, QualityColumn, Reading,
+};
 use crate::report::{ColumnReport, DriftReport, Histogram, MetricResult};
 use crate::sample::Sample;
 use crate::source::{DataFormat, DataSource, ValueType};
@@ -40,7 +42,14 @@ impl Side {
         }
     }
 
-    fn numeric(&self, column: &str, out: &mut Sample) -> Result<(), DriftError> {
+    /// A numeric column's values on the rows kept; a Parquet target also records its dropped
+    /// rows' nulls and values in `dropped` (text data sets recorded them while scanned).
+    fn numeric(
+        &self,
+        column: &str,
+        out: &mut Sample,
+        dropped: Option<&mut Reading>,
+    ) -> Result<(), DriftError> {
         out.clear();
         match self {
             Side::Csv(s) => match s.spills.get(column) {
@@ -49,11 +58,15 @@ impl Side {
                     "column `{column}` was not read as numbers"
                 ))),
             },
-            Side::Parquet(p) => p.numeric(column, out),
+            Side::Parquet(p) => p.numeric(column, out, dropped),
         }
     }
 
-    fn counts(&self, column: &str) -> Result<HashMap<String, u64>, DriftError> {
+    fn counts(
+        &self,
+        column: &str,
+        dropped: Option<&mut Reading>,
+    ) -> Result<HashMap<String, u64>, DriftError> {
         match self {
             Side::Csv(s) => match s.counts.get(column) {
                 Some(Some(m)) => Ok(m.clone()),
@@ -62,7 +75,7 @@ impl Side {
                     csv_side::MAX_INT_CATEGORIES
                 ))),
             },
-            Side::Parquet(p) => p.counts(column),
+            Side::Parquet(p) => p.counts(column, dropped),
         }
     }
 
@@ -202,12 +215,15 @@ fn plan(
     Ok(out)
 }
 
+/// A data set read for drift; a text target also records its dropped rows (up to `limit`
+/// values; `None` past it).
 fn open_side(
     src: &DataSource,
     planned: &[Planned],
     side: &'static str,
     spill: &std::path::Path,
-) -> Result<(Side, LineReport), DriftError> {
+    limit: usize,
+) -> Result<(Side, LineReport, Option<DroppedRows>), DriftError> {
     let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
     let target = side == "target";
     let cols = |types: &[(String, ValueType)]| -> Vec<ScanColumn> {
@@ -241,6 +257,7 @@ fn open_side(
         DataFormat::Parquet => Ok((
             Side::Parquet(ParquetSide::open(src.files(), &names)?),
             LineReport::default(),
+            None,
         )),
         DataFormat::Csv => {
             let types = if target {
@@ -248,9 +265,13 @@ fn open_side(
             } else {
                 csv_side::schema(src.files())?
             };
+            let cols = cols(&types);
+            let mut dropped = target.then(|| DroppedRows::for_scan(&cols, limit));
+            let scan = csv_side::scan(src.files(), &cols, spill, side, dropped.as_mut())?;
             Ok((
-                Side::Csv(csv_side::scan(src.files(), &cols(&types), spill, side)?),
+                Side::Csv(scan),
                 LineReport::default(),
+                dropped.filter(|d| !d.full()),
             ))
         }
         DataFormat::Jsonl => {
@@ -259,8 +280,10 @@ fn open_side(
             } else {
                 jsonl_side::schema(src.files())?
             };
-            let (scan, lines) = jsonl_side::scan(src.files(), &cols(&types), target, spill, side)?;
-            Ok((Side::Csv(scan), lines))
+            let cols = cols(&types);
+            let mut dropped = target.then(|| DroppedRows::for_scan(&cols, limit));
+            let (scan, lines) = jsonl_side::scan(src.files(), &cols, target, spill, side, dropped.as_mut())?;
+            Ok((Side::Csv(scan), lines, dropped.filter(|d| !d.full())))
         }
     }
 }
@@ -316,6 +339,39 @@ pub fn compute_drift(
     target: &DataSource,
     config: &DriftConfig,
 ) -> Result<DriftReport, DriftError> {
+    compute(baseline, target, config, DROPPED_VALUES_LIMIT).map(|c| c.report)
+}
+
+/// A drift report, with how its data-quality counts were made.
+#[derive(Debug)]
+pub(crate) struct Computed {
+    pub report: DriftReport,
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests"))]
+    pub way: QualityWay,
+    /// Each compared column's data-quality counts, in report order.
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests"))]
+    pub quality: Vec<ColumnQuality>,
+}
+
+/// How the data-quality counts were made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QualityWay {
+    /// No target row was dropped: from the drift samples.
+    NothingDropped,
+    /// From the drift samples and the dropped rows recorded while the target was read.
+    Fused,
+    /// The dropped rows held more than the limit: a second pass over the target.
+    SecondPass,
+}
+
+/// [`compute_drift`], with the most values the dropped target rows may hold before quality is
+/// counted by a second pass, and which way it was counted.
+pub(crate) fn compute(
+    baseline: &DataSource,
+    target: &DataSource,
+    config: &DriftConfig,
+    limit: usize,
+) -> Result<Computed, DriftError> {
     let workers = threads(config);
     let started = std::time::Instant::now();
     let (sb, st) = std::thread::scope(|s| {
@@ -345,15 +401,15 @@ pub fn compute_drift(
     }
     .map_err(|e| DriftError::io(config.temp_dir.clone().unwrap_or_else(std::env::temp_dir), e))?;
     let (b, t) = std::thread::scope(|s| {
-        let h = s.spawn(|| open_side(target, &planned, "target", spill_dir.path()));
-        let b = open_side(baseline, &planned, "baseline", spill_dir.path());
+        let h = s.spawn(|| open_side(target, &planned, "target", spill_dir.path(), limit));
+        let b = open_side(baseline, &planned, "baseline", spill_dir.path(), limit);
         (
             b,
             h.join()
                 .unwrap_or_else(|_| Err(DriftError::Config("reader panicked".into()))),
         )
     });
-    let ((b, lines_b), (t, lines_t)) = (b?, t?);
+    let ((b, lines_b, _), (t, lines_t, dropped)) = (b?, t?);
     let (nb, nt) = (b.rows_valid(), t.rows_valid());
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -398,27 +454,56 @@ pub fn compute_drift(
             std::cmp::Reverse(b.cost(&p.name) + t.cost(&p.name)),
         )
     });
+    // The dropped target rows' nulls, type errors and values: recorded by the text scans; a
+    // Parquet target's are read with each column, unless they would hold too many values.
+    let rows_total = t.rows_total();
+    let n_dropped = rows_total - nt;
+    let way = match (&t, &dropped) {
+        _ if n_dropped == 0 => QualityWay::NothingDropped,
+        (Side::Csv(_), Some(_)) => QualityWay::Fused,
+        (Side::Parquet(_), _) if n_dropped.saturating_mul(planned.len() as u64) <= limit as u64 => {
+            QualityWay::Fused
+        }
+        _ => QualityWay::SecondPass,
+    };
     let results = run_jobs(order.len(), workers, |j, buffers| {
-        let p = &planned[order[j]];
-        column_job(p, &b, &t, bins, config, buffers)
+        let i = order[j];
+        let p = &planned[i];
+        let drops = match (way, &dropped) {
+            (QualityWay::Fused, Some(d)) => Drops::Scanned(&d.columns[i]),
+            (QualityWay::Fused, None) => Drops::Read,
+            _ => Drops::None,
+        };
+        column_job(p, &b, &t, bins, config, drops, buffers)
     });
     let mut done: Vec<Option<Job>> = (0..planned.len()).map(|_| None).collect();
     for (j, r) in results.into_iter().enumerate() {
         done[order[j]] = Some(r?);
     }
     drop(spill_dir);
-    let done: Vec<Job> = done.into_iter().flatten().collect();
+    let mut done: Vec<Job> = done.into_iter().flatten().collect();
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "drift computed");
-    // Data quality over every target row: from the drift samples when no row was dropped,
-    // else by one more pass over the target.
-    let rows_total = t.rows_total();
-    let counts: Vec<ColumnQuality> = if nt == rows_total {
-        done.iter()
-            .map(|j| ColumnQuality {
-                out_of_bounds: j.out_of_bounds_kept,
-                ..ColumnQuality::default()
-            })
-            .collect()
+    // Data quality over every target row: from the drift samples and the dropped rows, else
+    // by one more pass over the target.
+    let fused: Option<Vec<ColumnQuality>> = match way {
+        QualityWay::NothingDropped => Some(
+            done.iter()
+                .map(|j| ColumnQuality {
+                    out_of_bounds: j.out_of_bounds_kept,
+                    ..ColumnQuality::default()
+                })
+                .collect(),
+        ),
+        QualityWay::Fused => done.iter_mut().map(|j| j.quality.take()).collect(),
+        QualityWay::SecondPass => None,
+    };
+    let way = if fused.is_none() {
+        QualityWay::SecondPass
+    } else {
+        way
+    };
+    let counts: Vec<ColumnQuality> = if let Some(q) = fused {
+        q
     } else {
         let cols: Vec<QualityColumn> = planned
             .iter()
@@ -430,16 +515,17 @@ pub fn compute_drift(
                 bounds: j.bounds.clone(),
             })
             .collect();
-        let q = quality::pass(target.format(), target.files(), &cols)?;
-        tracing::debug!(
-            ms = started.elapsed().as_millis() as u64,
-            "target quality counted"
-        );
-        q
+        quality::pass(target.format(), target.files(), &cols)?
     };
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        ?way,
+        rows_dropped = n_dropped,
+        "target quality counted"
+    );
     let columns = done
         .into_iter()
-        .zip(counts)
+        .zip(&counts)
         .map(|(j, q)| {
             let mut report = j.report;
             for (metric, n) in [
@@ -462,15 +548,19 @@ pub fn compute_drift(
         .collect();
     let mut warnings = lines_b.all_warnings();
     warnings.extend(lines_t.all_warnings());
-    Ok(DriftReport {
-        columns,
-        rows_baseline: nb,
-        rows_target: nt,
-        rows_baseline_total: b.rows_total(),
-        rows_target_total: rows_total,
-        malformed_baseline: lines_b.malformed,
-        malformed_target: lines_t.malformed,
-        warnings,
+    Ok(Computed {
+        report: DriftReport {
+            columns,
+            rows_baseline: nb,
+            rows_target: nt,
+            rows_baseline_total: b.rows_total(),
+            rows_target_total: rows_total,
+            malformed_baseline: lines_b.malformed,
+            malformed_target: lines_t.malformed,
+            warnings,
+        },
+        way,
+        quality: counts,
     })
 }
 
@@ -518,6 +608,18 @@ struct Job {
     bounds: Bounds,
     /// Target values outside the bounds among the rows kept.
     out_of_bounds_kept: u64,
+    /// The column's quality over every target row, when the dropped rows were recorded.
+    quality: Option<ColumnQuality>,
+}
+
+/// Where a column job finds the dropped target rows.
+enum Drops<'a> {
+    /// Not recorded (none dropped, or a second pass counts quality).
+    None,
+    /// Recorded by the text scan.
+    Scanned(&'a quality::DroppedColumn),
+    /// Read with the target column (Parquet).
+    Read,
 }
 
 fn column_job(
@@ -526,16 +628,19 @@ fn column_job(
     t: &Side,
     bins: usize,
     config: &DriftConfig,
+    drops: Drops<'_>,
     buf: &mut Buffers,
 ) -> Result<Job, DriftError> {
     let kind = p.kind.unwrap_or(ColumnKind::Numerical);
     let _span = tracing::debug_span!("column", name = %p.name).entered();
     let job_start = std::time::Instant::now();
     let mut categories = 0usize;
+    let mut read = Reading::default();
+    let collect = matches!(drops, Drops::Read).then_some(&mut read);
     let values: (Vec<(Metric, f64)>, Histogram, Bounds, u64) = match kind {
         ColumnKind::Numerical => {
-            b.numeric(&p.name, &mut buf.baseline)?;
-            t.numeric(&p.name, &mut buf.target)?;
+            b.numeric(&p.name, &mut buf.baseline, None)?;
+            t.numeric(&p.name, &mut buf.target, collect)?;
             tracing::debug!(ms = job_start.elapsed().as_millis() as u64, "read");
             let v = metrics::numerical_samples(&mut buf.baseline, &mut buf.target, &mut buf.metrics, bins);
             let values = vec![
@@ -552,8 +657,8 @@ fn column_job(
             )
         }
         ColumnKind::Categorical => {
-            let cb = b.counts(&p.name)?;
-            let ct = t.counts(&p.name)?;
+            let cb = b.counts(&p.name, None)?;
+            let ct = t.counts(&p.name, collect)?;
             let mut keys: Vec<&String> = cb
                 .keys()
                 .chain(ct.keys().filter(|k| !cb.contains_key(*k)))
@@ -589,6 +694,14 @@ fn column_job(
         }
     };
     let (values, histogram, bounds, out_of_bounds_kept) = values;
+    let numerical = kind == ColumnKind::Numerical;
+    let quality = match drops {
+        Drops::None => None,
+        Drops::Scanned(d) => d
+            .reading(numerical)
+            .map(|r| r.quality(&bounds, out_of_bounds_kept)),
+        Drops::Read => Some(read.quality(&bounds, out_of_bounds_kept)),
+    };
     tracing::debug!(ms = job_start.elapsed().as_millis() as u64, ?kind, "column done");
     let metrics = values
         .into_iter()
@@ -614,6 +727,7 @@ fn column_job(
         },
         bounds,
         out_of_bounds_kept,
+        quality,
     })
 }
 

@@ -10,6 +10,7 @@
 //! such lines fail the data set, naming the first. Payload-logging events (`data` holds the raw
 //! request or response body as a string) are an error: collect `model_inputs` instead.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -20,7 +21,7 @@ use crate::csv_side::{
     Counter, CsvScan, FastMap, MAX_INT_CATEGORIES, ScanColumn, finish_scan, parse_f64, parse_i64,
 };
 use crate::jsonl_json::{Cell, ColumnMap, LineError, LineRows, MAX_COLUMNS, cell_text, parse_line};
-use crate::quality::{Bounds, ColumnQuality, QualityColumn};
+use crate::quality::{Bounds, ColumnQuality, DroppedColumn, DroppedRows, QualityColumn};
 use crate::source::ValueType;
 
 /// Rows used to infer column types from the start of each file.
@@ -321,6 +322,32 @@ fn classify(c: Cell, row: &Row<'_>, vt: ValueType, number: bool) -> Class {
     }
 }
 
+/// The category key of a cell that classifies as [`Class::Key`]: an integer column's by value,
+/// others' by text (`None`: not UTF-8).
+fn key<'a>(c: Cell, row: &'a Row<'_>, vt: ValueType) -> Option<Cow<'a, str>> {
+    let int = match vt {
+        ValueType::Int => parse_i64(row.text(c)).map(|v| Cow::Owned(v.to_string())),
+        _ => None,
+    };
+    int.or_else(|| std::str::from_utf8(row.text(c)).ok().map(Cow::Borrowed))
+}
+
+/// Record a cell of a dropped row in each way its column may be read, as [`quality`] reads it.
+fn record_dropped(d: &mut DroppedColumn, c: Cell, row: &Row<'_>, vt: ValueType, path: &Path, line: u64) {
+    for (number, reading) in [(true, d.as_number.as_mut()), (false, d.as_category.as_mut())] {
+        let Some(r) = reading else { continue };
+        match classify(c, row, vt, number) {
+            Class::Null => r.nulls += 1,
+            Class::Wrong(what) => r.type_error(path, Some(line), row.text(c), what),
+            Class::Number(v) => r.numbers.push(v),
+            Class::Key => match key(c, row, vt) {
+                Some(k) => r.category(&k),
+                None => r.not_text += 1,
+            },
+        }
+    }
+}
+
 fn wrong(path: &Path, line: u64, column: &str, text: &[u8], what: &str, vt: ValueType) -> DriftError {
     DriftError::WrongType {
         path: path.to_path_buf(),
@@ -343,13 +370,15 @@ struct ColState {
 
 /// Stream every file once: numeric columns spilled, categories counted, as the CSV scan does.
 /// `lenient` (the target): a value not of the column's type counts as missing instead of
-/// failing. Returns the scan and what the lines held.
+/// failing. `dropped` (the target): the rows dropped are recorded for the data-quality counts.
+/// Returns the scan and what the lines held.
 pub(crate) fn scan(
     files: &[PathBuf],
     cols: &[ScanColumn],
     lenient: bool,
     spill_dir: &Path,
     side: &str,
+    mut dropped: Option<&mut DroppedRows>,
 ) -> Result<(CsvScan, LineReport), DriftError> {
     let mut spills = HashMap::new();
     let mut states: Vec<ColState> = Vec::with_capacity(cols.len());
@@ -409,6 +438,14 @@ pub(crate) fn scan(
             }
         }
         if !valid {
+            if let Some(d) = dropped.as_deref_mut()
+                && !d.full()
+            {
+                for (k, (c, dc)) in cols.iter().zip(d.columns.iter_mut()).enumerate() {
+                    record_dropped(dc, row.cells[k], row, c.vt, path, line);
+                }
+                d.row_done();
+            }
             return Ok(());
         }
         rows_valid += 1;
@@ -474,18 +511,10 @@ pub(crate) fn quality(files: &[PathBuf], cols: &[QualityColumn]) -> Result<Vec<C
                     }
                 }
                 Class::Key => {
-                    if let Bounds::Categories(set) = &c.bounds {
-                        let key = match (c.vt, cell) {
-                            (ValueType::Int, _) => parse_i64(row.text(cell)).map(|v| v.to_string()),
-                            _ => None,
-                        };
-                        let known = match &key {
-                            Some(k) => set.contains(k.as_str()),
-                            None => std::str::from_utf8(row.text(cell)).is_ok_and(|k| set.contains(k)),
-                        };
-                        if !known {
-                            q.out_of_bounds += 1;
-                        }
+                    if let Bounds::Categories(set) = &c.bounds
+                        && !key(cell, row, c.vt).is_some_and(|k| set.contains(k.as_ref()))
+                    {
+                        q.out_of_bounds += 1;
                     }
                 }
             }

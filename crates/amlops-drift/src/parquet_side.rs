@@ -17,6 +17,7 @@ use parquet::file::metadata::ParquetMetaData;
 use crate::DriftError;
 use crate::csv_side::MAX_INT_CATEGORIES;
 use crate::pq_pages::{self, FileMask, PageScratch, Read};
+use crate::quality::Reading;
 use crate::sample::Sample;
 use crate::source::ValueType;
 
@@ -389,9 +390,16 @@ impl ParquetSide {
     }
 
     /// Values of a numeric column on the rows kept: page by page where the layout allows
-    /// (dictionary pages counted by index), else through Arrow.
-    pub(crate) fn numeric(&self, column: &str, out: &mut Sample) -> Result<(), DriftError> {
+    /// (dictionary pages counted by index), else through Arrow. With `dropped`, the column's
+    /// nulls and its values on the rows the mask drops are recorded there (data quality).
+    pub(crate) fn numeric(
+        &self,
+        column: &str,
+        out: &mut Sample,
+        dropped: Option<&mut Reading>,
+    ) -> Result<(), DriftError> {
         let mut scratch = PageScratch::default();
+        scratch.dropped = dropped.as_ref().map(|_| Reading::default());
         let mut offset = 0usize;
         if let Some(Some((lo, hi))) = self.ranges.get(column) {
             out.dense.offer(*lo, *hi, self.rows_valid);
@@ -406,15 +414,28 @@ impl ParquetSide {
                 Read::Unsupported(why) => {
                     tracing::debug!(%column, file = %p.display(), %why, "column read through Arrow");
                     out.clear();
-                    return self.numeric_arrow(column, &mut out.values);
+                    return self.numeric_arrow(column, &mut out.values, dropped);
                 }
             }
+        }
+        if let Some(d) = dropped {
+            *d = scratch.dropped.take().unwrap_or_default();
+            d.nulls = scratch.nulls;
         }
         Ok(())
     }
 
-    /// Values of a numeric column on the rows kept, through the Arrow reader.
-    fn numeric_arrow(&self, column: &str, out: &mut Vec<f64>) -> Result<(), DriftError> {
+    /// Values of a numeric column on the rows kept, through the Arrow reader (and with
+    /// `dropped`, its nulls and its values on the rows dropped).
+    fn numeric_arrow(
+        &self,
+        column: &str,
+        out: &mut Vec<f64>,
+        mut dropped: Option<&mut Reading>,
+    ) -> Result<(), DriftError> {
+        if let Some(d) = &mut dropped {
+            **d = Reading::default();
+        }
         out.reserve(self.rows_valid.min(self.file_bytes) as usize);
         let mut pos = 0usize;
         for p in &self.files {
@@ -433,6 +454,14 @@ impl ParquetSide {
                     owned.as_primitive::<Float64Type>()
                 };
                 let vals = arr.values();
+                if let (Some(d), Some(m)) = (dropped.as_deref_mut(), &self.mask) {
+                    d.nulls += arr.null_count() as u64;
+                    for (i, k) in m[pos..pos + vals.len()].iter().enumerate() {
+                        if !k && !arr.is_null(i) {
+                            d.numbers.push(vals[i]);
+                        }
+                    }
+                }
                 match &self.mask {
                     None => out.extend_from_slice(vals),
                     Some(m) => out.extend(
@@ -453,10 +482,16 @@ impl ParquetSide {
     }
 
     /// Category counts of a column on the rows kept (values in their text form): page by page
-    /// for UTF-8 columns (dictionary pages counted by index), else through Arrow.
-    pub(crate) fn counts(&self, column: &str) -> Result<HashMap<String, u64>, DriftError> {
+    /// for UTF-8 columns (dictionary pages counted by index), else through Arrow. With
+    /// `dropped`, the column's nulls and its values on the rows the mask drops are recorded there.
+    pub(crate) fn counts(
+        &self,
+        column: &str,
+        dropped: Option<&mut Reading>,
+    ) -> Result<HashMap<String, u64>, DriftError> {
         let mut out: HashMap<String, u64> = HashMap::new();
         let mut scratch = PageScratch::default();
+        scratch.dropped = dropped.as_ref().map(|_| Reading::default());
         let mut offset = 0usize;
         for (f, (p, &n)) in self.files.iter().zip(&self.file_rows).enumerate() {
             let mask = self.file_mask(f, offset);
@@ -466,24 +501,49 @@ impl ParquetSide {
                 Read::Done => offset += n as usize,
                 Read::Unsupported(why) => {
                     tracing::debug!(%column, file = %p.display(), %why, "categories read through Arrow");
-                    return self.counts_arrow(column);
+                    return self.counts_arrow(column, dropped);
                 }
             }
+        }
+        if let Some(d) = dropped {
+            *d = scratch.dropped.take().unwrap_or_default();
+            d.nulls = scratch.nulls;
         }
         Ok(out)
     }
 
-    /// Category counts of a column on the rows kept, through the Arrow reader.
-    fn counts_arrow(&self, column: &str) -> Result<HashMap<String, u64>, DriftError> {
+    /// Category counts of a column on the rows kept, through the Arrow reader (and with
+    /// `dropped`, its nulls and its values on the rows dropped).
+    fn counts_arrow(
+        &self,
+        column: &str,
+        mut dropped: Option<&mut Reading>,
+    ) -> Result<HashMap<String, u64>, DriftError> {
+        if let Some(d) = &mut dropped {
+            **d = Reading::default();
+        }
         let mut out: HashMap<String, u64> = HashMap::new();
         let mut pos = 0usize;
         for p in &self.files {
             for_each_array(p, column, |a| {
                 let n = a.len();
                 let keep = |i: usize| !a.is_null(i) && self.mask.as_ref().is_none_or(|m| m[pos + i]);
+                // The rows dropped whose value is present (data quality).
+                let mut gone: Vec<usize> = Vec::new();
+                if let (Some(d), Some(m)) = (dropped.as_deref_mut(), &self.mask) {
+                    d.nulls += a.null_count() as u64;
+                    gone.extend((0..n).filter(|&i| !m[pos + i] && !a.is_null(i)));
+                }
                 if let Some(d) = a.as_any_dictionary_opt() {
                     let values = to_strings(d.values(), p, column)?;
                     let keys = d.normalized_keys();
+                    if let Some(r) = dropped.as_deref_mut() {
+                        for &i in &gone {
+                            if let Some(v) = keys.get(i).and_then(|&k| values.get(k)) {
+                                r.category(v);
+                            }
+                        }
+                    }
                     let mut per = vec![0u64; values.len()];
                     for (i, &k) in keys.iter().enumerate() {
                         if keep(i) {
@@ -497,6 +557,13 @@ impl ParquetSide {
                     }
                 } else {
                     let values = to_strings(a, p, column)?;
+                    if let Some(r) = dropped.as_deref_mut() {
+                        for &i in &gone {
+                            if let Some(v) = values.get(i) {
+                                r.category(v);
+                            }
+                        }
+                    }
                     for (i, v) in values.into_iter().enumerate() {
                         if keep(i) {
                             *out.entry(v).or_insert(0) += 1;
@@ -713,9 +780,10 @@ mod tests {
             assert_eq!(side.rows_valid, (valid(5000) + valid(6000)) as u64, "variant {k}");
             for c in ["few", "many", "nullable", "f32", "i32", "i64", "split"] {
                 let mut pages = Sample::default();
-                side.numeric(c, &mut pages).unwrap_or_else(|e| panic!("{c}: {e}"));
+                side.numeric(c, &mut pages, None)
+                    .unwrap_or_else(|e| panic!("{c}: {e}"));
                 let mut arrow = Vec::new();
-                side.numeric_arrow(c, &mut arrow)
+                side.numeric_arrow(c, &mut arrow, None)
                     .unwrap_or_else(|e| panic!("{c}: {e}"));
                 assert_eq!(pages.len(), side.rows_valid, "variant {k} column {c}");
                 // Decimal columns with statistics are counted densely while read.
@@ -748,9 +816,11 @@ mod tests {
                     );
                 }
             }
-            let pages = side.counts("words").unwrap_or_else(|e| panic!("words: {e}"));
+            let pages = side
+                .counts("words", None)
+                .unwrap_or_else(|e| panic!("words: {e}"));
             let arrow = side
-                .counts_arrow("words")
+                .counts_arrow("words", None)
                 .unwrap_or_else(|e| panic!("words: {e}"));
             assert_eq!(pages, arrow, "variant {k}");
             let m = side.file_mask(0, 0);
@@ -784,7 +854,7 @@ mod tests {
             let side = ParquetSide::open(std::slice::from_ref(&path), &["x".to_string()])
                 .unwrap_or_else(|e| panic!("{e}"));
             let err = side
-                .numeric("x", &mut Sample::default())
+                .numeric("x", &mut Sample::default(), None)
                 .err()
                 .map(|e| e.to_string());
             let msg = err.unwrap_or_default();

@@ -30,6 +30,7 @@ use std::path::Path;
 use parquet::basic::Encoding;
 
 use crate::DriftError;
+use crate::quality::Reading;
 use crate::sample::Sample;
 
 use hybrid::{Hybrid, Run, decode_levels};
@@ -75,6 +76,12 @@ pub(crate) struct PageScratch {
     /// A text dictionary: the bytes of its values and where each one ends.
     text: Vec<u8>,
     text_ends: Vec<usize>,
+    /// A data page's dictionary indices at the positions the row mask drops.
+    dropped_idx: Vec<u32>,
+    /// Nulls met in the pages read.
+    pub nulls: u64,
+    /// When set, the values on the rows the mask drops are recorded here (data quality).
+    pub dropped: Option<Reading>,
 }
 
 /// The rows of one file that the data set's row mask keeps: a flag a row, and the rows it
@@ -168,9 +175,15 @@ pub(crate) fn read_numeric(
             // The first PLAIN page of a sample decides dense counting; PLAIN values are then
             // counted (or kept) a cache-sized run at a time, straight from the page.
             let mut probe = std::mem::take(&mut s.plain);
+            let mut dropped = s.dropped.take();
             let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
                 if data.len() < present * phys.width() {
                     return Err("PLAIN values past the page end".into());
+                }
+                if let Some(d) = dropped.as_mut() {
+                    for &i in drops {
+                        phys.extend(&data[i * phys.width()..], 1, &mut d.numbers);
+                    }
                 }
                 if out.dense.is_pending() && present > drops.len() {
                     probe.clear();
@@ -181,6 +194,11 @@ pub(crate) fn read_numeric(
                 Ok(())
             });
             s.plain = probe;
+            if let Some(d) = dropped.as_mut() {
+                d.numbers
+                    .extend(s.dropped_idx.iter().filter_map(|&i| s.dict.get(i as usize)));
+            }
+            s.dropped = dropped;
             r
         }
         Part::ChunkEnd => {
@@ -233,12 +251,20 @@ pub(crate) fn read_categories(
             } => {
                 let page_mask = mask.map(|m| m.page(row, n, &mut cursor)).transpose()?;
                 let counted = &mut *out;
-                data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
+                let mut dropped = s.dropped.take();
+                let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
                     let mut at = 0usize;
                     let mut next = drops.iter().copied().peekable();
                     for i in 0..present {
                         let v = byte_array(data, &mut at)?;
-                        if next.next_if_eq(&i).is_none() {
+                        if next.next_if_eq(&i).is_some() {
+                            if let Some(d) = dropped.as_mut() {
+                                match std::str::from_utf8(v) {
+                                    Ok(text) => d.category(text),
+                                    Err(_) => d.not_text += 1,
+                                }
+                            }
+                        } else {
                             let text = std::str::from_utf8(v).map_err(|_| "a value that is not UTF-8")?;
                             match counted.get_mut(text) {
                                 Some(c) => *c += 1,
@@ -249,7 +275,24 @@ pub(crate) fn read_categories(
                         }
                     }
                     Ok(())
-                })
+                });
+                if let Some(d) = dropped.as_mut() {
+                    for &i in &s.dropped_idx {
+                        let i = i as usize;
+                        let start = if i == 0 {
+                            Some(0)
+                        } else {
+                            s.text_ends.get(i - 1).copied()
+                        };
+                        let value = start.zip(s.text_ends.get(i)).and_then(|(a, &b)| s.text.get(a..b));
+                        match value.map(std::str::from_utf8) {
+                            Some(Ok(text)) => d.category(text),
+                            _ => d.not_text += 1,
+                        }
+                    }
+                }
+                s.dropped = dropped;
+                r
             }
             Part::ChunkEnd => {
                 flush_text(s, out)?;
@@ -373,6 +416,8 @@ fn data_page(
         present = s.defs.iter().filter(|&&d| d == 1).count();
         nulls = present < n;
     }
+    s.nulls += (n - present) as u64;
+    s.dropped_idx.clear();
     // Positions of the present values that the row mask drops.
     s.drops.clear();
     match (mask, nulls) {
@@ -414,7 +459,7 @@ fn data_page(
             }
             let dict_len = s.counts.len();
             // Rows the mask drops are few: count every index, then take the dropped ones back.
-            let (counts, drops) = (&mut s.counts, &s.drops);
+            let (counts, drops, dropped_idx) = (&mut s.counts, &s.drops, &mut s.dropped_idx);
             let mut d = 0usize;
             let mut hy = Hybrid::new(runs, u32::from(bw));
             let mut done = 0usize;
@@ -430,6 +475,7 @@ fn data_page(
                         while d < drops.len() && drops[d] < done + len {
                             d += 1;
                         }
+                        dropped_idx.extend(std::iter::repeat_n(v as u32, d - first));
                         counts[v] += (len - (d - first)) as u32;
                         done += len;
                     }
@@ -443,6 +489,7 @@ fn data_page(
                         }
                         while d < drops.len() && drops[d] < done + len {
                             counts[idx[drops[d] - done] as usize] -= 1;
+                            dropped_idx.push(idx[drops[d] - done]);
                             d += 1;
                         }
                         done += len;
