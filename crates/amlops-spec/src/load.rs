@@ -122,7 +122,7 @@ const JOB_RULES: &[Rule] = &[
     (&["limits", "max_nodes"], Field::Int),
     (&["limits", "max_cores_per_trial"], Field::Int),
     (&["sweep", "sampling_algorithm"], Field::Lower),
-    (&["sweep", "early_termination", "type"], Field::Lower),
+    (&["sweep", "early_termination", "type"], Field::Snake),
     (&["sweep", "early_termination", "delay_evaluation"], Field::Int),
     (&["sweep", "early_termination", "evaluation_interval"], Field::Int),
     (&["search_space", "#", "*", "type"], Field::Lower),

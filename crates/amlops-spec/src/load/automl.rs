@@ -377,8 +377,69 @@ impl Loader<'_> {
                         .into(),
                 ));
             }
+            if let Some(et) = sweep.get("early_termination").filter(|e| e.is_object()) {
+                self.early_termination(et, &path(at, &["sweep", "early_termination"]))?;
+            }
         }
+        self.distributions(m.get("search_space"), at)?;
         self.int_search_space(m.get("search_space"), at, task.vertical)
+    }
+
+    /// `EarlyTerminationField` (`_schema/_sweep/sweep_termination.py`): each policy schema has a required `type`
+    /// (`camel_to_snake`); truncation selection needs its `truncation_percentage`.
+    fn early_termination(&self, et: &Value, base: &[String]) -> Result<()> {
+        self.required(et, &["type"], base, "")?;
+        let ty = et.get("type").and_then(Value::as_str).unwrap_or_default();
+        match ty {
+            "bandit" | "median_stopping" => Ok(()),
+            "truncation_selection" => self.required(et, &["truncation_percentage"], base, ""),
+            other => Err(self.err(
+                &path(base, &["type"]),
+                format!("Value '{other}' passed is not in set ['bandit', 'median_stopping', 'truncation_selection']"),
+            )),
+        }
+    }
+
+    /// A search-space parameter given as a mapping is a distribution (`_schema/_sweep/search_space/*.py`): its
+    /// `type` is required and each type requires its parameters (`UniformSchema`: `min_value`, `max_value`;
+    /// `QUniformSchema`: and `q`; `NormalSchema`: `mu`, `sigma`; `QNormalSchema`: and `q`; `RandintSchema`:
+    /// `upper`; `ChoiceSchema`: nothing more).
+    fn distributions(&self, spaces: Option<&Value>, at: &[String]) -> Result<()> {
+        let list: Vec<&Value> = match spaces {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(o @ Value::Object(_)) => vec![o],
+            _ => return Ok(()),
+        };
+        for (i, space) in list.iter().enumerate() {
+            let Some(sm) = space.as_object() else { continue };
+            for (param, dist) in sm {
+                if !dist.is_object() {
+                    continue;
+                }
+                let base = path(at, &["search_space", &i.to_string(), param]);
+                self.required(dist, &["type"], &base, "")?;
+                let ty = dist.get("type").and_then(Value::as_str).unwrap_or_default();
+                let needs: &[&str] = match ty {
+                    "choice" => &[],
+                    "uniform" | "loguniform" => &["min_value", "max_value"],
+                    "quniform" | "qloguniform" => &["min_value", "max_value", "q"],
+                    "normal" | "lognormal" => &["mu", "sigma"],
+                    "qnormal" | "qlognormal" => &["mu", "sigma", "q"],
+                    "randint" => &["upper"],
+                    other => {
+                        return Err(self.err(
+                            &path(&base, &["type"]),
+                            format!(
+                                "Value '{other}' passed is not a search-space distribution (choice, uniform, \
+                                 loguniform, quniform, qloguniform, normal, lognormal, qnormal, qlognormal, randint)"
+                            ),
+                        ));
+                    }
+                };
+                self.required(dist, needs, &base, "")?;
+            }
+        }
+        Ok(())
     }
 
     /// `m[key]`, when a string other than a data binding, must be one of `allowed` (a `StringTransformedEnum`
@@ -670,6 +731,43 @@ mod tests {
                 json!({"sweep": {"sampling_algorithm": "grid", "max": 1}}),
             ),
             "sweep.max",
+        );
+    }
+
+    #[test]
+    fn distributions_and_early_termination_need_their_parameters() {
+        let space =
+            |v: Value| json!({"search_space": [{"model_name": "bert-base-cased", "weight_decay": v}]});
+        let ok = [
+            json!({"type": "uniform", "min_value": 0.01, "max_value": 0.1}),
+            json!({"type": "choice"}),
+            json!({"type": "qnormal", "mu": 1, "sigma": 0.1, "q": 1}),
+            json!({"type": "randint", "upper": 3}),
+        ];
+        for v in ok {
+            assert!(load_job(job("text_ner", space(v))).is_ok());
+        }
+        rejected(
+            job("text_ner", space(json!({"min_value": 0.01, "max_value": 0.1}))),
+            "search_space.0.weight_decay.type",
+        );
+        rejected(
+            job("text_ner", space(json!({"type": "uniform", "max_value": 0.1}))),
+            "search_space.0.weight_decay.min_value",
+        );
+        rejected(
+            job("text_ner", space(json!({"type": "gaussian"}))),
+            "search_space.0.weight_decay.type",
+        );
+        let sweep = |et: Value| json!({"sweep": {"sampling_algorithm": "random", "early_termination": et}});
+        assert!(load_job(job("text_ner", sweep(json!({"type": "MedianStopping"})))).is_ok());
+        rejected(
+            job("text_ner", sweep(json!({"evaluation_interval": 2}))),
+            "sweep.early_termination.type",
+        );
+        rejected(
+            job("text_ner", sweep(json!({"type": "truncation_selection"}))),
+            "sweep.early_termination.truncation_percentage",
         );
     }
 

@@ -306,6 +306,17 @@ impl Loader<'_> {
                             format!("If version is specified, name must be specified also: give the inline {key} a `name`"),
                         ));
                     }
+                    // `ModelSchema.type = StringTransformedEnum(allowed_values=[custom_model, mlflow_model,
+                    // triton_model])` (lower-cased by the loader)
+                    if key == "model"
+                        && let Some(t) = asset.get("type").and_then(Value::as_str)
+                        && !matches!(t, "custom_model" | "mlflow_model" | "triton_model")
+                    {
+                        return Err(self.err(
+                            &at(&["model", "type"]),
+                            format!("Value '{t}' passed is not in set ['custom_model', 'mlflow_model', 'triton_model']"),
+                        ));
+                    }
                     if key == "model" && asset.get("path").is_none_or(Value::is_null) {
                         // the SDK fails uploading an inline model without a path (`'NoneType' object has no
                         // attribute 'as_posix'`)
@@ -538,6 +549,8 @@ mod tests {
             "model.version",
         );
         rejected(d, model(json!({"name": "m", "version": 1})), "model.path");
+        assert!(load(d, model(json!({"path": "./model", "type": "MLFLOW_MODEL"}))).is_ok());
+        rejected(d, model(json!({"path": "./model", "type": "foo"})), "model.type");
         let route = json!({"port": 5001, "path": "/"});
         let full = json!({"liveness_route": route, "readiness_route": route, "scoring_route": route});
         let env = |ic: Value| {
