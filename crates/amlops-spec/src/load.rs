@@ -347,31 +347,9 @@ impl Loader<'_> {
                     return Err(self.err(at, "Not a valid string.".into()));
                 }
             }
-            Field::Float | Field::Number => {
-                let f = match &*v {
-                    Value::Null => return Ok(()),
-                    Value::Number(n) if matches!(field, Field::Number) || n.is_f64() => return Ok(()),
-                    Value::Number(n) => n.as_f64(),
-                    Value::String(s) => numbers::py_float_str(s),
-                    _ => None,
-                };
-                match f.and_then(serde_json::Number::from_f64) {
-                    Some(n) => *v = Value::Number(n),
-                    None => return Err(self.err(at, "Not a valid number.".into())),
-                }
-            }
-            Field::Version => {
-                if let Value::Number(_) = v {
-                    *v = Value::String(crate::yaml::scalar_to_py_str(v));
-                }
-            }
-            Field::SparkConf => {
-                if let Value::String(s) = &*v
-                    && !s.is_empty()
-                    && s.bytes().all(|b| b.is_ascii_digit())
-                    && let Ok(n) = s.parse::<i64>()
-                {
-                    *v = json!(n);
+            Field::Float | Field::Number | Field::Version | Field::SparkConf => {
+                if !numbers::cast(field, v) {
+                    return Err(self.err(at, "Not a valid number.".into()));
                 }
             }
             Field::Exact(allowed) => {

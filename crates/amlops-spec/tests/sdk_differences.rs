@@ -336,3 +336,73 @@ fn sweep_and_automl_numbers_given_as_strings_are_cast() {
     assert_eq!(p["searchSpace"]["c"], json!(["uniform", [0.1, 2]]));
     assert_eq!(p["earlyTermination"]["slackFactor"], json!(0.2));
 }
+
+#[test]
+fn sweeps_send_no_default_sampling_algorithm_and_their_resources() {
+    let sweep = "type: sweep\ntrial:\n  command: python main.py --c ${{inputs.c}}\n  code: src\n  environment: azureml:env:1\n\
+        inputs:\n  c: 1\ncompute: azureml:cpu\nresources:\n  instance_count: 2\n\
+        search_space:\n  c:\n    type: choice\n    values: [1, 2]\n\
+        objective:\n  goal: maximize\n  primary_metric: acc\nlimits:\n  max_total_trials: 2\n";
+    let reqs = render(Kind::Job, &[("s.yml", sweep)]);
+    let p = main_props(&reqs);
+    assert!(p.get("samplingAlgorithm").is_none(), "{p}");
+    assert_eq!(p["resources"], json!({"instanceCount": 2, "properties": {}}));
+}
+
+#[test]
+fn pipeline_components_and_their_nodes_follow_the_pipeline_schemas() {
+    let component = r#"$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponent.schema.json
+name: pc
+version: 1
+type: pipeline
+properties:
+  p: 1
+jobs:
+  a:
+    type: command
+    component:
+      command: python main.py
+      code: ./src
+      environment: azureml:env:1
+"#;
+    let reqs = render(Kind::Component, &[("pc.yml", component)]);
+    let p = main_props(&reqs);
+    assert_eq!(p["properties"], json!({"p": 1}));
+    assert!(p["componentSpec"].get("properties").is_none(), "{p}");
+
+    // a node without `type` takes its component's; a pipeline node keeps `azureml:` in its compute
+    let pipeline = r#"type: pipeline
+compute: azureml:cpu
+jobs:
+  inner:
+    component: ./pc.yml
+    compute: azureml:big
+"#;
+    let reqs = render(Kind::Job, &[("p.yml", pipeline), ("pc.yml", component)]);
+    let node = &main_props(&reqs)["jobs"]["inner"];
+    assert_eq!(node["type"], json!("pipeline"));
+    assert_eq!(node["computeId"], json!(format!("{WS}/computes/azureml:big")));
+}
+
+#[test]
+fn an_inline_parallel_node_without_task_sends_its_run_settings() {
+    let pipeline = r#"type: pipeline
+compute: azureml:cpu
+jobs:
+  p:
+    type: parallel
+    inputs:
+      d:
+        type: uri_folder
+        path: https://a.blob.core.windows.net/c/d/
+    input_data: ${{inputs.d}}
+    mini_batch_size: '5'
+    mini_batch_error_threshold: 5
+    max_concurrency_per_instance: 2
+"#;
+    let reqs = render(Kind::Job, &[("p.yml", pipeline)]);
+    let node = &main_props(&reqs)["jobs"]["p"];
+    assert_eq!(node["mini_batch_error_threshold"], json!(5));
+    assert_eq!(node["max_concurrency_per_instance"], json!(2));
+    assert!(node.get("task").is_none(), "{node}");
+}

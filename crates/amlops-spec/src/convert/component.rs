@@ -53,10 +53,11 @@ pub(crate) fn component_request(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Re
     if ty != "pipeline" {
         props.insert("isArchived".into(), json!(false));
     }
-    let mut p = m
-        .get("properties")
-        .map(stringify_map)
-        .unwrap_or_else(|| json!({}));
+    let mut p = match m.get("properties").filter(|v| !v.is_null()) {
+        Some(v) if ty == "pipeline" => v.clone(),
+        Some(v) => stringify_map(v),
+        None => json!({}),
+    };
     if let Value::Object(pm) = &mut p
         && ty != "pipeline"
     {
@@ -438,6 +439,9 @@ pub(crate) fn pipeline_component_spec(
     let nodes = pipeline_nodes(ctx, &jobs, m.get("inputs"))?;
     let mut mm = m.clone();
     mm.insert("jobs".into(), Value::Object(nodes));
+    // `PipelineComponent._to_rest_object`: `properties` goes to the component version as written, not into
+    // the spec (`PipelineComponentSchema` has no such field)
+    mm.remove("properties");
     component_spec(ctx, &mm, None, None, anonymous, ComponentForm::Component)
 }
 

@@ -355,7 +355,7 @@ pub(crate) fn job_outputs(ctx: &mut Ctx<'_>, v: Option<&Value>) -> Result<Value>
     Ok(Value::Object(out))
 }
 
-fn resources(v: &Value) -> Value {
+pub(crate) fn resources(v: &Value) -> Value {
     let mut out = Map::new();
     if let Some(m) = v.as_object() {
         for (k, v) in m {

@@ -40,6 +40,14 @@ pub(crate) fn pipeline_nodes(
     r
 }
 
+/// A node's type: as written, else its component's (`type` is optional on a node whose component is loaded
+/// from a file, the SDK builds the node its component's type gives), else command.
+fn node_type(d: &NodeDef) -> String {
+    opt_str(&d.node, "type")
+        .or_else(|| d.def.as_ref().and_then(|(_, cm, _)| opt_str(cm, "type")))
+        .unwrap_or_else(|| "command".into())
+}
+
 fn pipeline_nodes_inner(
     ctx: &mut Ctx<'_>,
     jobs: &Map<String, Value>,
@@ -176,22 +184,28 @@ fn pipeline_nodes_inner(
         }
     }
     // pass 2: code, component, node; nested pipelines after the other nodes (SDK order)
-    let (nested, leaves): (Vec<NodeDef>, Vec<NodeDef>) = defs
-        .into_iter()
-        .partition(|d| opt_str(&d.node, "type").is_some_and(|t| t == "pipeline"));
+    let (nested, leaves): (Vec<NodeDef>, Vec<NodeDef>) =
+        defs.into_iter().partition(|d| node_type(d) == "pipeline");
     let mut out = Map::new();
     let mut built: Vec<(String, Value)> = Vec::new();
     for d in leaves.into_iter().chain(nested) {
         let mut node = Map::new();
         let key = d.key.as_str();
         node.insert("name".into(), json!(key));
-        let ty = opt_str(&d.node, "type").unwrap_or_else(|| "command".into());
+        let ty = node_type(&d);
         node.insert("type".into(), json!(ty));
         if let Some(c) = d.node.get("compute").filter(|v| !v.is_null()) {
-            node.insert(
-                "computeId".into(),
-                json!(ctx.compute_id(c, &["jobs", key, "compute"])?),
-            );
+            // `PipelineSchema` (pipeline nodes) has no `compute` field: `unknown=INCLUDE` keeps it as written
+            // and `OperationOrchestrator.get_asset_arm_id` formats the ARM id around it, `azureml:` included
+            let id = match c.as_str() {
+                Some(raw)
+                    if ty == "pipeline" && raw.starts_with("azureml:") && !raw.starts_with("azureml:/") =>
+                {
+                    ctx.scope.asset_id("computes", raw, None)
+                }
+                _ => ctx.compute_id(c, &["jobs", key, "compute"])?,
+            };
+            node.insert("computeId".into(), json!(id));
         }
         let mut ins = node_inputs(ctx, d.node.get("inputs"), key)?;
         // inputs the component does not declare are dropped, as the SDK does
@@ -263,7 +277,10 @@ fn pipeline_nodes_inner(
                 node.insert("_source".into(), json!(form.source()));
                 if let Some(t) = &d.task {
                     cm.insert("task".into(), t.clone());
-                    parallel_node(&d.node, t, &mut node);
+                    parallel_node(&d.node, Some(t), &mut node);
+                } else if ty == "parallel" && d.node.get("component").is_none() {
+                    // an inline parallel node without `task` still sends its run settings
+                    parallel_node(&d.node, None, &mut node);
                 }
                 let env = d.env.clone();
                 // a component file used by several nodes is loaded (and uploaded) once
@@ -660,8 +677,10 @@ fn resolve_task(ctx: &mut Ctx<'_>, task: &Map<String, Value>, key: &str) -> Resu
 }
 
 /// Node-level fields of an inline parallel node.
-fn parallel_node(m: &Map<String, Value>, task: &Value, node: &mut Map<String, Value>) {
-    node.insert("task".into(), task.clone());
+fn parallel_node(m: &Map<String, Value>, task: Option<&Value>, node: &mut Map<String, Value>) {
+    if let Some(task) = task {
+        node.insert("task".into(), task.clone());
+    }
     for k in [
         "resources",
         "logging_level",

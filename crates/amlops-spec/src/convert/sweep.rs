@@ -31,6 +31,12 @@ pub(crate) fn sweep_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map
     for (k, v) in tp {
         t.insert(k, v);
     }
+    // `SweepJob._to_rest_object`: the sweep's own `resources`, else the trial's
+    if let Some(r) = m.get("resources").filter(|v| v.is_object()) {
+        p.insert("resources".into(), super::job::resources(r));
+    } else if let Some(r) = t.get("resources") {
+        p.insert("resources".into(), r.clone());
+    }
     p.insert("trial".into(), Value::Object(t));
     let mut ss = Map::new();
     if let Some(Value::Object(s)) = m.get("search_space") {
@@ -55,9 +61,12 @@ pub(crate) fn sweep_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map
             }
             Value::Object(out)
         }
-        _ => json!({"samplingAlgorithmType": "Random"}),
+        // `SweepJob._to_rest_object`: no sampling algorithm is sent when none is given
+        _ => Value::Null,
     };
-    p.insert("samplingAlgorithm".into(), sa);
+    if !sa.is_null() {
+        p.insert("samplingAlgorithm".into(), sa);
+    }
     if let Some(o) = m.get("objective") {
         p.insert("objective".into(), camel_keys(o));
     }

@@ -2,7 +2,45 @@
 //! `fields.Bool`, `UnionField([DumpableIntegerField(strict=True), fields.Float()])`), so that a number or
 //! boolean written as a string (or an int written as a float) is sent as the SDK sends it.
 
+use serde_json::{Value, json};
+
 use super::{Field, Rule};
+
+/// Loads `v` as `field` (one of the number-like fields below); false when the value is not valid for it.
+pub(super) fn cast(field: Field, v: &mut Value) -> bool {
+    match field {
+        Field::Float | Field::Number => {
+            let f = match &*v {
+                Value::Null => return true,
+                Value::Number(n) if matches!(field, Field::Number) || n.is_f64() => return true,
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => py_float_str(s),
+                _ => None,
+            };
+            match f.and_then(serde_json::Number::from_f64) {
+                Some(n) => *v = Value::Number(n),
+                None => return false,
+            }
+        }
+        // `VersionField._deserialize`: numbers become `str(value)`
+        Field::Version => {
+            if let Value::Number(_) = v {
+                *v = Value::String(crate::yaml::scalar_to_py_str(v));
+            }
+        }
+        Field::SparkConf => {
+            if let Value::String(s) = &*v
+                && !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_digit())
+                && let Ok(n) = s.parse::<i64>()
+            {
+                *v = json!(n);
+            }
+        }
+        _ => {}
+    }
+    true
+}
 
 /// Parallel nodes (`_schema/job/parameterized_parallel.py`: the thresholds and concurrency are
 /// `fields.Integer`, `task` is `ComponentParallelTaskSchema` with a `StringTransformedEnum` type,
@@ -109,7 +147,33 @@ pub(super) fn py_float_str(s: &str) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::py_float_str;
+    use serde_json::json;
+
+    use super::{Field, cast, py_float_str};
+
+    #[test]
+    fn number_fields_cast_like_marshmallow() {
+        let mut v = json!("0.2");
+        assert!(cast(Field::Float, &mut v));
+        assert_eq!(v, json!(0.2));
+        let mut v = json!(2);
+        assert!(cast(Field::Float, &mut v));
+        assert!(v.is_f64());
+        let mut v = json!(2);
+        assert!(cast(Field::Number, &mut v));
+        assert_eq!(v, json!(2));
+        let mut v = json!(true);
+        assert!(!cast(Field::Float, &mut v));
+        let mut v = json!(3.4);
+        assert!(cast(Field::Version, &mut v));
+        assert_eq!(v, json!("3.4"));
+        let mut v = json!("4");
+        assert!(cast(Field::SparkConf, &mut v));
+        assert_eq!(v, json!(4));
+        let mut v = json!("4g");
+        assert!(cast(Field::SparkConf, &mut v));
+        assert_eq!(v, json!("4g"));
+    }
 
     #[test]
     fn floats_parse_like_python() {
