@@ -726,8 +726,8 @@ mod tests {
     #[test]
     fn page_reader_equals_arrow_in_every_layout() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        // Snappy and uncompressed chunks are read page by page straight from the file, other
-        // codecs through the `parquet` crate's page reader.
+        // Chunks are read page by page straight from the file, whatever their codec (see also
+        // `every_codec_reads_like_arrow`).
         let variants = [
             (
                 WriterVersion::PARQUET_1_0,
@@ -862,6 +862,147 @@ mod tests {
                 msg.contains("NaN") && msg.contains('x') && msg.contains("nan-"),
                 "{msg}"
             );
+        }
+    }
+
+    // Every codec the page reader decompresses itself (and the legacy LZ4 framing, left to the
+    // `parquet` crate), dictionary on and off, v1 and v2 pages, several row groups, nulls in
+    // several columns: the samples and category counts equal the Arrow reader's bit for bit.
+    #[test]
+    fn every_codec_reads_like_arrow() {
+        use parquet::basic::{BrotliLevel, GzipLevel, ZstdLevel};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let codecs = [
+            Compression::UNCOMPRESSED,
+            Compression::SNAPPY,
+            Compression::GZIP(GzipLevel::default()),
+            Compression::ZSTD(ZstdLevel::default()),
+            Compression::LZ4_RAW,
+            Compression::BROTLI(BrotliLevel::default()),
+            Compression::LZ4,
+        ];
+        let layouts = [
+            (WriterVersion::PARQUET_1_0, true),
+            (WriterVersion::PARQUET_1_0, false),
+            (WriterVersion::PARQUET_2_0, true),
+        ];
+        let columns = ["few", "many", "nullable", "f32", "i32", "i64", "words", "split"];
+        for (k, codec) in codecs.iter().enumerate() {
+            for (j, &(version, dictionary)) in layouts.iter().enumerate() {
+                let files: Vec<PathBuf> = (0..2)
+                    .map(|i| dir.path().join(format!("c{k}-{j}-{i}.parquet")))
+                    .collect();
+                for (i, f) in files.iter().enumerate() {
+                    let props = WriterProperties::builder()
+                        .set_writer_version(version)
+                        .set_compression(*codec)
+                        .set_dictionary_enabled(dictionary)
+                        .set_data_page_row_count_limit(600)
+                        .set_write_batch_size(100)
+                        .set_max_row_group_size(1700)
+                        .build();
+                    write(f, props, 4000 + 1500 * i, 11 + i as u64);
+                }
+                let what = format!("{codec} {version:?} dictionary {dictionary}");
+                let side = ParquetSide::open(&files, &columns.map(String::from))
+                    .unwrap_or_else(|e| panic!("{what}: open: {e}"));
+                for c in ["few", "many", "nullable", "f32", "i32", "i64", "split"] {
+                    let mut pages = Sample::default();
+                    side.numeric(c, &mut pages, None)
+                        .unwrap_or_else(|e| panic!("{what} {c}: {e}"));
+                    let mut arrow = Vec::new();
+                    side.numeric_arrow(c, &mut arrow, None)
+                        .unwrap_or_else(|e| panic!("{what} {c}: {e}"));
+                    assert_eq!(pages.len(), side.rows_valid, "{what} {c}");
+                    assert_eq!(
+                        sorted_bits(&pages),
+                        sorted_bits(&Sample::from_values(arrow)),
+                        "{what} {c}"
+                    );
+                    // Read page by page (the v2 writer's DELTA fallback for integers without
+                    // a dictionary is left to Arrow; this layout keeps its dictionary).
+                    for (f, file) in files.iter().enumerate() {
+                        let r = pq_pages::read_numeric(
+                            file,
+                            c,
+                            side.file_mask(f, 0),
+                            &mut Sample::default(),
+                            &mut PageScratch::default(),
+                        )
+                        .unwrap_or_else(|e| panic!("{what} {c}: {e}"));
+                        assert_eq!(r, Read::Done, "{what} {c}");
+                    }
+                }
+                let pages = side
+                    .counts("words", None)
+                    .unwrap_or_else(|e| panic!("{what} words: {e}"));
+                let arrow = side
+                    .counts_arrow("words", None)
+                    .unwrap_or_else(|e| panic!("{what} words: {e}"));
+                assert_eq!(pages, arrow, "{what}");
+            }
+        }
+    }
+
+    // A damaged compressed page is an error naming the file and the column, never a panic:
+    // its bytes zeroed (always an error), or bits flipped (gzip checks its CRC).
+    #[test]
+    fn damaged_compressed_pages_are_errors_naming_file_and_column() {
+        use parquet::basic::{BrotliLevel, GzipLevel, ZstdLevel};
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let codecs = [
+            Compression::SNAPPY,
+            Compression::GZIP(GzipLevel::default()),
+            Compression::ZSTD(ZstdLevel::default()),
+            Compression::LZ4_RAW,
+            Compression::BROTLI(BrotliLevel::default()),
+        ];
+        for (k, codec) in codecs.iter().enumerate() {
+            let good = dir.path().join(format!("good-{k}.parquet"));
+            let props = WriterProperties::builder()
+                .set_compression(*codec)
+                .set_dictionary_enabled(false)
+                .build();
+            write(&good, props, 3000, 5);
+            let bytes = std::fs::read(&good).unwrap_or_else(|e| panic!("{e}"));
+            let reader = SerializedFileReader::new(bytes::Bytes::from(bytes.clone()))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let (start, _) = reader.metadata().row_group(0).column(1).byte_range();
+            let start = start as usize;
+            let (h, header_len) =
+                crate::thrift::page_header(&bytes[start..]).unwrap_or_else(|e| panic!("{e}"));
+            let body = start + header_len..start + header_len + h.compressed_size as usize;
+            for zero in [true, false] {
+                let mut damaged = bytes.clone();
+                for (i, b) in damaged[body.clone()].iter_mut().enumerate() {
+                    if zero {
+                        *b = 0;
+                    } else if i % 53 == 17 {
+                        *b ^= 0x24;
+                    }
+                }
+                let path = dir.path().join(format!("damaged-{k}-{zero}.parquet"));
+                std::fs::write(&path, &damaged).unwrap_or_else(|e| panic!("{e}"));
+                let r = pq_pages::read_numeric(
+                    &path,
+                    "many",
+                    None,
+                    &mut Sample::default(),
+                    &mut PageScratch::default(),
+                );
+                let must_fail = zero || matches!(codec, Compression::GZIP(_));
+                match r {
+                    Err(e) => {
+                        let msg = e.to_string();
+                        assert!(
+                            msg.contains(&format!("damaged-{k}")) && msg.contains("`many`"),
+                            "{codec}: {msg}"
+                        );
+                    }
+                    Ok(r) => assert!(!must_fail, "{codec} zeroed {zero}: {r:?}"),
+                }
+            }
         }
     }
 }

@@ -1,66 +1,277 @@
 //! Page decompression into one reused buffer, whole or only as far as a page's levels go.
 
+use std::io::Read as _;
+
+use flate2::{Crc, Decompress, FlushDecompress, Status};
+use parquet::basic::Compression;
+use zstd::zstd_safe::{self, DCtx, InBuffer, OutBuffer};
+
 /// The most a Snappy block expands (a 3-byte copy tag yields 64 bytes), rounded up.
 const SNAPPY_MAX_RATIO: usize = 32;
+/// How many times its compressed size a page of another codec may claim once it claims more
+/// than [`LARGE_PAGE`] (gzip expands at most 1032 times, LZ4 255 times).
+pub(super) const MAX_EXPANSION: usize = 1100;
+/// Uncompressed page size above which [`MAX_EXPANSION`] applies.
+pub(super) const LARGE_PAGE: usize = 64 << 20;
 
-/// The first `want` bytes (at most `size`) of a page body that decompresses to `size` bytes:
-/// the body itself when uncompressed, else decompressed into `out` (reused from page to page;
-/// only as far as `want` when that is less than the whole).
-pub(super) fn inflate<'a>(
-    body: &'a [u8],
-    snappy: bool,
-    size: usize,
-    out: &'a mut Vec<u8>,
-) -> Result<&'a [u8], String> {
-    if !snappy {
-        if body.len() != size {
-            return Err("uncompressed page of the wrong size".into());
-        }
-        return Ok(body);
+/// A page compression this reader decompresses itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Codec {
+    None,
+    Snappy,
+    Zstd,
+    Gzip,
+    Lz4Raw,
+    Brotli,
+}
+
+impl Codec {
+    /// The codec of a column chunk, when this reader handles it (the legacy LZ4 framing, which
+    /// the `parquet` crate guesses among three, is left to the crate).
+    pub(super) fn of(c: Compression) -> Option<Codec> {
+        Some(match c {
+            Compression::UNCOMPRESSED => Codec::None,
+            Compression::SNAPPY => Codec::Snappy,
+            Compression::ZSTD(_) => Codec::Zstd,
+            Compression::GZIP(_) => Codec::Gzip,
+            Compression::LZ4_RAW => Codec::Lz4Raw,
+            Compression::BROTLI(_) => Codec::Brotli,
+            _ => return None,
+        })
     }
+}
+
+/// Decompression state reused from page to page: the output buffer and the codecs' contexts
+/// (made when first needed).
+#[derive(Default)]
+pub(super) struct Inflater {
+    out: Vec<u8>,
+    zstd: Option<DCtx<'static>>,
+    gzip: Option<Decompress>,
+}
+
+impl Inflater {
+    /// A page body that decompresses to `size` bytes: the body itself when uncompressed, else
+    /// decompressed whole into the reused buffer.
+    pub(super) fn inflate<'a>(
+        &'a mut self,
+        body: &'a [u8],
+        codec: Codec,
+        size: usize,
+    ) -> Result<&'a [u8], String> {
+        match codec {
+            Codec::None => {
+                if body.len() != size {
+                    return Err("uncompressed page of the wrong size".into());
+                }
+                return Ok(body);
+            }
+            Codec::Snappy => {
+                snappy_len(body, size)?;
+            }
+            _ => {
+                // A damaged header must not make this reader allocate gigabytes for a page of
+                // a few bytes.
+                if size > LARGE_PAGE && size > body.len().saturating_mul(MAX_EXPANSION) {
+                    return Err(format!(
+                        "a page claims {size} bytes once decompressed from {}",
+                        body.len()
+                    ));
+                }
+            }
+        }
+        if self.out.len() < size {
+            self.out.resize(size, 0);
+        }
+        let out = &mut self.out[..size];
+        let got = match codec {
+            Codec::None => size,
+            Codec::Snappy => snap::raw::Decoder::new()
+                .decompress(body, out)
+                .map_err(|e| format!("Snappy: {e}"))?,
+            Codec::Zstd => {
+                let dctx = match &mut self.zstd {
+                    Some(d) => d,
+                    None => self
+                        .zstd
+                        .insert(DCtx::try_create().ok_or("zstd: cannot allocate a context")?),
+                };
+                // Several frames in a row decompress one after the other, as the crate's
+                // streaming decoder reads them.
+                dctx.decompress(out, body)
+                    .map_err(|code| format!("zstd: {}", zstd_safe::get_error_name(code)))?
+            }
+            Codec::Gzip => gunzip(body, out, self.gzip.get_or_insert_with(|| Decompress::new(false)))?,
+            Codec::Lz4Raw => lz4_flex::block::decompress_into(body, out).map_err(|e| format!("LZ4: {e}"))?,
+            Codec::Brotli => {
+                let mut r = brotli::Decompressor::new(body, 4096);
+                r.read_exact(out).map_err(|e| format!("Brotli: {e}"))?;
+                let mut more = [0u8; 1];
+                match r.read(&mut more) {
+                    Ok(0) => size,
+                    _ => size + 1,
+                }
+            }
+        };
+        if got != size {
+            return Err(format!("{codec:?} page of the wrong size"));
+        }
+        Ok(&self.out[..size])
+    }
+
+    /// The start of a v1 data page body (decompressing to `size` bytes) that holds its
+    /// definition levels: their 4-byte length, then the levels. Snappy and zstd pages are
+    /// decompressed only about as far as that (zstd a block at a time), others whole.
+    pub(super) fn levels_prefix<'a>(
+        &'a mut self,
+        body: &'a [u8],
+        codec: Codec,
+        size: usize,
+    ) -> Result<&'a [u8], String> {
+        let len = |b: &[u8]| {
+            b.get(..4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        };
+        let page: &[u8] = match codec {
+            Codec::Snappy => {
+                snappy_len(body, size)?;
+                snappy_prefix(body, &mut self.out, |o| len(o).map_or(4, |n| n.saturating_add(4)))?;
+                &self.out
+            }
+            Codec::Zstd => {
+                let dctx = match &mut self.zstd {
+                    Some(d) => d,
+                    None => self
+                        .zstd
+                        .insert(DCtx::try_create().ok_or("zstd: cannot allocate a context")?),
+                };
+                zstd_prefix(dctx, body, size, &mut self.out, |o| {
+                    len(o).map_or(4, |n| n.saturating_add(4))
+                })?;
+                &self.out
+            }
+            _ => self.inflate(body, codec, size)?,
+        };
+        let n = len(page).ok_or("data page too short")?;
+        page.get(..n.saturating_add(4))
+            .ok_or_else(|| "definition levels past the page end".to_string())
+    }
+}
+
+/// Check a Snappy block's length against the page header's `size`, and that the block can
+/// hold that many bytes (a block expands at most about 21 times: a page that claims more is
+/// damaged, and its buffer is not allocated).
+fn snappy_len(body: &[u8], size: usize) -> Result<(), String> {
     let len = snap::raw::decompress_len(body).map_err(|e| format!("Snappy: {e}"))?;
     if len != size {
         return Err("Snappy page of the wrong size".into());
     }
-    // A Snappy block expands at most about 21 times (a 3-byte copy of 64 bytes): a page that
-    // claims more is damaged, and its buffer is not allocated.
     if size > body.len().saturating_mul(SNAPPY_MAX_RATIO) {
         return Err("Snappy page claims more bytes than its data can hold".into());
     }
-    if out.len() < size {
-        out.resize(size, 0);
-    }
-    snap::raw::Decoder::new()
-        .decompress(body, &mut out[..size])
-        .map_err(|e| format!("Snappy: {e}"))?;
-    Ok(&out[..size])
+    Ok(())
 }
 
-/// The start of a v1 data page body (decompressing to `size` bytes) that holds its
-/// definition levels: their 4-byte length, then the levels.
-pub(super) fn levels_prefix<'a>(
-    body: &'a [u8],
-    snappy: bool,
+/// Decompress the start of a zstd page (`size` bytes in all) into `out` (cleared first),
+/// until it holds at least `need(out)` bytes or the page ends.
+fn zstd_prefix(
+    dctx: &mut DCtx<'static>,
+    body: &[u8],
     size: usize,
-    out: &'a mut Vec<u8>,
-) -> Result<&'a [u8], String> {
-    let len = |b: &[u8]| {
-        b.get(..4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    let page: &[u8] = if snappy {
-        let whole = snap::raw::decompress_len(body).map_err(|e| format!("Snappy: {e}"))?;
-        if whole != size {
-            return Err("Snappy page of the wrong size".into());
+    out: &mut Vec<u8>,
+    need: impl Fn(&[u8]) -> usize,
+) -> Result<(), String> {
+    let err = |code| format!("zstd: {}", zstd_safe::get_error_name(code));
+    dctx.reset(zstd_safe::ResetDirective::SessionOnly).map_err(err)?;
+    out.clear();
+    let mut input = InBuffer::around(body);
+    let mut have = 0usize;
+    loop {
+        let want = need(&out[..have]).min(size);
+        if have >= want {
+            break;
         }
-        snappy_prefix(body, out, |o| len(o).map_or(4, |n| n.saturating_add(4)))?;
-        out
-    } else {
-        body
-    };
-    let n = len(page).ok_or("data page too short")?;
-    page.get(..n.saturating_add(4))
-        .ok_or_else(|| "definition levels past the page end".to_string())
+        if out.len() < want {
+            out.resize(want, 0);
+        }
+        let read = input.pos();
+        let mut o = OutBuffer::around_pos(&mut out[..want], have);
+        dctx.decompress_stream(&mut o, &mut input).map_err(err)?;
+        let pos = o.pos();
+        if pos == have && input.pos() == read {
+            // The page ends here (the caller finds it too short).
+            break;
+        }
+        have = pos;
+    }
+    out.truncate(have);
+    Ok(())
+}
+
+/// Decompress the gzip members of `body` into `out`, which they must fill exactly; each
+/// member's CRC-32 and length are checked. The number of bytes written.
+fn gunzip(body: &[u8], out: &mut [u8], d: &mut Decompress) -> Result<usize, String> {
+    let bad = |what: &str| format!("gzip: {what}");
+    let (mut at, mut done) = (0usize, 0usize);
+    loop {
+        let h = body
+            .get(at..at + 10)
+            .ok_or_else(|| bad("header past the page end"))?;
+        if h[..3] != [0x1f, 0x8b, 8] {
+            return Err(bad("not gzip data"));
+        }
+        let flags = h[3];
+        let mut p = at + 10;
+        if flags & 4 != 0 {
+            let x = body
+                .get(p..p + 2)
+                .ok_or_else(|| bad("header past the page end"))?;
+            p += 2 + usize::from(u16::from_le_bytes([x[0], x[1]]));
+        }
+        for bit in [8u8, 16] {
+            if flags & bit != 0 {
+                let rest = body.get(p..).ok_or_else(|| bad("header past the page end"))?;
+                p += rest
+                    .iter()
+                    .position(|&b| b == 0)
+                    .ok_or_else(|| bad("header past the page end"))?
+                    + 1;
+            }
+        }
+        if flags & 2 != 0 {
+            p += 2;
+        }
+        let input = body.get(p..).ok_or_else(|| bad("header past the page end"))?;
+        d.reset(false);
+        loop {
+            let (i, o) = (d.total_in() as usize, d.total_out() as usize);
+            let status = d
+                .decompress(&input[i..], &mut out[done + o..], FlushDecompress::Finish)
+                .map_err(|e| bad(&e.to_string()))?;
+            if status == Status::StreamEnd {
+                break;
+            }
+            if d.total_in() as usize == i && d.total_out() as usize == o {
+                return Err(bad("data damaged, or longer than the page header says"));
+            }
+        }
+        let (used, made) = (d.total_in() as usize, d.total_out() as usize);
+        let t = input
+            .get(used..used + 8)
+            .ok_or_else(|| bad("trailer past the page end"))?;
+        let mut crc = Crc::new();
+        crc.update(&out[done..done + made]);
+        if crc.sum() != u32::from_le_bytes([t[0], t[1], t[2], t[3]])
+            || made as u32 != u32::from_le_bytes([t[4], t[5], t[6], t[7]])
+        {
+            return Err(bad("checksum or length does not match the data"));
+        }
+        done += made;
+        at = p + used + 8;
+        if at >= body.len() {
+            return Ok(done);
+        }
+    }
 }
 
 /// Decompress the start of a Snappy block into `out` (cleared first), until `out` holds at
@@ -189,10 +400,13 @@ mod tests {
             *b ^= i as u8;
         }
         let _ = snappy_prefix(&bad, &mut out, |_| data.len());
-        let whole = inflate(&packed, true, data.len(), &mut out).unwrap_or_else(|e| panic!("{e}"));
+        let mut inf = Inflater::default();
+        let whole = inf
+            .inflate(&packed, Codec::Snappy, data.len())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(whole, &data[..]);
         assert!(
-            inflate(&packed, true, data.len() + 1, &mut out).is_err(),
+            inf.inflate(&packed, Codec::Snappy, data.len() + 1).is_err(),
             "size disagrees"
         );
         // A page's levels: the 4-byte length says how far to decompress.
@@ -202,13 +416,121 @@ mod tests {
         let packed = snap::raw::Encoder::new()
             .compress_vec(&page)
             .unwrap_or_else(|e| panic!("compress: {e}"));
-        let levels = levels_prefix(&packed, true, page.len(), &mut out).unwrap_or_else(|e| panic!("{e}"));
+        let levels = inf
+            .levels_prefix(&packed, Codec::Snappy, page.len())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(levels, &page[..304]);
-        let levels = levels_prefix(&page, false, page.len(), &mut out).unwrap_or_else(|e| panic!("{e}"));
+        let levels = inf
+            .levels_prefix(&page, Codec::None, page.len())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(levels, &page[..304]);
         assert!(
-            levels_prefix(&page[..100], false, 100, &mut out).is_err(),
+            inf.levels_prefix(&page[..100], Codec::None, 100).is_err(),
             "levels past the end"
         );
+    }
+
+    /// `data` compressed as a Parquet writer of `codec` does (`frames` zstd frames or gzip
+    /// members one after the other).
+    fn compress(codec: Codec, data: &[u8], frames: usize) -> Vec<u8> {
+        use std::io::Write;
+        let parts: Vec<&[u8]> = data.chunks(data.len().div_ceil(frames).max(1)).collect();
+        let mut out = Vec::new();
+        for part in parts {
+            match codec {
+                Codec::None => out.extend_from_slice(part),
+                Codec::Snappy => out.extend(
+                    snap::raw::Encoder::new()
+                        .compress_vec(part)
+                        .unwrap_or_else(|e| panic!("{e}")),
+                ),
+                Codec::Zstd => out.extend(zstd::bulk::compress(part, 3).unwrap_or_else(|e| panic!("{e}"))),
+                Codec::Gzip => {
+                    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    e.write_all(part).unwrap_or_else(|e| panic!("{e}"));
+                    out.extend(e.finish().unwrap_or_else(|e| panic!("{e}")));
+                }
+                Codec::Lz4Raw => out.extend(lz4_flex::block::compress(part)),
+                Codec::Brotli => {
+                    let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+                    w.write_all(part).unwrap_or_else(|e| panic!("{e}"));
+                    out.extend(w.into_inner());
+                }
+            }
+        }
+        out
+    }
+
+    // Every codec decompresses a page whole, and a v1 page's levels alone, into the reused
+    // buffer; a wrong size or damaged data is an error, never a panic.
+    #[test]
+    fn every_codec_decompresses_pages_and_levels() {
+        let mut values = Vec::new();
+        for i in 0..40_000u32 {
+            let x = i.wrapping_mul(2_654_435_761) >> (i % 23);
+            values.extend_from_slice(&x.to_le_bytes()[..(1 + i % 4) as usize]);
+        }
+        let mut page = 3000u32.to_le_bytes().to_vec();
+        page.extend((0..3000u32).map(|i| u8::from(i % 9 != 4) * 255));
+        page.extend_from_slice(&values);
+        let mut inf = Inflater::default();
+        let all = [
+            Codec::None,
+            Codec::Snappy,
+            Codec::Zstd,
+            Codec::Gzip,
+            Codec::Lz4Raw,
+            Codec::Brotli,
+        ];
+        for codec in all {
+            let frames: &[usize] = match codec {
+                Codec::Zstd | Codec::Gzip => &[1, 3],
+                _ => &[1],
+            };
+            for &frames in frames {
+                let packed = compress(codec, &page, frames);
+                let whole = inf
+                    .inflate(&packed, codec, page.len())
+                    .unwrap_or_else(|e| panic!("{codec:?}: {e}"));
+                assert!(whole == &page[..], "{codec:?} x{frames}");
+                let levels = inf
+                    .levels_prefix(&packed, codec, page.len())
+                    .unwrap_or_else(|e| panic!("{codec:?}: {e}"));
+                assert!(levels == &page[..3004], "{codec:?} x{frames}");
+                for size in [page.len() - 1, page.len() + 1] {
+                    assert!(
+                        inf.inflate(&packed, codec, size).is_err(),
+                        "{codec:?} x{frames}: a page header's size that disagrees"
+                    );
+                }
+                // Damaged: cut short, bytes flipped, all zeros. Errors or (for codecs without
+                // a checksum) other bytes, never a panic; gzip checks its CRC.
+                for cut in (0..packed.len()).step_by(packed.len() / 50 + 1) {
+                    let r = inf.inflate(&packed[..cut], codec, page.len()).map(<[u8]>::to_vec);
+                    assert!(codec == Codec::None || r.is_err(), "{codec:?}: cut at {cut}");
+                    let _ = inf.levels_prefix(&packed[..cut], codec, page.len());
+                }
+                let mut bad = packed.clone();
+                for (i, b) in bad.iter_mut().enumerate().skip(20).step_by(97) {
+                    *b ^= 1 << (i % 8);
+                }
+                let r = inf.inflate(&bad, codec, page.len()).map(<[u8]>::to_vec);
+                assert!(codec != Codec::Gzip || r.is_err(), "gzip checks its CRC");
+                let _ = inf.levels_prefix(&bad, codec, page.len());
+                if codec != Codec::None {
+                    let zeros = vec![0u8; packed.len()];
+                    assert!(inf.inflate(&zeros, codec, page.len()).is_err(), "{codec:?} zeros");
+                }
+                // The buffer is still good for the next page.
+                let again = inf.inflate(&packed, codec, page.len()).map(<[u8]>::to_vec);
+                assert_eq!(again.ok().as_deref(), Some(&page[..]), "{codec:?} after damage");
+            }
+        }
+        // A large page must not claim far more than its data can hold.
+        let err = inf
+            .inflate(&[0u8; 10], Codec::Zstd, 100 << 20)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("claims"), "{err}");
     }
 }

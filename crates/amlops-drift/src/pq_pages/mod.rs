@@ -7,11 +7,12 @@
 //! sample. Definition levels and the data set's row mask (rows with a null in any compared
 //! column are dropped) are honoured value by value.
 //!
-//! Uncompressed and Snappy column chunks (what pyarrow, Spark and pandas write by default) are
-//! read straight from the memory-mapped file: page headers are parsed here ([`crate::thrift`])
-//! and pages are decompressed into one reused buffer; reading only definition levels (the row
-//! mask) decompresses just the start of each page. Other codecs go through the `parquet`
-//! crate's page reader.
+//! Column chunks are read straight from the memory-mapped file: page headers are parsed here
+//! ([`crate::thrift`]) and pages (uncompressed, Snappy, zstd, gzip, LZ4_RAW or Brotli) are
+//! decompressed into one reused buffer with one reused context per codec; reading only
+//! definition levels (the row mask) decompresses just the start of Snappy and zstd pages. The
+//! legacy LZ4 framing (Hadoop's or LZ4 frames, which the `parquet` crate tells apart by trying
+//! each) goes through the crate's page reader.
 //!
 //! It handles the layouts writers produce for numeric and text columns: a top-level column,
 //! DOUBLE, FLOAT, INT32 or INT64 (signed integers only) or UTF-8 BYTE_ARRAY, required or

@@ -1,15 +1,15 @@
 //! Walking the pages of a column chunk: page headers parsed from the memory-mapped file
-//! (uncompressed and Snappy chunks) or the `parquet` crate's page reader (other codecs).
+//! (every codec but the legacy LZ4 framing) or the `parquet` crate's page reader (that one).
 
 use std::fs::File;
 use std::path::Path;
 
 use bytes::Bytes;
-use parquet::basic::{Compression, ConvertedType, Encoding, LogicalType, Type as Physical};
+use parquet::basic::{ConvertedType, Encoding, LogicalType, Type as Physical};
 use parquet::column::page::Page;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use super::codec::{inflate, levels_prefix};
+use super::codec::{Codec, Inflater, LARGE_PAGE, MAX_EXPANSION};
 use super::plain::Phys;
 use super::{Kind, Layout, Read, corrupt};
 use crate::DriftError;
@@ -111,7 +111,7 @@ pub(super) fn walk(
     let Some(l) = layout(&reader, column) else {
         return Ok(Read::Unsupported("column layout".into()));
     };
-    let mut inflated = Vec::new();
+    let mut inflater = Inflater::default();
     let mut pos = 0usize;
     for rg in 0..reader.num_row_groups() {
         let meta = reader.metadata().row_group(rg);
@@ -130,20 +130,15 @@ pub(super) fn walk(
             f(l, part)
         };
         let cc = meta.column(l.leaf);
-        let codec = match cc.compression() {
-            Compression::UNCOMPRESSED => Some(false),
-            Compression::SNAPPY => Some(true),
-            _ => None,
-        };
-        let stopped = match codec {
-            Some(snappy) => {
+        let stopped = match Codec::of(cc.compression()) {
+            Some(codec) => {
                 let (start, len) = cc.byte_range();
                 let chunk = usize::try_from(start)
                     .ok()
                     .zip(usize::try_from(len).ok())
                     .and_then(|(s, n)| bytes.get(s..s.checked_add(n)?))
                     .ok_or_else(|| bad("column chunk past the end of the file"))?;
-                raw_pages(chunk, snappy, l, levels_only, &mut inflated, &mut each)
+                raw_pages(chunk, codec, l, levels_only, &mut inflater, &mut each)
                     .map_err(|what| bad(&what))?
             }
             None => {
@@ -188,14 +183,8 @@ pub(super) fn walk(
     Ok(Read::Done)
 }
 
-/// How many times its compressed size a page read by the `parquet` crate may claim once it
-/// claims more than [`LARGE_PAGE`] (gzip expands at most 1032 times).
-const MAX_EXPANSION: usize = 1100;
-/// Uncompressed page size above which [`MAX_EXPANSION`] applies.
-const LARGE_PAGE: usize = 64 << 20;
-
 /// The page headers of a column chunk the `parquet` crate will read (codecs other than
-/// Snappy): each parses, each page lies inside the chunk, and none claims a large
+/// those [`Codec`] handles): each parses, each page lies inside the chunk, and none claims a large
 /// uncompressed size more than [`MAX_EXPANSION`] times its compressed one, so that a damaged
 /// header cannot make the crate allocate gigabytes for a page of a few bytes.
 fn check_page_sizes(chunk: &[u8]) -> Result<(), String> {
@@ -216,7 +205,7 @@ fn check_page_sizes(chunk: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// A page from the `parquet` crate's page reader (codecs other than Snappy) as a [`Part`]
+/// A page from the `parquet` crate's page reader (the legacy LZ4 framing) as a [`Part`]
 /// (data pages with `row` 0: [`walk`] numbers them); `Ok(Err(why))`: unsupported.
 fn crate_page(page: &Page, l: Layout) -> Result<Result<Part<'_>, String>, String> {
     Ok(Ok(match page {
@@ -313,16 +302,16 @@ fn encoding(v: i32) -> Option<Encoding> {
     })
 }
 
-/// Read the pages of an uncompressed or Snappy-compressed column chunk straight from the
+/// Read the pages of a column chunk compressed with `codec` straight from the
 /// file's bytes: page headers are parsed here and pages are decompressed into one reused
 /// buffer (`inflated`). Data pages are handed on with `row` 0 ([`walk`] numbers them).
 /// `Ok(Some(why))`: `each` or this reader found something unsupported.
 fn raw_pages(
     chunk: &[u8],
-    snappy: bool,
+    codec: Codec,
     l: Layout,
     levels_only: bool,
-    inflated: &mut Vec<u8>,
+    inflater: &mut Inflater,
     mut each: impl FnMut(Part<'_>) -> Result<Option<String>, String>,
 ) -> Result<Option<String>, String> {
     let mut at = 0usize;
@@ -343,7 +332,7 @@ fn raw_pages(
                 if !matches!(h.encoding, 0 | 2) {
                     return Ok(Some(format!("dictionary encoding {}", h.encoding)));
                 }
-                let buf = inflate(body, snappy, size, inflated)?;
+                let buf = inflater.inflate(body, codec, size)?;
                 dict_part(buf, n, l)?
             }
             Some(PageType::Data) => {
@@ -371,7 +360,7 @@ fn raw_pages(
                         continue;
                     }
                     // Only the levels: their length, then as many bytes.
-                    let buf = levels_prefix(body, snappy, size, inflated)?;
+                    let buf = inflater.levels_prefix(body, codec, size)?;
                     let defs = buf.get(4..).ok_or("data page too short")?;
                     Part::Data {
                         row: 0,
@@ -381,7 +370,7 @@ fn raw_pages(
                         encoding: enc,
                     }
                 } else {
-                    let buf = inflate(body, snappy, size, inflated)?;
+                    let buf = inflater.inflate(body, codec, size)?;
                     v1_part(buf, n, enc, l)?
                 }
             }
@@ -397,7 +386,7 @@ fn raw_pages(
                     &[]
                 } else if h.is_compressed {
                     let want = size.checked_sub(r + d).ok_or("levels longer than the page")?;
-                    inflate(&body[r + d..], snappy, want, inflated)?
+                    inflater.inflate(&body[r + d..], codec, want)?
                 } else {
                     &body[r + d..]
                 };
