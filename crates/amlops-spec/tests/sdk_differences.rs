@@ -406,3 +406,135 @@ jobs:
     assert_eq!(node["max_concurrency_per_instance"], json!(2));
     assert!(node.get("task").is_none(), "{node}");
 }
+
+const TEXT_JOB: &str = r#"type: automl
+task: text_classification
+primary_metric: accuracy
+target_column_name: y
+compute: azureml:gpu
+training_data:
+  type: mltable
+  path: azureml://datastores/d/paths/train/
+validation_data:
+  type: mltable
+  path: azureml://datastores/d/paths/valid/
+services:
+  my_ssh:
+    type: ssh
+    ssh_public_keys: ssh-rsa AAA
+"#;
+
+#[test]
+fn automl_jobs_send_the_verticals_default_limits_and_their_service_entities() {
+    let reqs = render(Kind::Job, &[("j.yml", TEXT_JOB)]);
+    let p = main_props(&reqs);
+    assert_eq!(
+        p["taskDetails"]["limitSettings"],
+        json!({"maxTrials": 1, "maxNodes": 1})
+    );
+    assert_eq!(
+        p["services"]["my_ssh"],
+        json!({"endpoint": null, "type": "ssh", "nodes": null, "port": null, "properties": null,
+               "ssh_public_keys": "ssh-rsa AAA"})
+    );
+    let image = TEXT_JOB
+        .replace("task: text_classification", "task: image_object_detection")
+        .replace(
+            "primary_metric: accuracy",
+            "primary_metric: mean_average_precision",
+        );
+    let reqs = render(Kind::Job, &[("j.yml", &image)]);
+    assert_eq!(main_props(&reqs)["taskDetails"]["limitSettings"], json!({}));
+}
+
+#[test]
+fn tabular_featurization_defaults_to_auto_mode() {
+    let job = r#"type: automl
+task: classification
+primary_metric: accuracy
+target_column_name: y
+compute: azureml:cpu
+training_data:
+  type: mltable
+  path: azureml://datastores/d/paths/train/
+limits:
+  max_trials: 2
+featurization:
+  blocked_transformers: [LabelEncoder]
+"#;
+    let reqs = render(Kind::Job, &[("j.yml", job)]);
+    let f = &main_props(&reqs)["taskDetails"]["featurizationSettings"];
+    assert_eq!(f["mode"], json!("auto"));
+}
+
+#[test]
+fn automl_nodes_follow_the_node_schemas() {
+    let pipeline = r#"type: pipeline
+jobs:
+  text:
+    type: automl
+    task: text_classification
+    primary_metric: accuracy
+    target_column_name: y
+    compute: azureml:gpu
+    training_data: ${{parent.inputs.t}}
+    validation_data: ${{parent.inputs.t}}
+    limits:
+      max_nodes: 2
+  image:
+    type: automl
+    task: image_object_detection
+    primary_metric: mean_average_precision
+    target_column_name: y
+    compute: azureml:gpu
+    training_data: ${{parent.inputs.t}}
+    validation_data: ${{parent.inputs.t}}
+inputs:
+  t:
+    type: mltable
+    path: azureml://datastores/d/paths/train/
+"#;
+    let reqs = render(Kind::Job, &[("p.yml", pipeline)]);
+    let jobs = &main_props(&reqs)["jobs"];
+    assert_eq!(jobs["text"]["limits"], json!({"max_trials": 1, "max_nodes": 2}));
+    assert!(jobs["text"].get("log_verbosity").is_none(), "{}", jobs["text"]);
+    assert_eq!(jobs["image"]["limits"], json!({}));
+    assert_eq!(jobs["image"]["log_verbosity"], json!("info"));
+    assert_eq!(
+        jobs["image"]["compute"],
+        json!(format!("azureml:{WS}/computes/gpu"))
+    );
+    assert!(jobs["image"].get("computeId").is_none());
+}
+
+#[test]
+fn an_output_path_holding_a_binding_is_sent_as_written() {
+    let pipeline = r#"type: pipeline
+compute: azureml:cpu
+outputs:
+  r:
+    type: uri_file
+jobs:
+  a:
+    type: command
+    command: echo ${{outputs.o}}
+    environment: azureml:env:1
+    outputs:
+      o:
+        type: uri_file
+        path: ./${{parent.outputs.r}}
+"#;
+    let reqs = render(Kind::Job, &[("p.yml", pipeline)]);
+    let o = &main_props(&reqs)["jobs"]["a"]["outputs"]["o"];
+    assert_eq!(o["uri"], json!("./${{parent.outputs.r}}"));
+}
+
+#[test]
+fn a_user_assigned_identity_without_resource_id_is_keyed_null() {
+    let ep = "name: ep-one\nauth_mode: key\nidentity:\n  type: user_assigned\n  user_assigned_identities:\n  - {}\n";
+    let reqs = render(Kind::OnlineEndpoint, &[("e.yml", ep)]);
+    assert_eq!(
+        reqs[0].body["identity"]["userAssignedIdentities"],
+        json!({"null": {}})
+    );
+}

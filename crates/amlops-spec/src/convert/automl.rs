@@ -217,11 +217,70 @@ pub(crate) fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Ma
             }
         }
     }
+    // without `limits` the vertical's defaults are sent (`AutoMLNLPJob`: `limits or NlpLimitSettings()`, whose
+    // max_trials and max_nodes default to 1; `AutoMLImage`: `limits or ImageLimitSettings()`, all unset)
+    if !m.contains_key("limits") {
+        if text {
+            task.insert("limitSettings".into(), json!({"maxTrials": 1, "maxNodes": 1}));
+        } else if task_name.starts_with("image_") {
+            task.insert("limitSettings".into(), json!({}));
+        }
+    }
     task.entry("logVerbosity").or_insert(json!("Info"));
     p.insert("taskDetails".into(), Value::Object(task));
     p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
     p.insert("jobType".into(), json!("AutoML"));
     Ok(p)
+}
+
+/// `services` of an AutoML job: `ClassificationJob._to_rest_object` (and the other task jobs) pass the
+/// service entities to the REST job as they are, so each is sent as the entity's attributes (`JobServiceBase`:
+/// `endpoint`, `type`, `nodes`, `port`, `properties`, plus `ssh_public_keys` or `log_dir`; the read-only
+/// `status` left out), unset ones as null. The entity's `type` is its own (`ssh`, `tensor_board`, `vs_code`,
+/// `jupyter_lab`); without one, the strict union picks the schema whose fields fit.
+pub(crate) fn automl_services(v: &Value) -> Value {
+    let mut out = Map::new();
+    let Some(m) = v.as_object() else {
+        return v.clone();
+    };
+    for (name, svc) in m {
+        let sm = svc.as_object().cloned().unwrap_or_default();
+        let ty = match sm.get("type").and_then(Value::as_str) {
+            Some(t) => match t.to_ascii_lowercase().replace('-', "_").as_str() {
+                "ssh" => Some("ssh"),
+                "tensor_board" | "tensorboard" => Some("tensor_board"),
+                "vs_code" | "vscode" => Some("vs_code"),
+                "jupyter_lab" | "jupyterlab" => Some("jupyter_lab"),
+                _ => None,
+            },
+            None if sm.contains_key("log_dir") => Some("tensor_board"),
+            None if sm.contains_key("ssh_public_keys") => Some("ssh"),
+            None => None,
+        };
+        let mut o = Map::new();
+        o.insert("endpoint".into(), Value::Null);
+        o.insert("type".into(), ty.map_or(Value::Null, |t| json!(t)));
+        for k in ["nodes", "port", "properties"] {
+            o.insert(k.into(), sm.get(k).cloned().unwrap_or(Value::Null));
+        }
+        match ty {
+            Some("ssh") => {
+                o.insert(
+                    "ssh_public_keys".into(),
+                    sm.get("ssh_public_keys").cloned().unwrap_or(Value::Null),
+                );
+            }
+            Some("tensor_board") => {
+                o.insert(
+                    "log_dir".into(),
+                    sm.get("log_dir").cloned().unwrap_or(Value::Null),
+                );
+            }
+            _ => {}
+        }
+        out.insert(name.clone(), Value::Object(o));
+    }
+    Value::Object(out)
 }
 
 /// The NLP parameter set (`NlpFixedParameters`/`NlpSearchSpace._to_rest_object` write all nine keys).
@@ -322,6 +381,8 @@ fn tabular_featurization(ctx: &Ctx<'_>, v: &Value) -> Result<Value> {
         }
     }
     out.entry("transformerParams").or_insert(json!({}));
+    // `TableFeaturizationSettingsSchema.mode`: `load_default=AutoMLConstants.AUTO`
+    out.entry("mode").or_insert(json!("auto"));
     Ok(Value::Object(out))
 }
 

@@ -49,9 +49,10 @@ fn identity(v: Option<&Value>) -> Value {
                 let mut ids = Map::new();
                 if let Value::Array(a) = v {
                     for i in a {
-                        if let Some(id) = i.get("resource_id").and_then(Value::as_str) {
-                            ids.insert(id.to_string(), json!({}));
-                        }
+                        // `IdentityConfiguration._to_online_endpoint_rest_object` keys each identity by its
+                        // `resource_id`; one without is keyed by None, which JSON writes as "null"
+                        let id = i.get("resource_id").and_then(Value::as_str).unwrap_or("null");
+                        ids.insert(id.to_string(), json!({}));
                     }
                 }
                 out.insert("userAssignedIdentities".into(), Value::Object(ids));

@@ -100,7 +100,12 @@ pub(crate) fn job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestReque
         props.insert("identity".into(), identity(i));
     }
     if let Some(s) = m.get("services").filter(|v| !v.is_null()) {
-        props.insert("services".into(), services(s));
+        let s = if ty == "automl" {
+            super::automl::automl_services(s)
+        } else {
+            services(s)
+        };
+        props.insert("services".into(), s);
     }
     let path = ctx.scope.asset_id("jobs", &name, None);
     Ok(RestRequest {
@@ -634,7 +639,8 @@ pub(crate) fn node_outputs(ctx: &mut Ctx<'_>, v: Option<&Value>) -> Result<Map<S
             Value::Object(om) => {
                 let mut o = Map::new();
                 if let Some(p) = opt_str(om, "path") {
-                    let uri = if p.contains("://") || p.starts_with("azureml:") || p.starts_with("${{") {
+                    // a path holding a binding (`./${{parent.outputs.x}}`) is not a local path: sent as written
+                    let uri = if p.contains("://") || p.starts_with("azureml:") || p.contains("${{") {
                         p
                     } else {
                         ctx.data_path(UploadRole::JobInput, &p, false, false)?

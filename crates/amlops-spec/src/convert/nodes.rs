@@ -205,7 +205,18 @@ fn pipeline_nodes_inner(
                 }
                 _ => ctx.compute_id(c, &["jobs", key, "compute"])?,
             };
-            node.insert("computeId".into(), json!(id));
+            if ty == "automl" {
+                // `_resolve_arm_id_for_automl_job` resolves it to an ARM id; the AutoML node dict
+                // (`AutoMLNodeMixin.compute = ComputeField`, `ArmStr` dump) sends it as `compute: azureml:<id>`
+                let v = if id.starts_with('/') {
+                    format!("azureml:{id}")
+                } else {
+                    id
+                };
+                node.insert("compute".into(), json!(v));
+            } else {
+                node.insert("computeId".into(), json!(id));
+            }
         }
         let mut ins = node_inputs(ctx, d.node.get("inputs"), key)?;
         // inputs the component does not declare are dropped, as the SDK does
@@ -266,7 +277,13 @@ fn pipeline_nodes_inner(
                 node.insert(k.into(), v.clone());
             }
         }
-        if ty == "automl" {
+        // NLP node schemas (`AutoMLTextClassificationNode`, ...) have no such default: `log_verbosity` stays unset
+        let nlp = d
+            .node
+            .get("task")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with("text_"));
+        if ty == "automl" && !nlp {
             node.entry("log_verbosity").or_insert(json!("info"));
         }
         if let Some(t) = d.node.get("tags").filter(|v| !v.is_null()) {
@@ -462,17 +479,26 @@ fn automl_node(m: &Map<String, Value>, node: &mut Map<String, Value>) {
                     .get("task")
                     .and_then(Value::as_str)
                     .is_some_and(|t| t.starts_with("text_"));
-                if nlp
-                    && let Some(lm) = l.as_object_mut()
-                    && !lm.contains_key("max_nodes")
-                {
-                    lm.insert("max_nodes".into(), json!(1));
+                // `NlpLimitSettings.__init__`: max_trials and max_nodes default to 1
+                if nlp && let Some(lm) = l.as_object_mut() {
+                    lm.entry("max_trials").or_insert(json!(1));
+                    lm.entry("max_nodes").or_insert(json!(1));
                 }
                 node.insert(k.clone(), l);
             }
             _ => {
                 node.insert(k.clone(), v.clone());
             }
+        }
+    }
+    // without `limits` the vertical's defaults are sent (`AutoMLNLPJob`: `limits or NlpLimitSettings()`;
+    // `AutoMLImage`: `limits or ImageLimitSettings()`, all fields unset)
+    if !m.contains_key("limits") {
+        let task = m.get("task").and_then(Value::as_str).unwrap_or_default();
+        if task.starts_with("text_") {
+            node.insert("limits".into(), json!({"max_trials": 1, "max_nodes": 1}));
+        } else if task.starts_with("image_") {
+            node.insert("limits".into(), json!({}));
         }
     }
 }
