@@ -538,3 +538,48 @@ fn a_user_assigned_identity_without_resource_id_is_keyed_null() {
         json!({"null": {}})
     );
 }
+
+#[test]
+fn automl_queue_settings_and_forecasting_integers_load_like_the_sdk() {
+    let job = r#"type: automl
+task: forecasting
+primary_metric: normalized_root_mean_squared_error
+target_column_name: y
+compute: azureml:cpu
+training_data:
+  type: mltable
+  path: azureml://datastores/d/paths/train/
+limits:
+  max_trials: 2
+forecasting:
+  time_column_name: t
+  forecast_horizon: "20"
+  target_lags: ["1", 2]
+  seasonality: auto
+queue_settings:
+  job_tier: Premium
+"#;
+    let reqs = render(Kind::Job, &[("j.yml", job)]);
+    let p = main_props(&reqs);
+    assert_eq!(
+        p["queueSettings"],
+        json!({"job_tier": "premium", "priority": null})
+    );
+    assert!(p["taskDetails"].get("queueSettings").is_none());
+    let f = &p["taskDetails"]["forecastingSettings"];
+    assert_eq!(f["forecastHorizon"], json!({"value": 20, "mode": "Custom"}));
+    assert_eq!(f["targetLags"], json!({"values": [1, 2], "mode": "Custom"}));
+    assert_eq!(f["seasonality"], json!({"mode": "Auto"}));
+}
+
+#[test]
+fn a_pipeline_batch_deployment_without_component_sends_an_empty_reference() {
+    let d = "$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponentBatchDeployment.schema.json\n\
+        name: dep-one\nendpoint_name: ep-one\ntype: pipeline\nsettings:\n  default_compute: cluster\n";
+    let reqs = render(Kind::BatchDeployment, &[("d.yml", d)]);
+    assert_eq!(
+        main_props(&reqs)["deploymentConfiguration"],
+        json!({"componentId": {"referenceType": "Id"}, "deploymentConfigurationType": "PipelineComponent",
+               "settings": {"default_compute": "cluster"}})
+    );
+}

@@ -55,6 +55,19 @@ pub(crate) fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Ma
                 }
                 p.insert("resources".into(), Value::Object(r));
             }
+            "queue_settings" => {
+                // `AutoMLJob` subclasses pass the `QueueSettings` entity to the REST job as it is: its attributes
+                // as `QueueSettingsSchema` loaded them (`StringTransformedEnum`, lower-cased), unset ones null
+                let lower = |k: &str| {
+                    v.get(k)
+                        .and_then(Value::as_str)
+                        .map_or(Value::Null, |s| json!(s.to_lowercase()))
+                };
+                p.insert(
+                    "queueSettings".into(),
+                    json!({"job_tier": lower("job_tier"), "priority": lower("priority")}),
+                );
+            }
             "n_cross_validations" => {
                 task.insert(camel(k), auto_or_custom(v, "value"));
             }
@@ -188,11 +201,20 @@ pub(crate) fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Ma
                 let mut out = Map::new();
                 if let Value::Object(f) = v {
                     for (fk, fv) in f {
+                        // `ForecastingSettingsSchema`: these are `UnionField([StringTransformedEnum(auto),
+                        // fields.Int()])` (`target_lags` also a list of ints), so "20" loads as 20
                         let val = match fk.as_str() {
                             "forecast_horizon" | "target_rolling_window_size" | "seasonality" => {
-                                auto_or_custom(fv, "value")
+                                auto_or_custom(&marshmallow_int(fv), "value")
                             }
-                            "target_lags" => auto_or_custom(fv, "values"),
+                            "target_lags" => {
+                                let lags = match fv {
+                                    Value::Array(a) => Value::Array(a.iter().map(marshmallow_int).collect()),
+                                    other => marshmallow_int(other),
+                                };
+                                auto_or_custom(&lags, "values")
+                            }
+                            "cv_step_size" => marshmallow_int(fv),
                             _ => fv.clone(),
                         };
                         out.insert(camel(fk), val);
@@ -481,6 +503,19 @@ fn training_algorithm(task: &str, name: &str) -> Option<String> {
 }
 
 /// `auto` → `{"mode": "Auto"}`; a value → `{"<key>": v, "mode": "Custom"}`.
+/// `fields.Int()` on load: a number becomes `int(v)` (truncated), a string of an integer an int; anything else
+/// (`auto`) stays as written.
+fn marshmallow_int(v: &Value) -> Value {
+    match v {
+        Value::String(s) => s.trim().parse::<i64>().map_or_else(|_| v.clone(), |n| json!(n)),
+        Value::Number(n) if n.is_f64() => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map_or_else(|| v.clone(), |f| json!(f.trunc() as i64)),
+        _ => v.clone(),
+    }
+}
+
 fn auto_or_custom(v: &Value, key: &str) -> Value {
     match v {
         Value::String(s) if s.eq_ignore_ascii_case("auto") => json!({"mode": "Auto"}),

@@ -496,11 +496,14 @@ pub(crate) fn batch_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Res
         p.insert("description".into(), json!(d));
     }
     if ty == "pipeline" {
-        if let Some(c) = m.get("component") {
+        // `PipelineComponentBatchDeployment._to_rest_object` sends the deployment configuration even without a
+        // `component`: its `IdAssetReference(asset_id=None)` is `{"referenceType": "Id"}`
+        {
             let mut conf = Map::new();
-            let id = match c {
+            let id = match m.get("component").unwrap_or(&Value::Null) {
+                Value::Null => None,
                 Value::String(s) if s.starts_with("azureml:") => {
-                    super::component::component_ref(ctx, s, &["component"])?
+                    Some(super::component::component_ref(ctx, s, &["component"])?)
                 }
                 Value::String(path) => {
                     let (src, doc) = ctx.load_nested(path, &["component"])?;
@@ -513,14 +516,15 @@ pub(crate) fn batch_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Res
                     if let Some(d) = opt_str(&cm, "description") {
                         conf.insert("description".into(), json!(d));
                     }
-                    ctx.with_source(src, |c| super::component::anonymous_component(c, &cm))?
+                    Some(ctx.with_source(src, |c| super::component::anonymous_component(c, &cm))?)
                 }
                 _ => return Err(ctx.err(&["component"], "expected a path or reference")),
             };
-            conf.insert(
-                "componentId".into(),
-                json!({"assetId": id, "referenceType": "Id"}),
-            );
+            let component_id = match id {
+                Some(id) => json!({"assetId": id, "referenceType": "Id"}),
+                None => json!({"referenceType": "Id"}),
+            };
+            conf.insert("componentId".into(), component_id);
             conf.insert("deploymentConfigurationType".into(), json!("PipelineComponent"));
             conf.insert(
                 "settings".into(),
