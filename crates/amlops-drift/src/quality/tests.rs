@@ -259,14 +259,16 @@ fn without_dropped_rows_no_row_is_recorded() {
 /// A Parquet file whose columns take every path of the readers: x (PLAIN doubles), d
 /// (dictionary doubles on a decimal grid), z (float32, BYTE_STREAM_SPLIT: read through Arrow),
 /// n (int64, DELTA_BINARY_PACKED: Arrow; numerical), k (int32 with few values: categorical
-/// through Arrow), c (dictionary strings), s (PLAIN strings), b (booleans: Arrow). Several
-/// row groups and pages; nulls in every column of the target.
+/// through Arrow), c (dictionary strings), s (PLAIN strings), b (booleans: Arrow), r (a
+/// required column: no definition levels). Several row groups and pages; nulls in every
+/// optional column of the target.
 fn write_parquet(path: &Path, rows: usize, seed: u64, target: bool) {
     let mut r = xorshift(seed);
     let null = |r: &mut dyn FnMut() -> u64| target && r().is_multiple_of(30);
     let shift = if target { 5.0 } else { 0.0 };
     let (mut x, mut d, mut z, mut n, mut k, mut c, mut s, mut b) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut req = vec![];
     let colours = ["red", "green", "blue", "teal", "plum"];
     for _ in 0..rows {
         x.push((!null(&mut r)).then(|| (r() % 1_000_000) as f64 / 7919.0 - 60.0 + shift));
@@ -278,18 +280,20 @@ fn write_parquet(path: &Path, rows: usize, seed: u64, target: bool) {
         c.push((!null(&mut r)).then(|| colours[(r() % cats) as usize]));
         s.push((!null(&mut r)).then(|| format!("s{}", r() % if target { 40 } else { 30 })));
         b.push((!null(&mut r)).then(|| r().is_multiple_of(2)));
+        req.push((r() % 5_000) as f64 / 64.0 + shift);
     }
-    let cols: Vec<(&str, ArrayRef)> = vec![
-        ("x", Arc::new(Float64Array::from(x))),
-        ("d", Arc::new(Float64Array::from(d))),
-        ("z", Arc::new(Float32Array::from(z))),
-        ("n", Arc::new(Int64Array::from(n))),
-        ("k", Arc::new(Int32Array::from(k))),
-        ("c", Arc::new(StringArray::from(c))),
-        ("s", Arc::new(StringArray::from(s))),
-        ("b", Arc::new(BooleanArray::from(b))),
+    let cols: Vec<(&str, ArrayRef, bool)> = vec![
+        ("x", Arc::new(Float64Array::from(x)), true),
+        ("d", Arc::new(Float64Array::from(d)), true),
+        ("z", Arc::new(Float32Array::from(z)), true),
+        ("n", Arc::new(Int64Array::from(n)), true),
+        ("k", Arc::new(Int32Array::from(k)), true),
+        ("c", Arc::new(StringArray::from(c)), true),
+        ("s", Arc::new(StringArray::from(s)), true),
+        ("b", Arc::new(BooleanArray::from(b)), true),
+        ("r", Arc::new(Float64Array::from(req)), false),
     ];
-    let batch = RecordBatch::try_from_iter(cols).unwrap_or_else(|e| panic!("{e}"));
+    let batch = RecordBatch::try_from_iter_with_nullable(cols).unwrap_or_else(|e| panic!("{e}"));
     let plain = |p: parquet::file::properties::WriterPropertiesBuilder, c: &str| {
         p.set_column_dictionary_enabled(ColumnPath::from(c), false)
     };
@@ -297,7 +301,7 @@ fn write_parquet(path: &Path, rows: usize, seed: u64, target: bool) {
         .set_data_page_row_count_limit(300)
         .set_write_batch_size(100)
         .set_max_row_group_size(1_100);
-    for c in ["x", "z", "n", "s"] {
+    for c in ["x", "z", "n", "s", "r"] {
         props = plain(props, c);
     }
     let props = props
@@ -317,9 +321,11 @@ fn parquet_dropped_rows_give_the_second_pass_counts() {
     std::fs::create_dir_all(&b).unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(&t).unwrap_or_else(|e| panic!("{e}"));
     write_parquet(&b.join("0.parquet"), 3_000, 13, false);
-    // Two target files: the row mask of the second starts past the first's rows.
+    // Three target files: the row mask of the second starts past the first's rows; the third
+    // drops no row.
     write_parquet(&t.join("0.parquet"), 2_500, 17, true);
     write_parquet(&t.join("1.parquet"), 1_700, 19, true);
+    write_parquet(&t.join("2.parquet"), 900, 23, false);
     let c = fused_equals_second_pass(&b, &t);
     use crate::ColumnKind::{Categorical, Numerical};
     let kinds: Vec<_> = c
@@ -338,11 +344,12 @@ fn parquet_dropped_rows_give_the_second_pass_counts() {
             ("k", Categorical),
             ("c", Categorical),
             ("s", Categorical),
-            ("b", Categorical)
+            ("b", Categorical),
+            ("r", Numerical)
         ]
     );
     for (col, q) in c.report.columns.iter().zip(&c.quality) {
-        assert!(q.nulls > 0, "{}", col.name);
+        assert!(q.nulls > 0 || col.name == "r", "{}", col.name);
         assert!(q.out_of_bounds > 0 || col.name == "b", "{}", col.name);
         assert_eq!(q.type_errors, 0, "{}", col.name);
     }
