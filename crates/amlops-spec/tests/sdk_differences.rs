@@ -583,3 +583,30 @@ fn a_pipeline_batch_deployment_without_component_sends_an_empty_reference() {
                "settings": {"default_compute": "cluster"}})
     );
 }
+
+#[test]
+fn environment_references_resolve_like_get_asset_arm_id() {
+    // a job's `@latest` environment is resolved to the latest version's ARM id
+    let job = "command: python main.py\ncode: src\nenvironment: azureml:myenv@latest\ncompute: azureml:cpu\n";
+    let reqs = render(Kind::Job, &[("j.yml", job)]);
+    assert_eq!(
+        main_props(&reqs)["environmentId"],
+        json!(format!("{WS}/environments/myenv/versions/7"))
+    );
+    // a curated environment keeps its short form in an inline node's component, whatever the version form
+    let pipeline = r#"type: pipeline
+compute: azureml:cpu
+jobs:
+  a:
+    type: command
+    command: python main.py
+    code: src
+    environment: azureml:AzureML-sklearn-1.5:3
+"#;
+    let reqs = render(Kind::Job, &[("p.yml", pipeline)]);
+    let spec = reqs
+        .iter()
+        .find_map(|r| r.body["properties"].get("componentSpec"))
+        .expect("an anonymous component");
+    assert_eq!(spec["environment"], json!("azureml:AzureML-sklearn-1.5:3"));
+}

@@ -234,6 +234,12 @@ pub(crate) fn spec_env(ctx: &mut Ctx<'_>, env: &Value, field: &[&str]) -> Result
                         ctx.asset_id(AssetType::Environment, &name, &v)
                     ))
                 }
+                // `OperationOrchestrator.get_asset_arm_id`: a curated environment keeps its short form
+                AssetRef::Versioned { name, version }
+                    if name.starts_with(crate::refs::CURATED_ENV_PREFIX) =>
+                {
+                    Ok(format!("azureml:{name}:{version}"))
+                }
                 AssetRef::Versioned { name, version } => Ok(format!(
                     "azureml:{}",
                     ctx.asset_id(AssetType::Environment, &name, &version)

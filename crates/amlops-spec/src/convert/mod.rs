@@ -328,7 +328,9 @@ impl<'a> Ctx<'a> {
             Value::String(s) => {
                 let r = AssetRef::parse(s).map_err(|e| self.err(field, e.to_string()))?;
                 match r {
-                    AssetRef::Labelled { .. } if !resolve_latest => Ok(s.clone()),
+                    // `get_asset_arm_id` resolves `@latest` to the latest version's ARM id; other labels are
+                    // passed on for the service to resolve
+                    AssetRef::Labelled { ref label, .. } if !resolve_latest && label != "latest" => Ok(s.clone()),
                     AssetRef::Named { ref name } if !s.starts_with("azureml:") => {
                         Err(self.err(field, format!("`{name}`: expected azureml:<name>:<version>, azureml:<name>@latest or an inline environment")))
                     }
