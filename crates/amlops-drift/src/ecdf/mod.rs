@@ -475,7 +475,7 @@ fn level2(
     }
     // Gather the values of the open parts by key and merge them.
     let map2 = &buf.map2;
-    for s in 0..2 {
+    for (s, from) in sides.iter().enumerate() {
         let (singles, weighted) = (&mut buf.singles[s], &mut buf.weighted[s]);
         singles.clear();
         weighted.clear();
@@ -489,15 +489,12 @@ fn level2(
             let r = ((k - slot.base) >> slot.shift) as usize;
             (map2[slot.off + r] != NONE).then_some(k)
         };
-        for &x in sides[s].values {
+        for &x in from.values {
             if let Some(k) = gather(x) {
                 singles.push(k);
             }
         }
-        let side = Side {
-            values: &[],
-            ..sides[s]
-        };
+        let side = Side { values: &[], ..*from };
         side.each(|x, c| {
             if let Some(k) = gather(x) {
                 weighted.push((k, c));
