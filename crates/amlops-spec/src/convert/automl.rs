@@ -155,26 +155,10 @@ pub(crate) fn automl_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Ma
                 if let Value::Object(sw) = v {
                     for (sk, sv) in sw {
                         if sk == "early_termination" {
-                            let mut et = Map::new();
-                            if let Value::Object(e) = sv {
-                                for (ek, ev) in e {
-                                    if ek == "type" {
-                                        let t = match ev.as_str().unwrap_or_default() {
-                                            "bandit" => "Bandit",
-                                            "median_stopping" => "MedianStopping",
-                                            "truncation_selection" => "TruncationSelection",
-                                            o => o,
-                                        };
-                                        et.insert("policyType".into(), json!(t));
-                                    } else {
-                                        et.insert(camel(ek), ev.clone());
-                                    }
-                                }
-                                if e.get("type").and_then(Value::as_str) == Some("bandit") {
-                                    et.entry("slackAmount").or_insert(json!(0));
-                                    et.entry("slackFactor").or_insert(json!(0));
-                                }
-                            }
+                            let et = match sv {
+                                Value::Object(e) => super::sweep::early_termination(e),
+                                _ => Map::new(),
+                            };
                             out.insert("earlyTermination".into(), Value::Object(et));
                         } else {
                             out.insert(camel(sk), sv.clone());

@@ -164,14 +164,14 @@ pub(crate) fn services_form(v: &Value, snake: bool) -> Value {
                 // `BaseJobSchema.services` is a strict union of the per-type schemas: without a `type`,
                 // `log_dir` only fits `TensorBoardJobServiceSchema` and `ssh_public_keys` only
                 // `SshJobServiceSchema`, whose entities set their own type
+                // `SshJobServiceSchema` comes first and its `type` is optional, so a service without `type`
+                // and without `log_dir` loads as `SshJobService`, whose `_to_rest_object` sends `SSH`
                 let inferred = if sm.contains_key("type") {
                     None
                 } else if sm.contains_key("log_dir") {
                     Some("TensorBoard")
-                } else if sm.contains_key("ssh_public_keys") {
-                    Some("SSH")
                 } else {
-                    None
+                    Some("SSH")
                 };
                 if let Some(t) = inferred {
                     s.insert(
@@ -520,6 +520,17 @@ fn pipeline_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map<String,
                 .as_object()
                 .cloned()
                 .ok_or_else(|| ctx.err(&["component"], "component file is not a mapping"))?;
+            // `PipelineJob.__init__`: a job built from a `PipelineComponent` takes the component's
+            // `description` and `display_name` when it sets none
+            if cm.get("type").and_then(Value::as_str) == Some("pipeline") {
+                for (key, rest) in [("display_name", "displayName"), ("description", "description")] {
+                    if m.get(key).is_none_or(Value::is_null)
+                        && let Some(v) = cm.get(key).filter(|v| !v.is_null())
+                    {
+                        p.insert(rest.into(), v.clone());
+                    }
+                }
+            }
             ctx.with_source(src, |cx| component::anonymous_component(cx, &cm))?
         };
         p.insert("componentId".into(), json!(id));

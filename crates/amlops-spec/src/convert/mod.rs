@@ -298,7 +298,15 @@ impl<'a> Ctx<'a> {
                     let v = self.latest(asset, &name)?;
                     self.asset_id(asset, &name, &v)
                 } else {
-                    s.to_string()
+                    // `OperationOrchestrator._resolve_name_version_from_name_label` → `_resolve_label_to_asset`:
+                    // the operations' `_managed_label_resolver` knows only `latest`, any other label fails
+                    // ("Asset ... with version label ... does not exist") without asking the workspace
+                    return Err(self.err(
+                        field,
+                        format!(
+                            "`{s}`: the label `{label}` cannot be resolved (only `@latest` is): reference a version, azureml:{name}:<version>"
+                        ),
+                    ));
                 }
             }
             AssetRef::ArmId { id, .. } => id,

@@ -86,21 +86,7 @@ pub(crate) fn sweep_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map
         p.insert("limits".into(), Value::Object(lim));
     }
     if let Some(Value::Object(e)) = m.get("early_termination") {
-        let mut out = Map::new();
-        for (k, v) in e {
-            if k == "type" {
-                let t = match v.as_str().unwrap_or_default() {
-                    "bandit" => "Bandit",
-                    "median_stopping" => "MedianStopping",
-                    "truncation_selection" => "TruncationSelection",
-                    o => o,
-                };
-                out.insert("policyType".into(), json!(t));
-            } else {
-                out.insert(camel(k), v.clone());
-            }
-        }
-        p.insert("earlyTermination".into(), Value::Object(out));
+        p.insert("earlyTermination".into(), Value::Object(early_termination(e)));
     }
     p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
     p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
@@ -260,4 +246,40 @@ pub(crate) fn check_sweep<'a>(
         }
     }
     Ok(())
+}
+
+/// An early termination policy in its REST form. The schema's `post_load` builds `BanditPolicy`,
+/// `MedianStoppingPolicy` or `TruncationSelectionPolicy` (`entities/_job/sweep/early_termination_policy.py`),
+/// whose `__init__` defaults `delay_evaluation` to 0 and `evaluation_interval` to 0 (1 for median stopping), and
+/// `BanditPolicy` `slack_amount`/`slack_factor` to 0; `_to_rest_object` sends them all.
+pub(crate) fn early_termination(e: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in e {
+        if k == "type" {
+            let t = match v.as_str().unwrap_or_default() {
+                "bandit" => "Bandit",
+                "median_stopping" => "MedianStopping",
+                "truncation_selection" => "TruncationSelection",
+                o => o,
+            };
+            out.insert("policyType".into(), json!(t));
+        } else {
+            out.insert(camel(k), v.clone());
+        }
+    }
+    let ty = e.get("type").and_then(Value::as_str).unwrap_or_default();
+    let interval = match ty {
+        "bandit" | "truncation_selection" => Some(0),
+        "median_stopping" => Some(1),
+        _ => None,
+    };
+    if let Some(interval) = interval {
+        out.entry("delayEvaluation").or_insert(json!(0));
+        out.entry("evaluationInterval").or_insert(json!(interval));
+    }
+    if ty == "bandit" {
+        out.entry("slackAmount").or_insert(json!(0));
+        out.entry("slackFactor").or_insert(json!(0));
+    }
+    out
 }

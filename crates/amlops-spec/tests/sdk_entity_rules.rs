@@ -1,0 +1,168 @@
+//! Rules ported from the SDK (azure-ai-ml 1.35.2) after the differential run on a second variant set: the
+//! defaults the SDK's entities fill in, the node types its unions infer, labels it cannot resolve.
+
+use std::fs;
+use std::path::Path;
+
+use amlops_spec::{
+    AssetType, Kind, PlanOptions, Resolver, RestRequest, Scope, Upload, UploadOutcome, plan_file,
+};
+use serde_json::{Value, json};
+
+struct Fixed;
+
+impl Resolver for Fixed {
+    fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
+        Ok(if upload.role.is_code() {
+            UploadOutcome::Code {
+                name: "code-1".into(),
+                version: "1".into(),
+                code_uri: "https://acct.blob.core.windows.net/cont/src".into(),
+                hash: "abc".into(),
+            }
+        } else {
+            UploadOutcome::Blob {
+                datastore: "workspaceblobstore".into(),
+                account: "acct".into(),
+                container: "cont".into(),
+                path: format!("LocalUpload/h1/{}", upload.basename),
+                hash: "h1".into(),
+            }
+        })
+    }
+    fn latest_version(&mut self, _asset: AssetType, _name: &str) -> Result<String, String> {
+        Ok("7".into())
+    }
+    fn anonymous_name(&mut self, _asset: AssetType) -> String {
+        "anon-1".into()
+    }
+}
+
+const WS: &str =
+    "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws";
+
+/// Writes `files` (relative path, text) into a temp folder and renders the first one as `kind`.
+fn render(kind: Kind, files: &[(&str, &str)]) -> Result<Vec<RestRequest>, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        fs::write(&p, text).map_err(|e| e.to_string())?;
+    }
+    for d in ["src", "code"] {
+        fs::create_dir_all(dir.path().join(d)).map_err(|e| e.to_string())?;
+        fs::write(dir.path().join(d).join("main.py"), "print(1)").map_err(|e| e.to_string())?;
+    }
+    let opts = PlanOptions {
+        kind: Some(kind),
+        scope: Scope {
+            subscription: "sub".into(),
+            resource_group: "rg".into(),
+            workspace: "ws".into(),
+            location: "westeurope".into(),
+        },
+        job_name: Some("run_1".into()),
+        ..PlanOptions::default()
+    };
+    let file = dir.path().join(files[0].0);
+    plan_file(Path::new(&file), opts)
+        .and_then(|p| p.render(&mut Fixed))
+        .map_err(|e| e.to_string())
+}
+
+fn props(kind: Kind, files: &[(&str, &str)]) -> Value {
+    let reqs = render(kind, files).unwrap_or_else(|e| panic!("render failed: {e}"));
+    reqs.last().expect("a main request").body["properties"].clone()
+}
+
+#[track_caller]
+fn rejects(r: Result<Vec<RestRequest>, String>, needles: &[&str]) {
+    let e = r.expect_err("the SDK rejects this file");
+    for n in needles {
+        assert!(e.contains(n), "`{n}` not in: {e}");
+    }
+}
+
+#[test]
+fn a_service_without_type_or_log_dir_is_ssh() {
+    let job = "command: python main.py\ncode: src\nenvironment: azureml:env:1\ncompute: azureml:cpu\n\
+        services:\n  a: {}\n  b:\n    port: 22\n  c:\n    type: vs_code\n  d:\n    log_dir: logs\n";
+    let s = &props(Kind::Job, &[("job.yml", job)])["services"];
+    assert_eq!(s["a"]["jobServiceType"], json!("SSH"));
+    assert_eq!(s["b"]["jobServiceType"], json!("SSH"));
+    assert_eq!(s["c"]["jobServiceType"], json!("VSCode"));
+    assert_eq!(s["d"]["jobServiceType"], json!("TensorBoard"));
+}
+
+#[test]
+fn early_termination_policies_send_their_entity_defaults() {
+    let job = |et: &str| {
+        format!(
+            "type: automl\ntask: text_ner\ncompute: azureml:gpu\nprimary_metric: accuracy\n\
+             training_data:\n  type: mltable\n  path: azureml:train:1\n\
+             validation_data:\n  type: mltable\n  path: azureml:valid:1\n\
+             limits:\n  max_trials: 2\nsweep:\n  sampling_algorithm: random\n  early_termination: {et}\n\
+             search_space:\n- model_name:\n    type: choice\n    values: [bert-base-cased]\n"
+        )
+    };
+    let et = |et: &str| {
+        props(Kind::Job, &[("j.yml", &job(et))])["taskDetails"]["sweepSettings"]["earlyTermination"].clone()
+    };
+    assert_eq!(
+        et("{type: bandit, slack_amount: 0.05}"),
+        json!({"policyType": "Bandit", "slackAmount": 0.05, "slackFactor": 0, "delayEvaluation": 0, "evaluationInterval": 0})
+    );
+    assert_eq!(
+        et("{type: median_stopping, delay_evaluation: 3}"),
+        json!({"policyType": "MedianStopping", "delayEvaluation": 3, "evaluationInterval": 1})
+    );
+    assert_eq!(
+        et("{type: truncation_selection, truncation_percentage: 20, evaluation_interval: 2}"),
+        json!({"policyType": "TruncationSelection", "truncationPercentage": 20, "delayEvaluation": 0, "evaluationInterval": 2})
+    );
+    // a sweep job's policy is the same entity
+    let sweep = "type: sweep\ncompute: azureml:cpu\nsampling_algorithm: random\n\
+        objective:\n  goal: maximize\n  primary_metric: acc\n\
+        trial:\n  command: python main.py --lr ${{search_space.lr}}\n  code: src\n  environment: azureml:env:1\n\
+        search_space:\n  lr:\n    type: uniform\n    min_value: 0.1\n    max_value: 0.2\n\
+        limits:\n  max_total_trials: 2\nearly_termination:\n  type: median_stopping\n";
+    assert_eq!(
+        props(Kind::Job, &[("s.yml", sweep)])["earlyTermination"],
+        json!({"policyType": "MedianStopping", "delayEvaluation": 0, "evaluationInterval": 1})
+    );
+}
+
+#[test]
+fn a_pipeline_job_from_a_pipeline_component_takes_its_display_name_and_description() {
+    let component = "type: pipeline\nname: hello\ndisplay_name: Hello component\ndescription: from the component\n\
+        jobs:\n  a:\n    type: command\n    component:\n      command: python main.py\n      code: ../src\n      environment: azureml:env:1\n";
+    let job = "type: pipeline\ncompute: azureml:cpu\ncomponent: c/hello.yml\n";
+    let p = props(Kind::Job, &[("job.yml", job), ("c/hello.yml", component)]);
+    assert_eq!(p["displayName"], json!("Hello component"));
+    assert_eq!(p["description"], json!("from the component"));
+    // what the job sets wins
+    let job = "type: pipeline\ncompute: azureml:cpu\ncomponent: c/hello.yml\ndisplay_name: mine\ndescription: own\n";
+    let p = props(Kind::Job, &[("job.yml", job), ("c/hello.yml", component)]);
+    assert_eq!(p["displayName"], json!("mine"));
+    assert_eq!(p["description"], json!("own"));
+}
+
+#[test]
+fn asset_labels_other_than_latest_are_refused() {
+    let dep = |model: &str| {
+        format!(
+            "name: blue\nendpoint_name: ep\nmodel: {model}\ninstance_type: Standard_DS3_v2\ninstance_count: 1\n\
+             environment: azureml:env:1\ncode_configuration:\n  code: code\n  scoring_script: main.py\n"
+        )
+    };
+    rejects(
+        render(Kind::OnlineDeployment, &[("d.yml", &dep("azureml:m@production"))]),
+        &["model", "m@production", "label", "azureml:m:<version>"],
+    );
+    let p = props(Kind::OnlineDeployment, &[("d.yml", &dep("azureml:m@latest"))]);
+    assert_eq!(p["model"], json!(format!("{WS}/models/m/versions/7")));
+    let p = props(Kind::OnlineDeployment, &[("d.yml", &dep("azureml:m:3"))]);
+    assert_eq!(p["model"], json!(format!("{WS}/models/m/versions/3")));
+}
