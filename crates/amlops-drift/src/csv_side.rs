@@ -7,6 +7,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::DriftError;
+use crate::csv_scan::{CsvScanner, ScanError};
 use crate::quality::DroppedRows;
 use crate::source::ValueType;
 
@@ -33,56 +34,7 @@ pub(crate) fn parse_bool(s: &[u8]) -> Option<bool> {
     }
 }
 
-/// Parse a finite number. Plain decimals (`-12.345`, at most 15 significant digits after
-/// leading zeros, at most 22 fractional digits) take Clinger's fast path: the integer mantissa
-/// and the power of ten are exact doubles, so one division is correctly rounded, the same value
-/// the standard parser returns. Anything else goes to the standard parser.
-pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
-    const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-        1e18, 1e19, 1e20, 1e21, 1e22,
-    ];
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let mut mantissa: u64 = 0;
-    let mut frac: Option<usize> = None;
-    let mut significant = 0usize;
-    let mut any = false;
-    let mut simple = !digits.is_empty();
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                any = true;
-                if mantissa > 0 || c != b'0' {
-                    significant += 1;
-                }
-                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-                if let Some(f) = frac.as_mut() {
-                    *f += 1;
-                }
-            }
-            b'.' if frac.is_none() => frac = Some(0),
-            _ => {
-                simple = false;
-                break;
-            }
-        }
-    }
-    let frac = frac.unwrap_or(0);
-    if simple && any && significant <= 15 && frac <= 22 {
-        let v = mantissa as f64 / POW10[frac];
-        return Some(if neg { -v } else { v });
-    }
-    std::str::from_utf8(s)
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-}
+pub(crate) use crate::num::parse_f64;
 
 /// FxHash-style hasher for category keys (short byte strings, no untrusted-key concern here).
 #[derive(Default, Clone, Copy)]
@@ -111,34 +63,46 @@ pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
     std::str::from_utf8(s).ok()?.trim().parse::<i64>().ok()
 }
 
-fn reader(path: &Path) -> Result<csv::Reader<File>, DriftError> {
+fn reader(path: &Path) -> Result<CsvScanner<File>, DriftError> {
     let f = File::open(path).map_err(|e| DriftError::io(path, e))?;
-    Ok(csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .buffer_capacity(1 << 20)
-        .from_reader(f))
+    Ok(CsvScanner::new(f))
 }
 
-fn csv_err(path: &Path, e: csv::Error) -> DriftError {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
-    DriftError::Csv {
-        path: path.to_path_buf(),
-        line,
-        message: e.to_string(),
+fn scan_err(path: &Path, e: ScanError) -> DriftError {
+    match e {
+        ScanError::Io(e) => DriftError::io(path, e),
+        ScanError::Fields {
+            line,
+            found,
+            expected,
+        } => DriftError::Csv {
+            path: path.to_path_buf(),
+            line,
+            message: format!(
+                "the record has {found} fields but the header has {expected}; every row needs one field \
+                 per column (quote fields that hold commas or line ends)"
+            ),
+        },
     }
 }
 
-fn headers(path: &Path, r: &mut csv::Reader<File>) -> Result<Vec<String>, DriftError> {
-    let h = r.headers().map_err(|e| csv_err(path, e))?;
-    if h.is_empty() {
+/// Read the header: the column names, without a byte order mark.
+fn headers(path: &Path, r: &mut CsvScanner<File>) -> Result<Vec<String>, DriftError> {
+    if !r.next_record().map_err(|e| scan_err(path, e))? || r.len() == 0 {
         return Err(DriftError::EmptyFile {
             path: path.to_path_buf(),
         });
     }
-    Ok(h.iter()
-        .map(|s| s.trim_start_matches('\u{feff}').to_string())
-        .collect())
+    (0..r.len())
+        .map(|i| match std::str::from_utf8(r.field(i)) {
+            Ok(s) => Ok(s.trim_start_matches('\u{feff}').to_string()),
+            Err(e) => Err(DriftError::Csv {
+                path: path.to_path_buf(),
+                line: r.line(),
+                message: format!("the header is not UTF-8 text (column {}: {e})", i + 1),
+            }),
+        })
+        .collect()
 }
 
 /// Column names and inferred types of a CSV data set (types widened across files).
@@ -150,11 +114,10 @@ pub(crate) fn schema(files: &[PathBuf]) -> Result<Vec<(String, ValueType)>, Drif
         let n = names.len();
         let (mut all_int, mut all_float, mut all_bool, mut any) =
             (vec![true; n], vec![true; n], vec![true; n], vec![false; n]);
-        let mut rec = csv::ByteRecord::new();
         let mut rows = 0;
-        while rows < INFER_ROWS && r.read_byte_record(&mut rec).map_err(|e| csv_err(path, e))? {
+        while rows < INFER_ROWS && r.next_record().map_err(|e| scan_err(path, e))? {
             rows += 1;
-            for (i, f) in rec.iter().enumerate().take(n) {
+            for (i, f) in (0..r.len()).map(|i| r.field(i)).enumerate().take(n) {
                 if is_null_text(f) {
                     continue;
                 }
@@ -347,15 +310,14 @@ pub(crate) fn scan(
                     available: names.join(", "),
                 })?;
         }
-        let mut rec = csv::ByteRecord::new();
         let mut file_rows = 0u64;
         let mut parsed = vec![0f64; cols.len()];
-        while r.read_byte_record(&mut rec).map_err(|e| csv_err(path, e))? {
+        while r.next_record().map_err(|e| scan_err(path, e))? {
             file_rows += 1;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let line = r.line();
             let mut valid = true;
             for (k, (c, st)) in cols.iter().zip(states.iter_mut()).enumerate() {
-                let f = rec.get(st.idx).unwrap_or(b"");
+                let f = r.field(st.idx);
                 let null = if st.spill.is_some() {
                     match parse_f64(f) {
                         Some(v) => {
@@ -401,13 +363,13 @@ pub(crate) fn scan(
             if !valid {
                 if let Some(d) = dropped.as_deref_mut() {
                     let st = &states;
-                    d.csv_row(cols, path, Some(line), |k| rec.get(st[k].idx).unwrap_or(b""));
+                    d.csv_row(cols, path, Some(line), |k| r.field(st[k].idx));
                 }
                 continue;
             }
             rows_valid += 1;
             for (k, (c, st)) in cols.iter().zip(states.iter_mut()).enumerate() {
-                let f = rec.get(st.idx).unwrap_or(b"");
+                let f = r.field(st.idx);
                 let wrong = |what: &str| DriftError::WrongType {
                     path: path.clone(),
                     line: Some(line),

@@ -28,6 +28,7 @@
 //! over every target row, before rows with nulls are dropped; see `docs/tasks/gate-guide.md`.
 
 mod config;
+mod csv_scan;
 mod csv_side;
 mod distinct;
 pub mod ecdf;
@@ -37,6 +38,7 @@ pub mod html;
 mod jsonl_json;
 mod jsonl_side;
 pub mod metrics;
+mod num;
 mod parquet_side;
 mod pq_pages;
 mod quality;

@@ -1,0 +1,563 @@
+//! Exact decimal-to-double conversion for the text readers (CSV, JSON Lines, data quality).
+//!
+//! Plain decimals (`-0.6330826569402187`, `1.5e-3`: a sign, digits, a point, an exponent; at most
+//! 19 significant digits) are converted here; everything else (more digits, `inf`, spaces, other
+//! spellings) goes to the standard parser. Both give the same double, bit for bit:
+//!
+//! - Clinger's fast path: a mantissa `w <= 2^53` and a power of ten `10^|e|` with `|e| <= 22`
+//!   are both exact doubles, so one multiplication or division is correctly rounded.
+//! - Otherwise Eisel and Lemire's algorithm (the one Rust's own parser uses, "Number Parsing at a
+//!   Gigabyte per Second", 2021), over 128-bit truncated powers of five for decimal exponents in
+//!   [-27, 55]: there the 128-bit product decides the rounding in every case, ties included. The
+//!   powers are computed at compile time from exact integer arithmetic. Exponents outside that
+//!   range, and the rare products the algorithm cannot decide, go to the standard parser.
+
+/// Decimal exponents covered by the power table.
+const Q_MIN: i64 = -27;
+const Q_MAX: i64 = 55;
+
+/// 128-bit truncated 5^q, normalised so that the top bit is set, as (high, low) words; for
+/// q < 0, floor(2^b / 5^-q) + 1 with b = bit length of 5^-q plus 127.
+const POW5: [(u64, u64); (Q_MAX - Q_MIN + 1) as usize] = pow5_table();
+
+const fn pow5_table() -> [(u64, u64); (Q_MAX - Q_MIN + 1) as usize] {
+    let mut out = [(0u64, 0u64); (Q_MAX - Q_MIN + 1) as usize];
+    let mut q = Q_MIN;
+    while q <= Q_MAX {
+        let c: u128 = if q >= 0 {
+            // 5^55 < 2^128: exact, then shifted up to a set top bit.
+            let mut p: u128 = 1;
+            let mut k = 0;
+            while k < q {
+                p *= 5;
+                k += 1;
+            }
+            p << p.leading_zeros()
+        } else {
+            let mut p: u128 = 1;
+            let mut k = 0;
+            while k < -q {
+                p *= 5;
+                k += 1;
+            }
+            let z = 128 - p.leading_zeros();
+            let b = z + 127;
+            // floor(2^b / p) by binary long division (p < 2^63, so the remainder never overflows).
+            let mut rem: u128 = 0;
+            let mut quo: u128 = 0;
+            let mut i = b as i32;
+            while i >= 0 {
+                rem <<= 1;
+                if i as u32 == b {
+                    rem |= 1;
+                }
+                if rem >= p {
+                    rem -= p;
+                    if i < 128 {
+                        quo |= 1u128 << i;
+                    }
+                }
+                i -= 1;
+            }
+            quo + 1
+        };
+        out[(q - Q_MIN) as usize] = ((c >> 64) as u64, c as u64);
+        q += 1;
+    }
+    out
+}
+
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+    1e19, 1e20, 1e21, 1e22,
+];
+
+/// Parse a finite number: the standard parser's value (after trimming white space), or `None`
+/// for text it rejects and for infinities and NaN.
+#[inline]
+pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
+    match parse_plain(s) {
+        Plain::Value(v) => Some(v),
+        Plain::Invalid => None,
+        Plain::Other => std::str::from_utf8(s)
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite()),
+    }
+}
+
+enum Plain {
+    Value(f64),
+    /// Not a number in any spelling the standard parser accepts either.
+    Invalid,
+    /// Ask the standard parser.
+    Other,
+}
+
+/// Eight ASCII digits (little-endian word) to their value, or `None` when one is not a digit.
+#[inline]
+fn eight_digits(w: u64) -> Option<u64> {
+    let sub = w.wrapping_sub(0x3030_3030_3030_3030);
+    let over = w.wrapping_add(0x4646_4646_4646_4646);
+    if (sub | over) & 0x8080_8080_8080_8080 != 0 {
+        return None;
+    }
+    let v = (sub.wrapping_mul(10)).wrapping_add(sub >> 8) & 0x00ff_00ff_00ff_00ff;
+    let v = (v.wrapping_mul(100)).wrapping_add(v >> 16) & 0x0000_ffff_0000_ffff;
+    Some((v.wrapping_mul(10_000)).wrapping_add(v >> 32) & 0xffff_ffff)
+}
+
+/// Digits from `s[i..]` into `w`: returns the new position. Eight at a time while they last.
+#[inline]
+fn digits(s: &[u8], mut i: usize, w: &mut u64) -> usize {
+    while let Some(chunk) = s.get(i..i + 8) {
+        let word = u64::from_le_bytes([
+            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+        ]);
+        match eight_digits(word) {
+            Some(v) => {
+                *w = w.wrapping_mul(100_000_000).wrapping_add(v);
+                i += 8;
+            }
+            None => break,
+        }
+    }
+    while let Some(&c) = s.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *w = w.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    i
+}
+
+const POW10_U64: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// The next up to 8 bytes of `s` from `i` as a little-endian word (bytes past the end are 0,
+/// not a digit).
+#[inline]
+fn word_at(s: &[u8], i: usize) -> u64 {
+    let load = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    if let Some(c) = s.get(i..i + 8) {
+        load(c)
+    } else if i >= s.len() {
+        0
+    } else if s.len() >= 8 {
+        // The last 8 bytes, shifted down so that byte i comes first.
+        load(&s[s.len() - 8..]) >> (8 * (i + 8 - s.len()))
+    } else {
+        let mut b = [0u8; 8];
+        for (d, &c) in b.iter_mut().zip(&s[i..]) {
+            *d = c;
+        }
+        u64::from_le_bytes(b)
+    }
+}
+
+/// Eight ASCII digits (little-endian word, first digit lowest) to their value.
+#[inline]
+fn eight_digits_valid(w: u64) -> u64 {
+    let v = w.wrapping_sub(0x3030_3030_3030_3030);
+    let v = (v.wrapping_mul(10)).wrapping_add(v >> 8) & 0x00ff_00ff_00ff_00ff;
+    let v = (v.wrapping_mul(100)).wrapping_add(v >> 16) & 0x0000_ffff_0000_ffff;
+    (v.wrapping_mul(10_000)).wrapping_add(v >> 32) & 0xffff_ffff
+}
+
+/// The run of digits at `s[start..]`, 8 bytes a step: returns where it ends; `w` takes the
+/// digits (wrapping: callers check how many there were).
+#[inline]
+fn digit_run(s: &[u8], start: usize, w: &mut u64) -> usize {
+    let mut i = start;
+    loop {
+        let word = word_at(s, i);
+        let sub = word.wrapping_sub(0x3030_3030_3030_3030);
+        let over = word.wrapping_add(0x4646_4646_4646_4646);
+        // The lowest flagged byte is the first non-digit (borrows and carries only move up).
+        let bad = (sub | over) & 0x8080_8080_8080_8080;
+        let n = (bad.trailing_zeros() / 8) as usize;
+        if n > 0 {
+            // The n digits to the top of the word, '0' below them: an 8-digit number.
+            let shift = 8 * (8 - n) as u32;
+            let fill = if shift == 0 {
+                0
+            } else {
+                0x3030_3030_3030_3030u64 >> (64 - shift)
+            };
+            let padded = (word << shift) | fill;
+            let v = eight_digits_valid(padded);
+            *w = w.wrapping_mul(POW10_U64[n]).wrapping_add(v);
+        }
+        i += n;
+        if n < 8 {
+            return i;
+        }
+    }
+}
+
+/// The common spelling, `-?[0-9]*(\.[0-9]*)?` with at most 19 digits in all: no exponent.
+/// `None`: ask [`parse_plain`].
+#[inline]
+fn parse_simple(s: &[u8]) -> Option<f64> {
+    let neg = s.first() == Some(&b'-');
+    let start = usize::from(neg);
+    let mut w = 0u64;
+    let int_end = digit_run(s, start, &mut w);
+    let (end, frac) = if s.get(int_end) == Some(&b'.') {
+        let e = digit_run(s, int_end + 1, &mut w);
+        (e, e - int_end - 1)
+    } else {
+        (int_end, 0)
+    };
+    let digits = end - start - usize::from(end > int_end);
+    if end != s.len() || digits == 0 || digits > 19 {
+        return None;
+    }
+    let v = if w == 0 {
+        0.0
+    } else if w <= 1 << 53 && frac <= 22 {
+        w as f64 / POW10[frac]
+    } else {
+        eisel_lemire(-(frac as i64), w)?
+    };
+    Some(if neg { -v } else { v })
+}
+
+#[inline]
+fn parse_plain(s: &[u8]) -> Plain {
+    if let Some(v) = parse_simple(s) {
+        return Plain::Value(v);
+    }
+    let n = s.len();
+    let mut i = 0;
+    let neg = match s.first() {
+        Some(b'-') => {
+            i = 1;
+            true
+        }
+        Some(b'+') => {
+            i = 1;
+            false
+        }
+        Some(_) => false,
+        None => return Plain::Invalid,
+    };
+    // Leading zeros do not count as significant digits.
+    let int_start = i;
+    while s.get(i) == Some(&b'0') {
+        i += 1;
+    }
+    let mut w = 0u64;
+    let sig_start = i;
+    i = digits(s, i, &mut w);
+    let mut sig = i - sig_start;
+    let int_digits = i - int_start;
+    let mut frac_digits = 0usize;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        let frac_start = i;
+        if sig == 0 {
+            while s.get(i) == Some(&b'0') {
+                i += 1;
+            }
+        }
+        let sig_frac_start = i;
+        i = digits(s, i, &mut w);
+        sig += i - sig_frac_start;
+        frac_digits = i - frac_start;
+    }
+    if int_digits + frac_digits == 0 {
+        return Plain::Other;
+    }
+    let mut exp: i64 = 0;
+    if let Some(&(b'e' | b'E')) = s.get(i) {
+        i += 1;
+        let eneg = match s.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        while let Some(&c) = s.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            if exp < 100_000 {
+                exp = exp * 10 + i64::from(d);
+            }
+            i += 1;
+        }
+        if i == start {
+            return Plain::Other;
+        }
+        if eneg {
+            exp = -exp;
+        }
+    }
+    if i != n || sig > 19 {
+        return Plain::Other;
+    }
+    if w == 0 {
+        return Plain::Value(if neg { -0.0 } else { 0.0 });
+    }
+    let q = exp - frac_digits as i64;
+    let v = if w <= 1 << 53 && (-22..=22).contains(&q) {
+        let m = w as f64;
+        if q < 0 {
+            m / POW10[(-q) as usize]
+        } else {
+            m * POW10[q as usize]
+        }
+    } else {
+        match eisel_lemire(q, w) {
+            Some(v) => v,
+            None => return Plain::Other,
+        }
+    };
+    Plain::Value(if neg { -v } else { v })
+}
+
+/// w * 10^q correctly rounded, for 0 < w and q in the table's range; `None` when the 128-bit
+/// product cannot decide (or q is outside the table).
+#[inline]
+fn eisel_lemire(q: i64, w: u64) -> Option<f64> {
+    const SIG_BITS: i32 = 52;
+    if !(Q_MIN..=Q_MAX).contains(&q) || w == 0 {
+        return None;
+    }
+    let lz = w.leading_zeros();
+    let w = w << lz;
+    let (hi5, lo5) = POW5[(q - Q_MIN) as usize];
+    let mask = u64::MAX >> (SIG_BITS + 3);
+    let full = |a: u64, b: u64| {
+        let r = u128::from(a) * u128::from(b);
+        (r as u64, (r >> 64) as u64)
+    };
+    let (mut lo, mut hi) = full(w, hi5);
+    if hi & mask == mask {
+        let (_, second_hi) = full(w, lo5);
+        lo = lo.wrapping_add(second_hi);
+        if second_hi > lo {
+            hi += 1;
+        }
+    }
+    // In [-27, 55] an all-ones low word still rounds correctly (the table is exact enough there).
+    let upperbit = (hi >> 63) as i32;
+    let shift = upperbit + 64 - SIG_BITS - 3;
+    let mut mantissa = hi >> shift;
+    let power = ((q as i32).wrapping_mul(152_170 + 65_536) >> 16) + 63;
+    let mut power2 = power + upperbit - lz as i32 + 1022 + 1;
+    if power2 <= 0 {
+        // Subnormal results are out of this table's range; let the standard parser decide.
+        return None;
+    }
+    if lo <= 1 && (-4..=23).contains(&q) && mantissa & 0b11 == 0b01 && (mantissa << shift) == hi {
+        mantissa &= !1u64;
+    }
+    mantissa += mantissa & 1;
+    mantissa >>= 1;
+    if mantissa >= (2u64 << SIG_BITS) {
+        mantissa = 1u64 << SIG_BITS;
+        power2 += 1;
+    }
+    mantissa &= !(1u64 << SIG_BITS);
+    if power2 >= 0x7ff {
+        return None;
+    }
+    Some(f64::from_bits(mantissa | ((power2 as u64) << SIG_BITS)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn standard(s: &str) -> Option<f64> {
+        s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+    }
+
+    fn same(s: &str) {
+        let got = parse_f64(s.as_bytes());
+        let want = standard(s);
+        assert_eq!(
+            got.map(f64::to_bits),
+            want.map(f64::to_bits),
+            "`{s}`: {got:?} != {want:?}"
+        );
+    }
+
+    #[test]
+    fn power_table_holds_known_entries() {
+        // 5^0 and 5^1 normalised; 5^-1 = 0.2 as floor(2^130 / 5) + 1.
+        assert_eq!(POW5[(0 - Q_MIN) as usize], (1 << 63, 0));
+        assert_eq!(POW5[(1 - Q_MIN) as usize], (0xa000_0000_0000_0000, 0));
+        assert_eq!(
+            POW5[(-1 - Q_MIN) as usize],
+            (0xcccc_cccc_cccc_cccc, 0xcccc_cccc_cccc_cccd)
+        );
+        // The ends of the range and an exact one (5^23 < 2^64), as every Eisel-Lemire table has them.
+        assert_eq!(POW5[0], (0x9e74_d1b7_91e0_7e48, 0x775e_a264_cf55_347e));
+        assert_eq!(POW5[(23 - Q_MIN) as usize], (0xa968_163f_0a57_b400, 0));
+        assert_eq!(
+            POW5[(55 - Q_MIN) as usize],
+            (0xd0cf_4b50_cfe2_0765, 0xfff4_b4e3_f741_cf6d)
+        );
+    }
+
+    #[test]
+    fn edge_cases_equal_the_standard_parser() {
+        for s in [
+            "0",
+            "-0",
+            "+0",
+            "0.0",
+            "-0.0e5",
+            "48.8435",
+            "-19.4659",
+            "0.0001",
+            "123456789012345",
+            "1234567890.12345",
+            "0.1",
+            "+7.25",
+            "9007199254740993",
+            "9007199254740992",
+            "9007199254740991",
+            "1e5",
+            "-2.5E-3",
+            "12345678901234567890",
+            "1234567890123456789",
+            "18446744073709551615",
+            "18446744073709551616",
+            "0.00000000000000000000001",
+            ".5",
+            "5.",
+            "-.5e1",
+            "1e",
+            "1e+",
+            "e5",
+            "-",
+            "+",
+            ".",
+            "",
+            "abc",
+            "1.2.3",
+            "inf",
+            "-Infinity",
+            "NaN",
+            "1,5",
+            " 1.5",
+            "1.5 ",
+            "1_000",
+            "1e400",
+            "1e-400",
+            "4.9406564584124654e-324",
+            "2.2250738585072014e-308",
+            "2.2250738585072011e-308",
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            "-0.6330826569402187",
+            "3022.1246054632866",
+            "0.27008797562057774",
+            "9007199254740993.0",
+            "9.007199254740993e15",
+            "2.0000000000000004",
+            "2.0000000000000002",
+            "2.0000000000000003",
+            "1.00000000000000011102230246251565404236316680908203125",
+            "1.00000000000000011102230246251565404236316680908203124",
+            "0.1000000000000000055511151231257827",
+            "7.3177701707893310e+15",
+            "00000000000000000000000000001.5",
+            "0.000000000000000000000000000000000000000000001",
+            "1e0000000000000000000000000000001",
+            "1e-0000000000000000000000000000001",
+            "123456789e-30",
+            "123456789e50",
+            "123456789e56",
+            "99999999999999999999e-20",
+        ] {
+            same(s);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn shortest_repr_of_any_double_round_trips(bits in any::<u64>()) {
+            let v = f64::from_bits(bits);
+            prop_assume!(v.is_finite());
+            let s = format!("{v}");
+            same(&s);
+            same(&format!("{v:e}"));
+            prop_assert_eq!(parse_f64(s.as_bytes()).map(f64::to_bits), Some(v.to_bits()));
+        }
+
+        #[test]
+        fn doubles_near_one_and_their_neighbours(x in -1.0e6f64..1.0e6, k in 0usize..25) {
+            same(&format!("{x}"));
+            same(&format!("{x:.k$}"));
+        }
+
+        #[test]
+        fn random_digit_strings(
+            neg in any::<bool>(),
+            int in "[0-9]{0,22}",
+            frac in proptest::option::of("[0-9]{0,22}"),
+            exp in proptest::option::of(-400i32..400),
+        ) {
+            let mut s = String::new();
+            if neg {
+                s.push('-');
+            }
+            s.push_str(&int);
+            if let Some(f) = frac {
+                s.push('.');
+                s.push_str(&f);
+            }
+            if let Some(e) = exp {
+                s.push_str(&format!("e{e}"));
+            }
+            same(&s);
+        }
+
+        #[test]
+        fn halfway_points_between_neighbours(bits in 1u64..0x7fe0_0000_0000_0000) {
+            // The exact midpoint of two adjacent doubles rounds to even; just below and above it
+            // round down and up.
+            let a = f64::from_bits(bits);
+            let b = f64::from_bits(bits + 1);
+            let mid = (a / 2.0) + (b / 2.0);
+            for v in [mid, a, b] {
+                same(&format!("{v:.20e}"));
+                same(&format!("{v:.17e}"));
+                same(&format!("{v:.16e}"));
+            }
+        }
+
+        #[test]
+        fn text_of_number_characters(s in "[-+0-9.eE ]{0,24}") {
+            same(&s);
+        }
+    }
+}
