@@ -96,45 +96,6 @@ enum Plain {
     Other,
 }
 
-/// Eight ASCII digits (little-endian word) to their value, or `None` when one is not a digit.
-#[inline]
-fn eight_digits(w: u64) -> Option<u64> {
-    let sub = w.wrapping_sub(0x3030_3030_3030_3030);
-    let over = w.wrapping_add(0x4646_4646_4646_4646);
-    if (sub | over) & 0x8080_8080_8080_8080 != 0 {
-        return None;
-    }
-    let v = (sub.wrapping_mul(10)).wrapping_add(sub >> 8) & 0x00ff_00ff_00ff_00ff;
-    let v = (v.wrapping_mul(100)).wrapping_add(v >> 16) & 0x0000_ffff_0000_ffff;
-    Some((v.wrapping_mul(10_000)).wrapping_add(v >> 32) & 0xffff_ffff)
-}
-
-/// Digits from `s[i..]` into `w`: returns the new position. Eight at a time while they last.
-#[inline]
-fn digits(s: &[u8], mut i: usize, w: &mut u64) -> usize {
-    while let Some(chunk) = s.get(i..i + 8) {
-        let word = u64::from_le_bytes([
-            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-        ]);
-        match eight_digits(word) {
-            Some(v) => {
-                *w = w.wrapping_mul(100_000_000).wrapping_add(v);
-                i += 8;
-            }
-            None => break,
-        }
-    }
-    while let Some(&c) = s.get(i) {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        *w = w.wrapping_mul(10).wrapping_add(u64::from(d));
-        i += 1;
-    }
-    i
-}
-
 const POW10_U64: [u64; 9] = [
     1,
     10,
@@ -168,10 +129,9 @@ fn word_at(s: &[u8], i: usize) -> u64 {
     }
 }
 
-/// Eight ASCII digits (little-endian word, first digit lowest) to their value.
+/// Eight digit values (0 to 9 a byte, little-endian word, first digit lowest) to their value.
 #[inline]
-fn eight_digits_valid(w: u64) -> u64 {
-    let v = w.wrapping_sub(0x3030_3030_3030_3030);
+fn digit_values(v: u64) -> u64 {
     let v = (v.wrapping_mul(10)).wrapping_add(v >> 8) & 0x00ff_00ff_00ff_00ff;
     let v = (v.wrapping_mul(100)).wrapping_add(v >> 16) & 0x0000_ffff_0000_ffff;
     (v.wrapping_mul(10_000)).wrapping_add(v >> 32) & 0xffff_ffff
@@ -186,21 +146,17 @@ fn digit_run(s: &[u8], start: usize, w: &mut u64) -> usize {
         let word = word_at(s, i);
         let sub = word.wrapping_sub(0x3030_3030_3030_3030);
         let over = word.wrapping_add(0x4646_4646_4646_4646);
-        // The lowest flagged byte is the first non-digit (borrows and carries only move up).
+        // The lowest flagged byte is the first non-digit (borrows and carries only move up, so
+        // the bytes below it hold their digit values exactly).
         let bad = (sub | over) & 0x8080_8080_8080_8080;
         let n = (bad.trailing_zeros() / 8) as usize;
-        if n > 0 {
-            // The n digits to the top of the word, '0' below them: an 8-digit number.
-            let shift = 8 * (8 - n) as u32;
-            let fill = if shift == 0 {
-                0
-            } else {
-                0x3030_3030_3030_3030u64 >> (64 - shift)
-            };
-            let padded = (word << shift) | fill;
-            let v = eight_digits_valid(padded);
-            *w = w.wrapping_mul(POW10_U64[n]).wrapping_add(v);
+        if n == 0 {
+            return i;
         }
+        // The n digit values to the top of the word, zeros below: an 8-digit number.
+        *w = w
+            .wrapping_mul(POW10_U64[n])
+            .wrapping_add(digit_values(sub << (8 * (8 - n))));
         i += n;
         if n < 8 {
             return i;
@@ -262,7 +218,7 @@ fn parse_plain(s: &[u8]) -> Plain {
     }
     let mut w = 0u64;
     let sig_start = i;
-    i = digits(s, i, &mut w);
+    i = digit_run(s, i, &mut w);
     let mut sig = i - sig_start;
     let int_digits = i - int_start;
     let mut frac_digits = 0usize;
@@ -275,7 +231,7 @@ fn parse_plain(s: &[u8]) -> Plain {
             }
         }
         let sig_frac_start = i;
-        i = digits(s, i, &mut w);
+        i = digit_run(s, i, &mut w);
         sig += i - sig_frac_start;
         frac_digits = i - frac_start;
     }
