@@ -240,6 +240,23 @@ impl Loader<'_> {
     }
 
     /// `Missing data for required field.` for the first of `fields` absent (or null) in `v`.
+    /// The `type` of the component file a node without `type` names (`component: ./c.yml`): the schemas of
+    /// `PipelineJobsField` load the file, so the node gets the type its component has.
+    fn component_file_type(&self, node: &Value) -> Option<String> {
+        if node.get("type").is_some_and(|t| !t.is_null()) {
+            return None;
+        }
+        let path = node.get("component")?.as_str()?;
+        if path.starts_with("azureml:") || path.starts_with('/') || path.contains("://") {
+            return None;
+        }
+        let path = path.strip_prefix("file:").unwrap_or(path);
+        let full = self.file.parent().unwrap_or(Path::new("")).join(path);
+        let text = std::fs::read_to_string(&full).ok()?;
+        let doc = crate::yaml::parse_yaml(&text, &full).ok()?;
+        doc.get("type")?.as_str().map(str::to_lowercase)
+    }
+
     fn required(&self, v: &Value, fields: &[&str], at: &[String], prefix: &str) -> Result<()> {
         for f in fields {
             if v.get(*f).is_none_or(Value::is_null) {
@@ -320,6 +337,27 @@ impl Loader<'_> {
             self.apply(v, NODE_RULES, at)?;
         }
         self.apply(v, JOB_RULES, at)?;
+        if node
+            && let Some(t) = self.component_file_type(v)
+            && let Some(m) = v.as_object_mut()
+        {
+            m.insert("type".into(), json!(t));
+        }
+        if node && v.get("type").is_none_or(Value::is_null) && inline_parallel(v) {
+            // `PipelineJobsField` is a `TypeSensitiveUnionField`: a node without `type` loads with the first schema
+            // that accepts it. Without `component` or `command`, the command and import schemas fail on their
+            // required fields and `PipelineParallelJobSchema` (no required field, `unknown=INCLUDE`) takes it
+            if let Some(m) = v.as_object_mut() {
+                m.insert("type".into(), json!("parallel"));
+            }
+        }
+        // `BaseJobSchema.identity` / the node schemas' `identity`: a union of the managed, AML token and user
+        // identity schemas, each with a required `type`
+        if let Some(id) = v.get("identity").filter(|i| i.is_object()) {
+            let mut p = at.clone();
+            p.push("identity".into());
+            self.required(id, &["type"], &p, "")?;
+        }
         let ty = v
             .get("type")
             .and_then(Value::as_str)
@@ -486,6 +524,13 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
 
 /// `load_default`s of the AutoML task schemas (`_schema/automl/table_vertical/classification.py` etc.): the
 /// task's primary metric (snake form, as loaded).
+/// A node mapping with a parallel `task` and neither `component` nor `command`.
+fn inline_parallel(v: &Value) -> bool {
+    v.get("component").is_none_or(Value::is_null)
+        && v.get("command").is_none_or(Value::is_null)
+        && v.get("task").is_some_and(Value::is_object)
+}
+
 fn automl_defaults(v: &mut Value) {
     let Some(m) = v.as_object_mut() else { return };
     let task = m

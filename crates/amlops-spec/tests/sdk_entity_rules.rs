@@ -166,3 +166,145 @@ fn asset_labels_other_than_latest_are_refused() {
     let p = props(Kind::OnlineDeployment, &[("d.yml", &dep("azureml:m:3"))]);
     assert_eq!(p["model"], json!(format!("{WS}/models/m/versions/3")));
 }
+
+const SPARK_JOB: &str = "type: spark
+code: ./src
+entry:
+  file: main.py
+conf:
+  spark.driver.cores: 1
+  spark.driver.memory: 2g
+  spark.executor.cores: 2
+  spark.executor.memory: 2g
+  spark.executor.instances: 2
+resources:
+  instance_type: standard_e4s_v3
+  runtime_version: \"3.4\"
+";
+
+#[test]
+fn a_spark_job_sends_no_properties_or_services_and_needs_an_identity_type() {
+    let job = format!(
+        "{SPARK_JOB}properties:\n  p: 1\nservices:\n  my_ssh:\n    type: ssh\n    ssh_public_keys: ssh-rsa AAA\n\
+         identity:\n  type: managed\n"
+    );
+    let p = props(Kind::Job, &[("j.yml", &job)]);
+    assert_eq!(p["properties"], json!({}));
+    assert!(p.get("services").is_none(), "{p}");
+    assert_eq!(p["identity"], json!({"identityType": "Managed"}));
+    // a command job keeps both
+    let cmd = "command: python main.py\ncode: src\nenvironment: azureml:env:1\ncompute: azureml:cpu\n\
+        properties:\n  p: x\nservices:\n  s:\n    type: ssh\n";
+    let p = props(Kind::Job, &[("c.yml", cmd)]);
+    assert_eq!(p["properties"], json!({"p": "x"}));
+    assert_eq!(p["services"]["s"]["jobServiceType"], json!("SSH"));
+    // `identity` without `type` fits none of the identity schemas, on every job kind
+    rejects(
+        render(Kind::Job, &[("j.yml", &format!("{SPARK_JOB}identity: {{}}\n"))]),
+        &["identity.type", "Missing data for required field"],
+    );
+    rejects(
+        render(
+            Kind::Job,
+            &[("c.yml", &format!("{cmd}identity:\n  client_id: abc\n"))],
+        ),
+        &["identity.type"],
+    );
+}
+
+#[test]
+fn a_node_without_type_gets_the_type_its_schema_union_loads() {
+    // an inline node with a parallel `task` and no `component`/`command` is a parallel node
+    let pipeline = r#"type: pipeline
+compute: azureml:cpu
+jobs:
+  p:
+    inputs:
+      d:
+        type: uri_folder
+        path: https://a.blob.core.windows.net/c/d/
+    input_data: ${{inputs.d}}
+    mini_batch_size: '5'
+    task:
+      type: run_function
+      code: ./src
+      entry_script: main.py
+      environment: azureml:env:1
+"#;
+    let node = props(Kind::Job, &[("p.yml", pipeline)])["jobs"]["p"].clone();
+    assert_eq!(node["type"], json!("parallel"));
+    assert_eq!(node["mini_batch_size"], json!(5));
+    assert_eq!(node["task"]["entry_script"], json!("main.py"));
+    // without `task` it stays a command node, which needs a `component`
+    let bare = "type: pipeline\ncompute: azureml:cpu\njobs:\n  p:\n    mini_batch_size: 5\n";
+    rejects(render(Kind::Job, &[("p.yml", bare)]), &["jobs.p.component"]);
+    // a node naming a Spark component file is a Spark node: with `resources` it runs serverless
+    let component = "type: spark\nname: sc\ncode: ./src\nentry:\n  file: main.py\n\
+        conf:\n  spark.driver.cores: 1\n  spark.driver.memory: 2g\n  spark.executor.cores: 2\n  \
+        spark.executor.memory: 2g\n  spark.executor.instances: 1\n";
+    let pipeline = "type: pipeline\njobs:\n  s:\n    component: ./sc.yml\n    resources:\n      \
+        instance_type: Standard_E8S_V3\n      runtime_version: '3.4'\n";
+    let node = props(Kind::Job, &[("p.yml", pipeline), ("sc.yml", component)])["jobs"]["s"].clone();
+    assert_eq!(node["type"], json!("spark"));
+    assert_eq!(node["resources"]["instance_type"], json!("standard_e8s_v3"));
+    // a command component file still needs a compute
+    let command = "name: cc\ncommand: python main.py\ncode: ./src\nenvironment: azureml:env:1\n";
+    let pipeline = "type: pipeline\njobs:\n  c:\n    component: ./cc.yml\n";
+    rejects(
+        render(Kind::Job, &[("p.yml", pipeline), ("cc.yml", command)]),
+        &["jobs.c.compute", "Compute not set"],
+    );
+}
+
+#[test]
+fn a_pipeline_batch_deployment_sends_settings_only_when_given() {
+    let component = "type: pipeline\nname: pc\njobs:\n  a:\n    type: command\n    component:\n      \
+        command: python main.py\n      code: ./src\n      environment: azureml:env:1\n";
+    let dep = "name: dep\nendpoint_name: ep\ntype: pipeline\ncomponent: ./pc.yml\n";
+    let p = props(Kind::BatchDeployment, &[("d.yml", dep), ("pc.yml", component)]);
+    assert!(p["deploymentConfiguration"].get("settings").is_none(), "{p}");
+    let with = format!("{dep}settings:\n  default_compute: cluster\n");
+    let p = props(Kind::BatchDeployment, &[("d.yml", &with), ("pc.yml", component)]);
+    assert_eq!(
+        p["deploymentConfiguration"]["settings"],
+        json!({"default_compute": "cluster"})
+    );
+}
+
+#[test]
+fn an_automl_node_keeps_the_outputs_mapping_it_is_given() {
+    let pipeline = |outputs: &str| {
+        format!(
+            "type: pipeline\ninputs:\n  t:\n    type: mltable\n    path: azureml://datastores/d/paths/train/\n\
+             jobs:\n  text:\n    type: automl\n    task: text_classification\n    primary_metric: accuracy\n    \
+             target_column_name: y\n    compute: azureml:gpu\n    training_data: ${{{{parent.inputs.t}}}}\n    \
+             validation_data: ${{{{parent.inputs.t}}}}\n{outputs}"
+        )
+    };
+    let node = |o: &str| props(Kind::Job, &[("p.yml", &pipeline(o))])["jobs"]["text"].clone();
+    assert_eq!(node("    outputs: {}\n")["outputs"], json!({}));
+    assert!(node("").get("outputs").is_none());
+    assert_eq!(
+        node("    outputs:\n      best_model:\n        type: mlflow_model\n")["outputs"],
+        json!({"best_model": {"job_output_type": "mlflow_model"}})
+    );
+}
+
+#[test]
+fn a_spark_component_without_code_uploads_its_folder() {
+    let component = |code: &str| {
+        format!(
+            "type: spark\nname: sc\nversion: 1\n{code}entry:\n  file: main.py\nconf:\n  spark.driver.cores: 1\n  \
+             spark.driver.memory: 2g\n  spark.executor.cores: 2\n  spark.executor.memory: 2g\n  \
+             spark.executor.instances: 1\n"
+        )
+    };
+    let code_id = format!("azureml:{WS}/codes/code-1/versions/1");
+    let spec = |c: &str| props(Kind::Component, &[("c.yml", &component(c))])["componentSpec"].clone();
+    assert_eq!(spec("")["code"], json!(code_id));
+    assert_eq!(spec("code: ./src\n")["code"], json!(code_id));
+    // a command component has no such default
+    let command = "name: cc\nversion: 1\ncommand: python main.py\nenvironment: azureml:env:1\n";
+    let p = props(Kind::Component, &[("c.yml", command)]);
+    assert!(p["componentSpec"].get("code").is_none(), "{p}");
+}

@@ -37,6 +37,7 @@ pub(crate) fn component_request(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Re
     let (spec, hash_dict) = if ty == "pipeline" {
         pipeline_component_spec(ctx, m, false)?
     } else {
+        let m = &*with_spark_default_code(m);
         let code = code_of(ctx, m)?;
         let env = env_of(ctx, m)?;
         component_spec(ctx, m, code, env, false, ComponentForm::Component)?
@@ -164,6 +165,19 @@ fn dump_str(s: &str, out: &mut String) {
         }
     }
     out.push('"');
+}
+
+/// `SparkComponent.__init__` defaults `code` to `"."`: a Spark component file without `code` uploads its own
+/// folder. Returns the mapping with that default filled in (only for component files: a Spark node's inline
+/// definition passes its own `code`, `None` included).
+pub(crate) fn with_spark_default_code(m: &Map<String, Value>) -> std::borrow::Cow<'_, Map<String, Value>> {
+    if opt_str(m, "type").as_deref() == Some("spark") && m.get("code").is_none_or(Value::is_null) {
+        let mut m = m.clone();
+        m.insert("code".into(), json!("."));
+        std::borrow::Cow::Owned(m)
+    } else {
+        std::borrow::Cow::Borrowed(m)
+    }
 }
 
 pub(crate) fn code_of(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Option<String>> {

@@ -526,10 +526,11 @@ pub(crate) fn batch_deployment(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Res
             };
             conf.insert("componentId".into(), component_id);
             conf.insert("deploymentConfigurationType".into(), json!("PipelineComponent"));
-            conf.insert(
-                "settings".into(),
-                m.get("settings").cloned().unwrap_or_else(|| json!({})),
-            );
+            // `PipelineComponentBatchDeployment._to_rest_object` passes `self.settings` (None when not given,
+            // which the serializer leaves out)
+            if let Some(s) = m.get("settings").filter(|v| !v.is_null()) {
+                conf.insert("settings".into(), s.clone());
+            }
             p.insert("deploymentConfiguration".into(), Value::Object(conf));
         }
         // the SDK sends the model-deployment defaults for pipeline deployments too

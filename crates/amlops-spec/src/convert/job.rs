@@ -85,9 +85,13 @@ pub(crate) fn job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestReque
         }
     }
     props.insert("tags".into(), tags);
+    // a Spark job is submitted as the `Spark` node YAML loads into, whose `_to_job` passes neither `properties`
+    // nor (to `SparkJob._to_rest_object`) `services`: both are dropped
+    let spark = ty == "spark";
     props.insert(
         "properties".into(),
         m.get("properties")
+            .filter(|_| !spark)
             .map(stringify_map)
             .unwrap_or_else(|| json!({})),
     );
@@ -99,7 +103,7 @@ pub(crate) fn job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<RestReque
     if let Some(i) = m.get("identity").filter(|v| !v.is_null()) {
         props.insert("identity".into(), identity(i));
     }
-    if let Some(s) = m.get("services").filter(|v| !v.is_null()) {
+    if let Some(s) = m.get("services").filter(|v| !v.is_null() && !spark) {
         let s = if ty == "automl" {
             super::automl::automl_services(s)
         } else {

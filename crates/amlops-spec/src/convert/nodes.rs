@@ -235,7 +235,10 @@ fn pipeline_nodes_inner(
             let declared = cm.get("outputs").and_then(Value::as_object);
             outs.retain(|k, _| declared.is_some_and(|o| o.contains_key(k)));
         }
-        if !outs.is_empty() {
+        // an AutoML node is dumped from its `AutoMLJob` entity, which keeps the `outputs` mapping it was given,
+        // empty or not (the component nodes' `get_rest_dict_for_node_attrs` drops empty ones)
+        let automl_outputs = ty == "automl" && d.node.get("outputs").is_some_and(Value::is_object);
+        if !outs.is_empty() || automl_outputs {
             node.insert("outputs".into(), Value::Object(outs));
         }
         let is_sweep = ty == "sweep";
@@ -316,6 +319,12 @@ fn pipeline_nodes_inner(
                             let (spec, hash) = if cty == "pipeline" {
                                 pipeline_component_spec(c, &cm, true)?
                             } else {
+                                let cm = match form {
+                                    ComponentForm::Component => {
+                                        super::component::with_spark_default_code(&cm)
+                                    }
+                                    _ => std::borrow::Cow::Borrowed(&cm),
+                                };
                                 let code = code_of(c, &cm)?;
                                 component_spec(c, &cm, code, env, true, form)?
                             };
@@ -433,6 +442,7 @@ pub(crate) fn anonymous_component(ctx: &mut Ctx<'_>, cm: &Map<String, Value>) ->
     let (spec, hash) = if cty == "pipeline" {
         pipeline_component_spec(ctx, cm, true)?
     } else {
+        let cm = &*super::component::with_spark_default_code(cm);
         let code = code_of(ctx, cm)?;
         let env = env_of(ctx, cm)?;
         component_spec(ctx, cm, code, env, true, ComponentForm::Component)?
