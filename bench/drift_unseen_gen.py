@@ -180,7 +180,8 @@ SETS["ints"] = {
             "drift", "int32 0..49, Zipf s=1.0 -> 1.3 (categorical)"),
         col("i32_below", pa.int32(),
             lambda r, n, t, c: (r.integers(0, below_5pct(c["nb"]), n) if t else exact_distinct(r, n, below_5pct(c["nb"]))),
-            "none", "int32, exactly ceil(0.05 nb)-1 distinct values in the baseline: just categorical"),
+            "none", "int32, exactly ceil(0.05 nb)-1 distinct values in the baseline: just categorical (same "
+            "distribution in the target; JS sees the sampling noise of ~20 rows a category)"),
         col("i32_at", pa.int32(),
             lambda r, n, t, c: (r.integers(0, at_5pct(c["nb"]), n) + at_5pct(c["nb"]) // 100 if t
                                 else exact_distinct(r, n, at_5pct(c["nb"]))),
@@ -188,7 +189,7 @@ SETS["ints"] = {
         col("i64_above", pa.int64(),
             lambda r, n, t, c: (exact_distinct(r, n, math.ceil(0.0501 * c["nb"]), -50_000_000_000, 1_000_003)
                                 + (200_000_000 if t else 0)),
-            "drift", "int64, 5.01% distinct, values -5e10 + 1000003 k, target +2e8 (numerical)"),
+            "little", "int64, 5.01% distinct, values -5e10 + 1000003 k, target +2e8 (0.2% of the range; numerical)"),
         col("i64_below_nulls", pa.int64(),
             lambda r, n, t, c: exact_distinct(r, n, below_5pct(c["nb"]), 10**12, 7), "none",
             "int64, ceil(0.05 nb)-1 distinct non-null values and 3% nulls: categorical by rows (numerical if the "
