@@ -18,6 +18,7 @@ use crate::yaml::locate;
 
 mod automl;
 mod deployment;
+mod nodes;
 mod numbers;
 mod rules;
 
@@ -240,23 +241,6 @@ impl Loader<'_> {
     }
 
     /// `Missing data for required field.` for the first of `fields` absent (or null) in `v`.
-    /// The `type` of the component file a node without `type` names (`component: ./c.yml`): the schemas of
-    /// `PipelineJobsField` load the file, so the node gets the type its component has.
-    fn component_file_type(&self, node: &Value) -> Option<String> {
-        if node.get("type").is_some_and(|t| !t.is_null()) {
-            return None;
-        }
-        let path = node.get("component")?.as_str()?;
-        if path.starts_with("azureml:") || path.starts_with('/') || path.contains("://") {
-            return None;
-        }
-        let path = path.strip_prefix("file:").unwrap_or(path);
-        let full = self.file.parent().unwrap_or(Path::new("")).join(path);
-        let text = std::fs::read_to_string(&full).ok()?;
-        let doc = crate::yaml::parse_yaml(&text, &full).ok()?;
-        doc.get("type")?.as_str().map(str::to_lowercase)
-    }
-
     fn required(&self, v: &Value, fields: &[&str], at: &[String], prefix: &str) -> Result<()> {
         for f in fields {
             if v.get(*f).is_none_or(Value::is_null) {
@@ -338,12 +322,12 @@ impl Loader<'_> {
         }
         self.apply(v, JOB_RULES, at)?;
         if node
-            && let Some(t) = self.component_file_type(v)
+            && let Some(t) = nodes::component_file_type(self.file, v)
             && let Some(m) = v.as_object_mut()
         {
             m.insert("type".into(), json!(t));
         }
-        if node && v.get("type").is_none_or(Value::is_null) && inline_parallel(v) {
+        if node && v.get("type").is_none_or(Value::is_null) && nodes::inline_parallel(v) {
             // `PipelineJobsField` is a `TypeSensitiveUnionField`: a node without `type` loads with the first schema
             // that accepts it. Without `component` or `command`, the command and import schemas fail on their
             // required fields and `PipelineParallelJobSchema` (no required field, `unknown=INCLUDE`) takes it
@@ -395,6 +379,22 @@ impl Loader<'_> {
                 self.job_bindings(v, &["command"], at)?;
             }
         }
+        if node && ty == "spark" {
+            // `Spark._validate_fields` → `_validate_compute_or_resources`: a Spark node runs on an attached pool
+            // (`compute`) or serverless (`resources`), not both (the node may leave both out and take the
+            // pipeline's compute)
+            let given = |k: &str| v.get(k).is_some_and(|x| !x.is_null());
+            if given("compute") && given("resources") {
+                let mut p = at.clone();
+                p.push("compute".into());
+                return Err(self.err(
+                    &p,
+                    "Only one of either compute or resources may be specified for Spark job: remove `compute` \
+                     (an attached Spark pool) or `resources` (serverless)"
+                        .into(),
+                ));
+            }
+        }
         if !node && ty == "spark" {
             self.job_bindings(v, &["args"], at)?;
         }
@@ -403,6 +403,19 @@ impl Loader<'_> {
         }
         if node && v.get("command").is_none() && ty == "command" {
             self.required(v, &["component"], at, "")?;
+        }
+        // `CommandSchema.component`: an inline component mapping loads with `AnonymousCommandComponentSchema`, a
+        // `ParameterizedCommandSchema` whose `command` and `environment` are required
+        if node
+            && ty == "command"
+            && let Some(c) = v.get("component").filter(|c| c.is_object())
+            && c.get("type")
+                .and_then(Value::as_str)
+                .is_none_or(|t| t == "command")
+        {
+            let mut p = at.clone();
+            p.push("component".into());
+            self.required(c, &["command", "environment"], &p, "")?;
         }
         let default_compute = v
             .get("settings")
@@ -416,13 +429,9 @@ impl Loader<'_> {
                 let r = self.job(child, at, true);
                 // `PipelineJob._validate_compute_is_set`: a top-level pipeline's command, sweep, Spark and
                 // parallel nodes need a compute, their own or the pipeline's (`compute`, `settings.default_compute`)
-                let node_ty = child.get("type").and_then(Value::as_str).unwrap_or("command");
                 let r = r.and_then(|()| {
-                    // a Spark node with `resources` runs serverless
-                    let serverless_spark = node_ty == "spark" && child.get("resources").is_some_and(|r| !r.is_null());
-                    if !node && !default_compute && !serverless_spark && matches!(node_ty, "command" | "sweep" | "parallel" | "spark") {
-                        self.required(child, &["compute"], at, "")
-                            .map_err(|_| self.err(&[at.clone(), vec!["compute".into()]].concat(), "Compute not set: give the node a `compute` or the pipeline `settings.default_compute`".into()))
+                    if !node && !default_compute && nodes::needs_compute(child) {
+                        Err(self.err(&[at.clone(), vec!["compute".into()]].concat(), "Compute not set: give the node a `compute` or the pipeline `settings.default_compute`".into()))
                     } else {
                         Ok(())
                     }
@@ -431,6 +440,26 @@ impl Loader<'_> {
                 r?;
             }
             at.pop();
+        }
+        // `PipelineJob._validate_compute_is_set` → `PipelineComponent._validate_compute_is_set`: a job built from a
+        // local pipeline component file checks that component's nodes the same way
+        if !node
+            && !default_compute
+            && let Some(k) = nodes::component_node_without_compute(self.file, v)
+        {
+            let p = [
+                "component".to_string(),
+                "jobs".into(),
+                k.clone(),
+                "compute".into(),
+            ];
+            return Err(self.err(
+                &p,
+                format!(
+                    "Compute not set for the component's node `{k}`: give the job a `compute` or \
+                     `settings.default_compute`, or the node a `compute`"
+                ),
+            ));
         }
         Ok(())
     }
@@ -524,13 +553,6 @@ pub(crate) fn load(kind: Kind, doc: &mut Value, file: &Path, text: &str) -> Resu
 
 /// `load_default`s of the AutoML task schemas (`_schema/automl/table_vertical/classification.py` etc.): the
 /// task's primary metric (snake form, as loaded).
-/// A node mapping with a parallel `task` and neither `component` nor `command`.
-fn inline_parallel(v: &Value) -> bool {
-    v.get("component").is_none_or(Value::is_null)
-        && v.get("command").is_none_or(Value::is_null)
-        && v.get("task").is_some_and(Value::is_object)
-}
-
 fn automl_defaults(v: &mut Value) {
     let Some(m) = v.as_object_mut() else { return };
     let task = m

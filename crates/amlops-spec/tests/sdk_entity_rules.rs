@@ -308,3 +308,81 @@ fn a_spark_component_without_code_uploads_its_folder() {
     let p = props(Kind::Component, &[("c.yml", command)]);
     assert!(p["componentSpec"].get("code").is_none(), "{p}");
 }
+
+#[test]
+fn a_spark_node_takes_compute_or_resources_not_both() {
+    let pipeline = |extra: &str| {
+        format!(
+            "type: pipeline\njobs:\n  s:\n    type: spark\n    code: ./src\n    entry:\n      file: main.py\n    \
+             conf:\n      spark.driver.cores: 1\n      spark.driver.memory: 2g\n      spark.executor.cores: 2\n      \
+             spark.executor.memory: 2g\n      spark.executor.instances: 1\n    resources:\n      \
+             instance_type: standard_e4s_v3\n      runtime_version: '3.4'\n{extra}"
+        )
+    };
+    rejects(
+        render(Kind::Job, &[("p.yml", &pipeline("    compute: azureml:pool\n"))]),
+        &["jobs.s.compute", "Only one of either compute or resources"],
+    );
+    let p = props(Kind::Job, &[("p.yml", &pipeline(""))]);
+    assert_eq!(p["jobs"]["s"]["type"], json!("spark"));
+}
+
+#[test]
+fn a_pipeline_job_from_a_component_file_needs_a_compute_for_its_nodes() {
+    let component = |compute: &str| {
+        format!(
+            "type: pipeline\nname: pc\njobs:\n  main:\n    type: command\n{compute}    component:\n      \
+             command: python main.py\n      code: ../src\n      environment: azureml:env:1\n"
+        )
+    };
+    let job = "type: pipeline\ncomponent: c/pc.yml\n";
+    rejects(
+        render(Kind::Job, &[("j.yml", job), ("c/pc.yml", &component(""))]),
+        &["component.jobs.main.compute", "Compute not set"],
+    );
+    // the job's compute, its default compute or the node's own compute will do
+    for (job, comp) in [
+        (
+            "type: pipeline\ncomponent: c/pc.yml\ncompute: azureml:cpu\n",
+            component(""),
+        ),
+        (
+            "type: pipeline\ncomponent: c/pc.yml\nsettings:\n  default_compute: azureml:cpu\n",
+            component(""),
+        ),
+        (
+            "type: pipeline\ncomponent: c/pc.yml\n",
+            component("    compute: azureml:cpu\n"),
+        ),
+    ] {
+        render(Kind::Job, &[("j.yml", job), ("c/pc.yml", &comp)]).unwrap();
+    }
+}
+
+#[test]
+fn an_inline_command_component_of_a_node_needs_command_and_environment() {
+    let component = |env: &str| {
+        format!(
+            "type: pipeline\nname: pc\njobs:\n  main:\n    type: command\n    component:\n      \
+             command: python main.py\n      code: ./src\n{env}"
+        )
+    };
+    rejects(
+        render(Kind::Component, &[("pc.yml", &component(""))]),
+        &[
+            "jobs.main.component.environment",
+            "Missing data for required field",
+        ],
+    );
+    props(
+        Kind::Component,
+        &[("pc.yml", &component("      environment: azureml:env:1\n"))],
+    );
+    // the same node in a pipeline job
+    let job = "type: pipeline\ncompute: azureml:cpu\njobs:\n  main:\n    type: command\n    component:\n      \
+        environment: azureml:env:1\n";
+    rejects(
+        render(Kind::Job, &[("j.yml", job)]),
+        &["jobs.main.component.command"],
+    );
+}

@@ -1,0 +1,59 @@
+//! How the loader tells a pipeline node's type and compute needs, as `PipelineJobsField` and
+//! `PipelineComponent._validate_compute_is_set` do.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+/// The `type` of the component file a node without `type` names (`component: ./c.yml`): the schemas of
+/// `PipelineJobsField` load the file, so the node gets the type its component has.
+pub(super) fn component_file_type(file: &Path, node: &Value) -> Option<String> {
+    if node.get("type").is_some_and(|t| !t.is_null()) {
+        return None;
+    }
+    let path = node.get("component")?.as_str()?;
+    if path.starts_with("azureml:") || path.starts_with('/') || path.contains("://") {
+        return None;
+    }
+    let path = path.strip_prefix("file:").unwrap_or(path);
+    let full = file.parent().unwrap_or(Path::new("")).join(path);
+    let text = std::fs::read_to_string(&full).ok()?;
+    let doc = crate::yaml::parse_yaml(&text, &full).ok()?;
+    doc.get("type")?.as_str().map(str::to_lowercase)
+}
+
+/// `PipelineComponent._validate_compute_is_set`: a command, sweep, parallel or Spark node without `compute`
+/// (a Spark node with `resources` runs serverless: `_skip_required_compute_missing_validation`).
+pub(super) fn needs_compute(node: &Value) -> bool {
+    let ty = node.get("type").and_then(Value::as_str).unwrap_or("command");
+    let given = |k: &str| node.get(k).is_some_and(|v| !v.is_null());
+    let serverless_spark = ty == "spark" && given("resources");
+    matches!(ty, "command" | "sweep" | "parallel" | "spark") && !serverless_spark && !given("compute")
+}
+
+/// A node mapping with a parallel `task` and neither `component` nor `command`.
+pub(super) fn inline_parallel(v: &Value) -> bool {
+    v.get("component").is_none_or(Value::is_null)
+        && v.get("command").is_none_or(Value::is_null)
+        && v.get("task").is_some_and(Value::is_object)
+}
+
+/// The first node without a compute (`needs_compute`) of the local pipeline component file a pipeline job names
+/// (`component: ./c.yml`): `PipelineJob._validate_compute_is_set` hands a job without `compute` or
+/// `settings.default_compute` to `PipelineComponent._validate_compute_is_set`.
+pub(super) fn component_node_without_compute(file: &Path, job: &Value) -> Option<String> {
+    let path = job.get("component")?.as_str()?;
+    if path.starts_with("azureml:") || path.starts_with('/') || path.contains("://") {
+        return None;
+    }
+    let full = file
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(path.strip_prefix("file:").unwrap_or(path));
+    let text = std::fs::read_to_string(&full).ok()?;
+    let doc = crate::yaml::parse_yaml(&text, &full).ok()?;
+    let jobs = doc.get("jobs")?.as_object()?;
+    jobs.iter()
+        .find(|(_, n)| needs_compute(n))
+        .map(|(k, _)| k.clone())
+}
