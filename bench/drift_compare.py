@@ -4,7 +4,8 @@
 Usage: drift_compare.py RUST.json NUMPY.json [--rtol 1e-6]
 Prints one line per column with the largest relative difference and exits 1 when a
 per-metric verdict or the gate verdict differs, or a value differs by more than rtol
-(p-values below 1e-300 are compared as equal).
+(p-values below 1e-300 are compared as equal). A metric numpy computes as NaN (chi-squared over a
+single category: zero degrees of freedom) is one amlops reports as not computed (null): the two agree.
 """
 import json
 import sys
@@ -12,9 +13,13 @@ import sys
 GATE = {"numerical": "normalized_wasserstein_distance", "categorical": "jensen_shannon_distance"}
 
 
+def undefined(v):
+    return v is None or v != v  # null (amlops: not computed) or NaN (numpy)
+
+
 def rel(a, b):
-    if a is None or b is None:
-        return 0.0 if a is None and b is None else float("inf")
+    if undefined(a) or undefined(b):
+        return 0.0 if undefined(a) and undefined(b) else float("inf")
     if a == b or (abs(a) < 1e-300 and abs(b) < 1e-300):
         return 0.0
     return abs(a - b) / max(abs(a), abs(b))
