@@ -16,7 +16,7 @@ out_root, sizes = sys.argv[1], sys.argv[2:]
 for s in sizes:
     t0 = time.perf_counter()
     out = os.path.join(out_root, s)
-    gen_data.write_pair(out, gen_data.SIZES[s])
+    gen_data.write_pair(out, gen_data.SIZES[s], full=s.endswith("F"))
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(gen_data.expected(gen_data.SIZES[s]), f, indent=1)
     print(f"{s}: generated in {time.perf_counter() - t0:.1f}s", flush=True)
