@@ -165,6 +165,33 @@ fn asset_labels_other_than_latest_are_refused() {
     assert_eq!(p["model"], json!(format!("{WS}/models/m/versions/7")));
     let p = props(Kind::OnlineDeployment, &[("d.yml", &dep("azureml:m:3"))]);
     assert_eq!(p["model"], json!(format!("{WS}/models/m/versions/3")));
+    // environments of jobs, nodes and components go through the same resolution
+    let job =
+        |env: &str| format!("command: python main.py\ncode: src\nenvironment: {env}\ncompute: azureml:cpu\n");
+    rejects(
+        render(Kind::Job, &[("j.yml", &job("azureml:e@prod"))]),
+        &["environment", "e@prod", "label"],
+    );
+    let p = props(Kind::Job, &[("j.yml", &job("azureml:e@latest"))]);
+    assert_eq!(
+        p["environmentId"],
+        json!(format!("{WS}/environments/e/versions/7"))
+    );
+    let node = "type: pipeline\ncompute: azureml:cpu\njobs:\n  a:\n    type: command\n    command: python main.py\n    \
+        code: src\n    environment: azureml:e@prod\n";
+    rejects(render(Kind::Job, &[("p.yml", node)]), &["environment", "e@prod"]);
+    let component = "name: c1\nversion: 1\ncommand: python main.py\ncode: src\nenvironment: azureml:e@prod\n";
+    // so do data references of job inputs
+    let input = "command: python main.py --d ${{inputs.d}}\ncode: src\nenvironment: azureml:env:1\ncompute: azureml:cpu\n\
+        inputs:\n  d:\n    type: uri_folder\n    path: azureml:mydata@prod\n";
+    rejects(
+        render(Kind::Job, &[("d.yml", input)]),
+        &["inputs.d", "mydata@prod"],
+    );
+    rejects(
+        render(Kind::Component, &[("c.yml", component)]),
+        &["environment", "e@prod"],
+    );
 }
 
 const SPARK_JOB: &str = "type: spark

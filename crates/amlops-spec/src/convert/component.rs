@@ -259,6 +259,10 @@ pub(crate) fn spec_env(ctx: &mut Ctx<'_>, env: &Value, field: &[&str]) -> Result
                     ctx.asset_id(AssetType::Environment, &name, &version)
                 )),
                 AssetRef::ArmId { id, .. } => Ok(format!("azureml:{id}")),
+                // `_resolve_label_to_asset` knows only `latest` (curated environments return before it)
+                AssetRef::Labelled { name, .. } if !name.starts_with(crate::refs::CURATED_ENV_PREFIX) => {
+                    ctx.asset_ref(AssetType::Environment, s, field)
+                }
                 _ => Ok(s.clone()),
             }
         }
@@ -267,10 +271,7 @@ pub(crate) fn spec_env(ctx: &mut Ctx<'_>, env: &Value, field: &[&str]) -> Result
             let mut em = em.clone();
             em.remove("name");
             em.remove("version");
-            Ok(format!(
-                "azureml:{}",
-                ctx.environment(&Value::Object(em), field, true)?
-            ))
+            Ok(format!("azureml:{}", ctx.environment(&Value::Object(em), field)?))
         }
         _ => Err(ctx.err(field, "expected a reference or an inline environment")),
     }

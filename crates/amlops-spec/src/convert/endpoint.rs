@@ -247,7 +247,7 @@ fn deployment_assets(
     if let Some(env) = m.get("environment").filter(|v| !v.is_null()) {
         p.insert(
             "environmentId".into(),
-            json!(ctx.environment(env, &["environment"], true)?),
+            json!(ctx.environment(env, &["environment"])?),
         );
     }
     if let Some(model) = m.get("model").filter(|v| !v.is_null()) {

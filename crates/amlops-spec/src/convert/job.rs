@@ -456,7 +456,7 @@ pub(crate) fn command_props(
     let fld = f("environment");
     let fr: Vec<&str> = fld.iter().map(String::as_str).collect();
     component::env_prefix(ctx, env, &fr)?;
-    let env_id = ctx.environment(env, &fr, false)?;
+    let env_id = ctx.environment(env, &fr)?;
     p.insert("environmentId".into(), json!(env_id));
     p.insert(
         "environmentVariables".into(),

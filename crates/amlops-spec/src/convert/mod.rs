@@ -322,7 +322,7 @@ impl<'a> Ctx<'a> {
 
     /// `environment:` of a job/component/deployment: a reference string or an inline
     /// environment (→ anonymous environment PUT). Returns the id as jobs send it.
-    pub fn environment(&mut self, v: &Value, field: &[&str], resolve_latest: bool) -> Result<String> {
+    pub fn environment(&mut self, v: &Value, field: &[&str]) -> Result<String> {
         match v {
             // `OperationOrchestrator.get_asset_arm_id`: curated environments (`AzureML-` names) keep their
             // short form, with the `azureml:` prefix the service expects, in every reference form
@@ -336,9 +336,8 @@ impl<'a> Ctx<'a> {
             Value::String(s) => {
                 let r = AssetRef::parse(s).map_err(|e| self.err(field, e.to_string()))?;
                 match r {
-                    // `get_asset_arm_id` resolves `@latest` to the latest version's ARM id; other labels are
-                    // passed on for the service to resolve
-                    AssetRef::Labelled { ref label, .. } if !resolve_latest && label != "latest" => Ok(s.clone()),
+                    // `get_asset_arm_id` resolves `@latest` to the latest version's ARM id and fails on other
+                    // labels (`asset_ref`)
                     AssetRef::Named { ref name } if !s.starts_with("azureml:") => {
                         Err(self.err(field, format!("`{name}`: expected azureml:<name>:<version>, azureml:<name>@latest or an inline environment")))
                     }

@@ -76,7 +76,7 @@ pub(crate) fn spark_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map
     }
     if let Some(e) = m.get("environment").filter(|v| !v.is_null()) {
         super::component::env_prefix(ctx, e, &["environment"])?;
-        let id = ctx.environment(e, &["environment"], false)?;
+        let id = ctx.environment(e, &["environment"])?;
         p.insert("environmentId".into(), json!(id));
     }
     p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
