@@ -14,7 +14,7 @@ use support::oracle;
 /// Number of SDK-converted cases in the manifest (all must match).
 const CONVERTED: usize = 409;
 /// Number of SDK-rejected cases in the manifest (all must be rejected).
-const SDK_REJECTED: usize = 97;
+const SDK_REJECTED: usize = 98;
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")

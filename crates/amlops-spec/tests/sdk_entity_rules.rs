@@ -413,3 +413,26 @@ fn an_inline_command_component_of_a_node_needs_command_and_environment() {
         &["jobs.main.component.command"],
     );
 }
+
+#[test]
+fn a_node_input_path_holding_a_binding_must_be_the_binding_alone() {
+    let pipeline = |path: &str| {
+        format!(
+            "type: pipeline\ncompute: azureml:cpu\njobs:\n  a:\n    type: command\n    command: echo hi > ${{{{outputs.o}}}}\n    \
+             code: src\n    environment: azureml:env:1\n    outputs:\n      o:\n        type: uri_folder\n  \
+             b:\n    type: command\n    command: ls ${{{{inputs.i}}}}\n    code: src\n    environment: azureml:env:1\n    \
+             inputs:\n      i:\n        type: uri_folder\n        path: {path}\n"
+        )
+    };
+    for bad in ["${{parent.jobs.a.outputs.o}}/", "./${{parent.jobs.a.outputs.o}}"] {
+        rejects(
+            render(Kind::Job, &[("p.yml", &pipeline(bad))]),
+            &["jobs.b.inputs.i", "the binding alone"],
+        );
+    }
+    let p = props(Kind::Job, &[("p.yml", &pipeline("${{parent.jobs.a.outputs.o}}"))]);
+    assert_eq!(
+        p["jobs"]["b"]["inputs"]["i"],
+        json!({"value": "${{parent.jobs.a.outputs.o}}", "job_input_type": "literal"})
+    );
+}

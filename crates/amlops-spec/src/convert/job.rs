@@ -594,7 +594,23 @@ pub(crate) fn node_inputs(ctx: &mut Ctx<'_>, v: Option<&Value>, node: &str) -> R
                     let ty = ty.unwrap_or_else(|| "uri_folder".into());
                     let p = im.get("path").and_then(Value::as_str).unwrap_or_default();
                     let mut o = Map::new();
-                    if p.starts_with("${{") {
+                    // `JobOperations._resolve_job_input` passes a path through only when it is a single binding
+                    // (`is_data_binding_expression`: `^\$\{\{\s*\S*?\s*\}\}$`), an ARM id or a URL; any other path
+                    // without `:` or `@` is a local path to upload, which `${{...}}/` or `./${{...}}` never is
+                    if p.contains("${{")
+                        && !singular_binding(p)
+                        && !super::is_remote(p)
+                        && !p.contains([':', '@'])
+                    {
+                        return Err(ctx.err(
+                            &field,
+                            format!(
+                                "`{p}`: a path holding a binding must be the binding alone (`${{{{parent.jobs.<node>.outputs.<port>}}}}`); \
+                                 with anything around it the SDK takes it as a local path, which does not exist"
+                            ),
+                        ));
+                    }
+                    if singular_binding(p) {
                         // a binding stays a literal reference, keeping its mode
                         o.insert("value".into(), json!(p));
                         o.insert("job_input_type".into(), json!("literal"));
@@ -631,6 +647,16 @@ pub(crate) fn node_inputs(ctx: &mut Ctx<'_>, v: Option<&Value>, node: &str) -> R
         out.insert(k.clone(), item);
     }
     Ok(out)
+}
+
+/// `is_data_binding_expression(value)` (singular): the whole value is one `${{...}}` without spaces inside.
+fn singular_binding(p: &str) -> bool {
+    p.strip_prefix("${{")
+        .and_then(|r| r.strip_suffix("}}"))
+        .is_some_and(|inner| {
+            let t = inner.trim();
+            !t.contains(char::is_whitespace) && !t.contains("}}") && !t.contains("${{")
+        })
 }
 
 /// Node-level outputs.
