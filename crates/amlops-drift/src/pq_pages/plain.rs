@@ -121,8 +121,11 @@ pub(super) fn add_plain(out: &mut Sample, phys: Phys, data: &[u8], n: usize, dro
             }
             let from = out.values.len();
             phys.extend(bytes, k, &mut out.values);
-            if nan.is_none() {
-                nan = out.values[from..].iter().copied().find(|x| !x.is_finite());
+            // A branch-free pass over the run just written (in L1; it vectorises), and a search
+            // only when it holds a NaN or an infinity.
+            let run = &out.values[from..];
+            if nan.is_none() && run.iter().fold(false, |any, x| any | !x.is_finite()) {
+                nan = run.iter().copied().find(|x| !x.is_finite());
             }
             at += k;
         }
