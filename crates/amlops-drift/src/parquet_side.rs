@@ -15,7 +15,8 @@ use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderB
 use parquet::file::metadata::ParquetMetaData;
 
 use crate::DriftError;
-use crate::csv_side::MAX_INT_CATEGORIES;
+use crate::csv_side::{FastMap, MAX_INT_CATEGORIES};
+use crate::engine::INT_CATEGORICAL_RATIO;
 use crate::pq_pages::{self, FileMask, PageScratch, Read};
 use crate::quality::Reading;
 use crate::sample::Sample;
@@ -496,7 +497,12 @@ impl ParquetSide {
         for (f, (p, &n)) in self.files.iter().zip(&self.file_rows).enumerate() {
             let mask = self.file_mask(f, offset);
             match guarded(p, Some(column), || {
-                pq_pages::read_categories(p, column, mask, &mut out, &mut scratch)
+                match pq_pages::read_int_categories(p, column, mask, &mut out, &mut scratch)? {
+                    Read::Unsupported(why) if why == pq_pages::NOT_INT => {
+                        pq_pages::read_categories(p, column, mask, &mut out, &mut scratch)
+                    }
+                    r => Ok(r),
+                }
             })? {
                 Read::Done => offset += n as usize,
                 Read::Unsupported(why) => {
@@ -514,7 +520,7 @@ impl ParquetSide {
 
     /// Category counts of a column on the rows kept, through the Arrow reader (and with
     /// `dropped`, its nulls and its values on the rows dropped).
-    fn counts_arrow(
+    pub(crate) fn counts_arrow(
         &self,
         column: &str,
         mut dropped: Option<&mut Reading>,
@@ -577,8 +583,28 @@ impl ParquetSide {
         Ok(out)
     }
 
-    /// Distinct non-null values of an integer column over all rows (`None` above the cap).
+    /// Distinct non-null values of an integer column over all rows (`None` above the cap, or
+    /// above the count that makes the column numerical by the 5% rule: reading stops there).
     pub(crate) fn int_distinct(&self, column: &str) -> Result<Option<usize>, DriftError> {
+        let rule = (self.rows_total as f64 * INT_CATEGORICAL_RATIO).ceil() as usize;
+        let limit = MAX_INT_CATEGORIES.min(rule);
+        let mut seen: FastMap<i64, u64> = FastMap::default();
+        let mut paged = true;
+        for (p, &n) in self.files.iter().zip(&self.file_rows) {
+            match guarded(p, Some(column), || {
+                pq_pages::int_distinct(p, column, n as usize, &mut seen, limit)
+            })? {
+                Some(true) => {}
+                Some(false) => return Ok(None),
+                None => {
+                    paged = false;
+                    break;
+                }
+            }
+        }
+        if paged {
+            return Ok(Some(seen.len()));
+        }
         let mut set: HashSet<i64> = HashSet::new();
         let mut over = false;
         for p in &self.files {
@@ -593,7 +619,7 @@ impl ParquetSide {
                         set.insert(c.value(i));
                     }
                 }
-                if set.len() > MAX_INT_CATEGORIES {
+                if set.len() > limit {
                     over = true;
                 }
                 Ok(())

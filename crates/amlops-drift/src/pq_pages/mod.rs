@@ -22,6 +22,7 @@
 
 mod codec;
 mod hybrid;
+mod ints;
 mod pages;
 mod plain;
 
@@ -38,6 +39,8 @@ use hybrid::{Hybrid, Run, decode_levels};
 use pages::{Part, walk};
 use plain::{Phys, add_plain, byte_array};
 
+pub(crate) use ints::{NOT_INT, int_distinct, read_int_categories};
+
 fn corrupt(path: &Path, column: &str, what: &str) -> DriftError {
     DriftError::Parquet {
         path: path.to_path_buf(),
@@ -52,6 +55,8 @@ enum Kind {
     Num(Phys),
     /// UTF-8 text (BYTE_ARRAY with the String or Enum logical type).
     Utf8,
+    /// Booleans (read as categories only, in [`ints`]).
+    Bool,
 }
 
 /// How a column is laid out, when this reader supports it.

@@ -44,6 +44,7 @@ fn layout(reader: &SerializedFileReader<Bytes>, column: &str) -> Option<Layout> 
         Physical::FLOAT => Kind::Num(Phys::F32),
         Physical::INT32 => Kind::Num(Phys::I32),
         Physical::INT64 => Kind::Num(Phys::I64),
+        Physical::BOOLEAN => Kind::Bool,
         Physical::BYTE_ARRAY
             if matches!(logical, Some(LogicalType::String | LogicalType::Enum))
                 || matches!(d.converted_type(), ConvertedType::UTF8 | ConvertedType::ENUM) =>
@@ -53,7 +54,7 @@ fn layout(reader: &SerializedFileReader<Bytes>, column: &str) -> Option<Layout> 
         _ => return None,
     };
     let supported = match kind {
-        Kind::Utf8 => true,
+        Kind::Utf8 | Kind::Bool => true,
         Kind::Num(_) => {
             matches!(
                 d.converted_type(),
