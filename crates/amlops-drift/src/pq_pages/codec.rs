@@ -120,7 +120,7 @@ impl Inflater {
     }
 
     /// The start of a v1 data page body (decompressing to `size` bytes) that holds its
-    /// definition levels: their 4-byte length, then the levels. Snappy and zstd pages are
+    /// definition levels: their 4-byte length, then the levels. Snappy, zstd and gzip pages are
     /// decompressed only about as far as that (zstd a block at a time), others whole.
     pub(super) fn levels_prefix<'a>(
         &'a mut self,
@@ -149,6 +149,16 @@ impl Inflater {
                     len(o).map_or(4, |n| n.saturating_add(4))
                 })?;
                 &self.out
+            }
+            Codec::Gzip => {
+                let d = self.gzip.get_or_insert_with(|| Decompress::new(false));
+                let need = |o: &[u8]| len(o).map_or(4, |n| n.saturating_add(4));
+                if gunzip_prefix(body, size, &mut self.out, d, need)? {
+                    &self.out
+                } else {
+                    // Levels longer than the first member: the page whole.
+                    self.inflate(body, codec, size)?
+                }
             }
             _ => self.inflate(body, codec, size)?,
         };
@@ -208,39 +218,86 @@ fn zstd_prefix(
     Ok(())
 }
 
+/// Where the deflate data of the gzip member starting at `body[at]` begins (its header is
+/// parsed and skipped).
+fn gzip_header(body: &[u8], at: usize) -> Result<usize, String> {
+    let bad = |what: &str| format!("gzip: {what}");
+    let h = body
+        .get(at..at + 10)
+        .ok_or_else(|| bad("header past the page end"))?;
+    if h[..3] != [0x1f, 0x8b, 8] {
+        return Err(bad("not gzip data"));
+    }
+    let flags = h[3];
+    let mut p = at + 10;
+    if flags & 4 != 0 {
+        let x = body
+            .get(p..p + 2)
+            .ok_or_else(|| bad("header past the page end"))?;
+        p += 2 + usize::from(u16::from_le_bytes([x[0], x[1]]));
+    }
+    for bit in [8u8, 16] {
+        if flags & bit != 0 {
+            let rest = body.get(p..).ok_or_else(|| bad("header past the page end"))?;
+            p += rest
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or_else(|| bad("header past the page end"))?
+                + 1;
+        }
+    }
+    if flags & 2 != 0 {
+        p += 2;
+    }
+    Ok(p)
+}
+
+/// Decompress the start of a gzip page (`size` bytes in all) into `out` (cleared first),
+/// until it holds at least `need(out)` bytes or the page ends; false when the first member
+/// ends before that (the caller then decompresses the page whole).
+fn gunzip_prefix(
+    body: &[u8],
+    size: usize,
+    out: &mut Vec<u8>,
+    d: &mut Decompress,
+    need: impl Fn(&[u8]) -> usize,
+) -> Result<bool, String> {
+    let bad = |what: &str| format!("gzip: {what}");
+    let input = body
+        .get(gzip_header(body, 0)?..)
+        .ok_or_else(|| bad("header past the page end"))?;
+    d.reset(false);
+    out.clear();
+    loop {
+        let have = d.total_out() as usize;
+        let want = need(&out[..have]).min(size);
+        if have >= want {
+            out.truncate(have);
+            return Ok(true);
+        }
+        if out.len() < want {
+            out.resize(want, 0);
+        }
+        let read = d.total_in() as usize;
+        let status = d
+            .decompress(&input[read..], &mut out[have..want], FlushDecompress::None)
+            .map_err(|e| bad(&e.to_string()))?;
+        let progress = d.total_in() as usize != read || d.total_out() as usize != have;
+        if status == Status::StreamEnd || !progress {
+            let have = d.total_out() as usize;
+            out.truncate(have);
+            return Ok(have >= need(out).min(size));
+        }
+    }
+}
+
 /// Decompress the gzip members of `body` into `out`, which they must fill exactly; each
 /// member's CRC-32 and length are checked. The number of bytes written.
 fn gunzip(body: &[u8], out: &mut [u8], d: &mut Decompress) -> Result<usize, String> {
     let bad = |what: &str| format!("gzip: {what}");
     let (mut at, mut done) = (0usize, 0usize);
     loop {
-        let h = body
-            .get(at..at + 10)
-            .ok_or_else(|| bad("header past the page end"))?;
-        if h[..3] != [0x1f, 0x8b, 8] {
-            return Err(bad("not gzip data"));
-        }
-        let flags = h[3];
-        let mut p = at + 10;
-        if flags & 4 != 0 {
-            let x = body
-                .get(p..p + 2)
-                .ok_or_else(|| bad("header past the page end"))?;
-            p += 2 + usize::from(u16::from_le_bytes([x[0], x[1]]));
-        }
-        for bit in [8u8, 16] {
-            if flags & bit != 0 {
-                let rest = body.get(p..).ok_or_else(|| bad("header past the page end"))?;
-                p += rest
-                    .iter()
-                    .position(|&b| b == 0)
-                    .ok_or_else(|| bad("header past the page end"))?
-                    + 1;
-            }
-        }
-        if flags & 2 != 0 {
-            p += 2;
-        }
+        let p = gzip_header(body, at)?;
         let input = body.get(p..).ok_or_else(|| bad("header past the page end"))?;
         d.reset(false);
         loop {
@@ -484,7 +541,8 @@ mod tests {
         ];
         for codec in all {
             let frames: &[usize] = match codec {
-                Codec::Zstd | Codec::Gzip => &[1, 3],
+                // Sixty: the first frame or member ends before the levels do.
+                Codec::Zstd | Codec::Gzip => &[1, 3, 60],
                 _ => &[1],
             };
             for &frames in frames {
@@ -497,6 +555,12 @@ mod tests {
                     .levels_prefix(&packed, codec, page.len())
                     .unwrap_or_else(|e| panic!("{codec:?}: {e}"));
                 assert!(levels == &page[..3004], "{codec:?} x{frames}");
+                if matches!(codec, Codec::Snappy | Codec::Zstd | Codec::Gzip) && frames < 60 {
+                    assert!(
+                        inf.out.len() < 4000,
+                        "{codec:?} x{frames}: only the levels decompressed"
+                    );
+                }
                 for size in [page.len() - 1, page.len() + 1] {
                     assert!(
                         inf.inflate(&packed, codec, size).is_err(),
