@@ -6,9 +6,13 @@
 //! decimal, or `true`/`false`: what the Arrow reader's cast to text gives.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::path::Path;
 
+use arrow_schema::DataType;
+use parquet::arrow::parquet_to_arrow_schema;
 use parquet::basic::Encoding;
+use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use super::hybrid::decode_levels;
 use super::pages::{Part, walk};
@@ -32,6 +36,9 @@ pub(crate) fn read_int_categories(
     out: &mut HashMap<String, u64>,
     s: &mut PageScratch,
 ) -> Result<Read, DriftError> {
+    if let Some(why) = not_arrow_integer(path, column)? {
+        return Ok(Read::Unsupported(why));
+    }
     let mut counts: FastMap<i64, u64> = FastMap::default();
     let mut boolean = false;
     let r = count(path, column, mask, &mut counts, &mut boolean, usize::MAX, s)?;
@@ -70,6 +77,34 @@ pub(crate) fn int_distinct(
             Read::Unsupported(_) => None,
         },
     )
+}
+
+/// [`NOT_INT`] when the Arrow reader does not read `column` as integers or booleans: an INT64
+/// column without a logical type may be a duration or a date there (the file's Arrow schema
+/// says), whose text is not the integer's.
+fn not_arrow_integer(path: &Path, column: &str) -> Result<Option<String>, DriftError> {
+    let pq = |e: parquet::errors::ParquetError| DriftError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = File::open(path).map_err(|e| DriftError::io(path, e))?;
+    let reader = SerializedFileReader::new(file).map_err(pq)?;
+    let meta = reader.metadata().file_metadata();
+    let schema = parquet_to_arrow_schema(meta.schema_descr(), meta.key_value_metadata()).map_err(pq)?;
+    let Ok(field) = schema.field_with_name(column) else {
+        return Ok(Some(NOT_INT.into()));
+    };
+    let integer = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Boolean
+        )
+    };
+    Ok(match field.data_type() {
+        t if integer(t) => None,
+        DataType::Dictionary(_, t) if integer(t) => None,
+        _ => Some(NOT_INT.into()),
+    })
 }
 
 /// The category text of the integer `v` (a boolean's 0 or 1 when `boolean`).
@@ -255,7 +290,10 @@ mod tests {
     use std::path::PathBuf;
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, BooleanArray, Int8Array, Int32Array, Int64Array, RecordBatch, StringArray};
+    use arrow_array::{
+        ArrayRef, BooleanArray, Date64Array, DurationSecondArray, Int8Array, Int32Array, Int64Array,
+        RecordBatch, StringArray,
+    };
     use parquet::arrow::ArrowWriter;
     use parquet::file::properties::{WriterProperties, WriterVersion};
 
@@ -273,7 +311,17 @@ mod tests {
         }
     }
 
-    const COLUMNS: [&str; 7] = ["i32", "i64", "i64_nulls", "i8", "flag", "flag_nulls", "words"];
+    const COLUMNS: [&str; 9] = [
+        "i32",
+        "i64",
+        "i64_nulls",
+        "i8",
+        "flag",
+        "flag_nulls",
+        "words",
+        "duration",
+        "date64",
+    ];
 
     /// Integer and boolean columns with few distinct values (some with nulls), and a text
     /// column with nulls (rows dropped by the mask).
@@ -293,6 +341,8 @@ mod tests {
         let words: Vec<Option<String>> = (0..rows)
             .map(|i| (i % 13 != 7).then(|| format!("w{}", r() % 9)))
             .collect();
+        let secs: Vec<i64> = (0..rows).map(|_| (r() % 5) as i64 * 3600).collect();
+        let days: Vec<i64> = (0..rows).map(|_| (r() % 5) as i64 * 86_400_000).collect();
         let cols: Vec<(&str, ArrayRef)> = vec![
             ("i32", Arc::new(Int32Array::from(i32s))),
             ("i64", Arc::new(Int64Array::from(i64s))),
@@ -301,6 +351,9 @@ mod tests {
             ("flag", Arc::new(BooleanArray::from(flags))),
             ("flag_nulls", Arc::new(BooleanArray::from(flagn))),
             ("words", Arc::new(StringArray::from(words))),
+            // INT64 without a logical type, whose Arrow text is not the integer's.
+            ("duration", Arc::new(DurationSecondArray::from(secs))),
+            ("date64", Arc::new(Date64Array::from(days))),
         ];
         let batch = RecordBatch::try_from_iter(cols).unwrap_or_else(|e| panic!("batch: {e}"));
         let f = File::create(path).unwrap_or_else(|e| panic!("create: {e}"));
@@ -368,8 +421,9 @@ mod tests {
                     &mut HashMap::new(),
                     &mut PageScratch::default(),
                 );
-                let expect_paged = c != "words"
-                    && !(version == WriterVersion::PARQUET_2_0 && !dictionary && !c.starts_with("flag"));
+                let arrow_only = matches!(c, "words" | "duration" | "date64");
+                let delta = version == WriterVersion::PARQUET_2_0 && !dictionary && !c.starts_with("flag");
+                let expect_paged = !arrow_only && !delta;
                 let direct = direct.unwrap_or_else(|e| panic!("{c}: {e}"));
                 assert_eq!(direct == Read::Done, expect_paged, "{c}, variant {v}: {direct:?}");
             }
