@@ -1,8 +1,9 @@
 //! Micro-benchmark of the two exact KS/W1 routes on full-precision samples: the bucket route
 //! (`amlops_drift::ecdf`) against sorting both samples and merging (the route it replaced).
 //!
-//! `cargo run --profile perf -p amlops-drift --example ecdf_bench -- [N] [RUNS]`
-//! (N values a side, default 10,000,000; RUNS alternating runs, default 5; medians printed).
+//! `cargo run --profile perf -p amlops-drift --example ecdf_bench -- [N] [RUNS] [LEVEL1_BITS LEVEL2_CAP PER_BUCKET]`
+//! (N values a side, default 10,000,000; RUNS alternating runs, default 5; medians printed;
+//! the bucket levels default to `Params::default()`).
 #![allow(clippy::print_stdout)]
 
 use std::time::Instant;
@@ -32,13 +33,13 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
     let runs: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(5);
-    // Bucket levels from the environment (ECDF_LEVEL1, ECDF_CAP, ECDF_PER), for tuning.
-    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    // Bucket levels (for tuning): LEVEL1_BITS LEVEL2_CAP PER_BUCKET after N and RUNS.
+    let arg = |i: usize| args.get(i).and_then(|v| v.parse::<u64>().ok());
     let d = Params::default();
     let params = Params {
-        level1_bits: env("ECDF_LEVEL1").map_or(d.level1_bits, |v| v as u32),
-        level2_cap: env("ECDF_CAP").map_or(d.level2_cap, |v| v as usize),
-        per_bucket: env("ECDF_PER").unwrap_or(d.per_bucket),
+        level1_bits: arg(3).map_or(d.level1_bits, |v| v as u32),
+        level2_cap: arg(4).map_or(d.level2_cap, |v| v as usize),
+        per_bucket: arg(5).unwrap_or(d.per_bucket),
     };
     println!("{params:?}");
     for (name, shift, scale) in [("drifted", 0.05, 1.1), ("same distribution", 0.0, 1.0)] {

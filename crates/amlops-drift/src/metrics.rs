@@ -1,6 +1,6 @@
 //! The metric formulas (Azure ML model monitoring definitions, see the crate docs).
 
-use crate::ecdf::{self, EcdfBuf, Side};
+use crate::ecdf::{self, EcdfBuf, Extent, Params, Side};
 use crate::sample::{OrderBuf, Ordered, Route, Sample, Work, order_counted};
 use crate::special::{chi2_sf, ks_2samp_pvalue};
 
@@ -257,43 +257,37 @@ fn unordered(
     n_bins: usize,
 ) -> NumericalValues {
     let (nb, nt) = (b.len(), t.len());
-    let found = ecdf::ks_w1(b, t, ebuf);
-    tracing::debug!(baseline = ?rb, target = ?rt, sorted = found.sorted, "ordered");
-    let (lo, hi) = (found.min[0].min(found.min[1]), found.max[0].max(found.max[1]));
-    let edges = bin_edges(lo, hi, n_bins);
-    let (cb, ct, norm, range, out_of_range) = {
+    // One pass for the extent (and the baseline's sum); the bins, the baseline's squares and
+    // the target's values outside the baseline's range are counted in the bucket pass.
+    let extent = Extent::of(b, t);
+    let (min, max) = (extent.min(), extent.max());
+    let edges = bin_edges(min[0].min(min[1]), max[0].max(max[1]), n_bins);
+    let mean = extent.sum[0] / nb as f64;
+    let range = (min[0], max[0]);
+    let mut hist = [vec![0u64; edges.len() - 1], vec![0u64; edges.len() - 1]];
+    let (mut ss, mut out_of_range) = (0.0, 0u64);
+    let found = {
         let bin = binner(&edges);
         let (e0, ek) = (edges[0], edges[edges.len() - 1]);
-        let mut cb = vec![0u64; edges.len() - 1];
-        let mut sum = 0.0;
-        b.each(|x, c| {
-            sum += c as f64 * x;
+        ecdf::ks_w1_visit(b, t, &extent, ebuf, Params::default(), |s, x, c| {
             if x >= e0 && x <= ek {
-                cb[bin(x)] += c;
+                hist[s][bin(x)] += c;
             }
-        });
-        let sd = if nb < 2 {
-            f64::NAN
-        } else {
-            let mean = sum / nb as f64;
-            let mut ss = 0.0;
-            b.each(|x, c| ss += c as f64 * (x - mean) * (x - mean));
-            (ss / (nb - 1) as f64).sqrt()
-        };
-        let norm = if sd.is_nan() { 0.001 } else { sd.max(0.001) };
-        let range = (found.min[0], found.max[0]);
-        let mut ct = vec![0u64; edges.len() - 1];
-        let mut out_of_range = 0u64;
-        t.each(|x, c| {
-            if x >= e0 && x <= ek {
-                ct[bin(x)] += c;
-            }
-            if x < range.0 || x > range.1 {
+            if s == 0 {
+                ss += c as f64 * (x - mean) * (x - mean);
+            } else if x < range.0 || x > range.1 {
                 out_of_range += c;
             }
-        });
-        (cb, ct, norm, range, out_of_range)
+        })
     };
+    tracing::debug!(baseline = ?rb, target = ?rt, sorted = found.sorted, "ordered");
+    let sd = if nb < 2 {
+        f64::NAN
+    } else {
+        (ss / (nb - 1) as f64).sqrt()
+    };
+    let norm = if sd.is_nan() { 0.001 } else { sd.max(0.001) };
+    let [cb, ct] = hist;
     finish(
         nb,
         nt,

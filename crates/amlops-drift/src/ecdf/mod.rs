@@ -266,23 +266,75 @@ pub fn ks_w1(b: Side<'_>, t: Side<'_>, buf: &mut EcdfBuf) -> Found {
 
 /// [`ks_w1`] with given bucket levels.
 pub fn ks_w1_with(b: Side<'_>, t: Side<'_>, buf: &mut EcdfBuf, p: Params) -> Found {
+    let extent = Extent::of(b, t);
+    ks_w1_visit(b, t, &extent, buf, p, |_, _, _| {})
+}
+
+/// Each side's smallest and largest value and sum, from one pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Extent {
+    kmin: [u64; 2],
+    kmax: [u64; 2],
+    /// The sum of each side's values (occurrences counted).
+    pub sum: [f64; 2],
+}
+
+impl Extent {
+    /// One pass over both sides.
+    pub fn of(b: Side<'_>, t: Side<'_>) -> Extent {
+        let (mut kmin, mut kmax, mut sum) = ([u64::MAX; 2], [0u64; 2], [0.0; 2]);
+        for (s, side) in [b, t].iter().enumerate() {
+            let (mut lo, mut hi, mut total) = (u64::MAX, 0u64, 0.0);
+            side.each(|x, c| {
+                let k = ckey(x);
+                lo = lo.min(k);
+                hi = hi.max(k);
+                total += c as f64 * x;
+            });
+            (kmin[s], kmax[s], sum[s]) = (lo, hi, total);
+        }
+        Extent { kmin, kmax, sum }
+    }
+
+    /// Each side's smallest value (`+inf` for an empty side).
+    pub fn min(&self) -> [f64; 2] {
+        self.kmin
+            .map(|k| if k == u64::MAX { f64::INFINITY } else { unkey(k) })
+    }
+
+    /// Each side's largest value (`-inf` for an empty side).
+    pub fn max(&self) -> [f64; 2] {
+        self.kmax
+            .map(|k| if k == 0 { f64::NEG_INFINITY } else { unkey(k) })
+    }
+}
+
+/// [`ks_w1_with`] given the sides' [`Extent`], calling `visit(side, value, occurrences)` once
+/// for every value of both sides on the way (side 0 first), so that a caller's own per-value
+/// work (bin counts, sums of squares) needs no pass of its own.
+pub fn ks_w1_visit(
+    b: Side<'_>,
+    t: Side<'_>,
+    extent: &Extent,
+    buf: &mut EcdfBuf,
+    p: Params,
+    mut visit: impl FnMut(usize, f64, u64),
+) -> Found {
     let sides = [b, t];
     let n = [b.len(), t.len()];
-    let (mut kmin, mut kmax) = ([u64::MAX; 2], [0u64; 2]);
-    for (s, side) in sides.iter().enumerate() {
-        side.each(|x, _| {
-            let k = ckey(x);
-            kmin[s] = kmin[s].min(k);
-            kmax[s] = kmax[s].max(k);
-        });
-    }
+    let (kmin, kmax) = (extent.kmin, extent.kmax);
     let mut found = Found {
         d: 0.0,
         w1: 0.0,
-        min: [unkey(kmin[0]), unkey(kmin[1])],
-        max: [unkey(kmax[0]), unkey(kmax[1])],
+        min: extent.min(),
+        max: extent.max(),
         sorted: 0,
     };
+    if n[0] == 0 || n[1] == 0 || kmin[0].min(kmin[1]) == kmax[0].max(kmax[1]) {
+        for (s, side) in sides.iter().enumerate() {
+            side.each(|x, c| visit(s, x, c));
+        }
+    }
     if n[0] == 0 || n[1] == 0 {
         found.d = f64::NAN;
         found.w1 = f64::NAN;
@@ -329,6 +381,7 @@ pub fn ks_w1_with(b: Side<'_>, t: Side<'_>, buf: &mut EcdfBuf, p: Params) -> Fou
             let cell = &mut level1[i];
             cell.c[s] += c;
             cell.s[s] += c as f64 * (x - lb);
+            visit(s, x, c);
         });
     }
     let mut counts = [0u64; 2];

@@ -206,3 +206,35 @@ fn sort_keys_sorts() {
     crate::sort::sort_keys(&mut v, &mut Vec::new());
     assert_eq!(v, want);
 }
+
+#[test]
+fn visit_sees_every_value_once() {
+    for (b, t) in [
+        (normalish(5_000, 1, 0.0, 1.0), normalish(4_000, 2, 0.1, 1.0)),
+        (vec![3.0; 7], vec![3.0, -0.0 + 3.0]),
+        (vec![1.0, 2.0], vec![]),
+    ] {
+        let (sb, st) = (
+            Side {
+                values: &b,
+                ..Side::default()
+            },
+            Side {
+                values: &t,
+                ..Side::default()
+            },
+        );
+        let extent = Extent::of(sb, st);
+        let mut seen = [Vec::new(), Vec::new()];
+        ks_w1_visit(sb, st, &extent, &mut EcdfBuf::default(), tiny(), |s, x, c| {
+            seen[s].extend(std::iter::repeat_n(x, c as usize));
+        });
+        for (got, want) in seen.iter_mut().zip([&b, &t]) {
+            let mut want = want.clone();
+            got.sort_by(f64::total_cmp);
+            want.sort_by(f64::total_cmp);
+            assert_eq!(*got, want);
+        }
+        assert_eq!(extent.sum[0], b.iter().sum::<f64>());
+    }
+}
