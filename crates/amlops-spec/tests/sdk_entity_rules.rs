@@ -262,9 +262,13 @@ jobs:
     assert_eq!(node["type"], json!("parallel"));
     assert_eq!(node["mini_batch_size"], json!(5));
     assert_eq!(node["task"]["entry_script"], json!("main.py"));
-    // without `task` it stays a command node, which needs a `component`
+    // without `task` too (`PipelineParallelJobSchema` has no required field); its `mini_batch_size` must be a
+    // string there, so this node fits no schema of the union
     let bare = "type: pipeline\ncompute: azureml:cpu\njobs:\n  p:\n    mini_batch_size: 5\n";
-    rejects(render(Kind::Job, &[("p.yml", bare)]), &["jobs.p.component"]);
+    rejects(render(Kind::Job, &[("p.yml", bare)]), &["jobs.p.mini_batch_size"]);
+    // a field `ParallelJob.__init__` does not take (`environment`) leaves a command node, which needs `component`
+    let env = "type: pipeline\ncompute: azureml:cpu\njobs:\n  p:\n    environment: azureml:env:1\n";
+    rejects(render(Kind::Job, &[("p.yml", env)]), &["jobs.p.component"]);
     // a node naming a Spark component file is a Spark node: with `resources` it runs serverless
     let component = "type: spark\nname: sc\ncode: ./src\nentry:\n  file: main.py\n\
         conf:\n  spark.driver.cores: 1\n  spark.driver.memory: 2g\n  spark.executor.cores: 2\n  \

@@ -410,6 +410,13 @@ fn spec_inputs(v: &Value) -> Map<String, Value> {
                                     ("number", Value::String(s)) => {
                                         s.parse::<f64>().map(|f| json!(f)).unwrap_or(iv.clone())
                                     }
+                                    // `Input._parse`: a boolean is `str(val).lower() == "true"`, sent as
+                                    // `str(bool)` (`'false'` → `"False"`)
+                                    ("boolean", Value::String(s))
+                                        if matches!(s.to_lowercase().as_str(), "true" | "false") =>
+                                    {
+                                        json!(s.eq_ignore_ascii_case("true"))
+                                    }
                                     _ => iv.clone(),
                                 };
                                 o.insert(ik.clone(), json!(scalar_to_py_str(&iv)));

@@ -4,7 +4,7 @@ mod assets;
 mod automl;
 mod component;
 mod endpoint;
-mod job;
+pub(crate) mod job;
 mod node_rules;
 mod nodes;
 mod spark;

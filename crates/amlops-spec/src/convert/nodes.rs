@@ -89,7 +89,11 @@ fn pipeline_nodes_inner(
                 let ty = opt_str(&node, "type").unwrap_or_else(|| "command".into());
                 let spark = ty == "spark";
                 if ty == "parallel" {
-                    Some((ctx.src.clone(), parallel_def(&node), ComponentForm::Job))
+                    Some((
+                        ctx.src.clone(),
+                        parallel_def(&node, parent_inputs, jobs),
+                        ComponentForm::Job,
+                    ))
                 } else if ty != "command" && !spark {
                     None
                 } else {
@@ -270,6 +274,18 @@ fn pipeline_nodes_inner(
                     node.insert(k.into(), v.clone());
                 }
             }
+        } else if ty == "command"
+            && d.node.get("distribution").is_none_or(Value::is_null)
+            && let Some(dist) = d
+                .def
+                .as_ref()
+                .and_then(|(_, cm, _)| cm.get("distribution"))
+                .filter(|v| v.is_object())
+        {
+            // `Command.__init__`: `self.distribution = self.distribution or self.component.distribution`
+            let mut merged = d.node.clone();
+            merged.insert("distribution".into(), dist.clone());
+            node_runsettings(&merged, &mut node);
         } else {
             node_runsettings(&d.node, &mut node);
         }
@@ -474,11 +490,8 @@ fn automl_node(m: &Map<String, Value>, node: &mut Map<String, Value>) {
             }
             "sweep" => {
                 let mut sw = v.clone();
-                if let Some(et) = sw.get_mut("early_termination").and_then(Value::as_object_mut)
-                    && et.get("type").and_then(Value::as_str) == Some("bandit")
-                    && !et.contains_key("slack_amount")
-                {
-                    et.insert("slack_amount".into(), json!(0.0));
+                if let Some(et) = sw.get_mut("early_termination").and_then(Value::as_object_mut) {
+                    automl_node_early_termination(et);
                 }
                 node.insert(k.clone(), sw);
             }
@@ -590,9 +603,16 @@ fn spark_node(m: &Map<String, Value>, node: &mut Map<String, Value>, inline: boo
 }
 
 /// The component an inline parallel node defines.
-fn parallel_def(node: &Map<String, Value>) -> Map<String, Value> {
+fn parallel_def(
+    node: &Map<String, Value>,
+    parent_inputs: Option<&Value>,
+    jobs: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut cm = Map::new();
     cm.insert("type".into(), json!("parallel"));
+    // `ComponentTranslatableMixin._find_source_input_output_type`, as for inline command nodes: a binding input
+    // takes the type of the parent input or node output it binds to
+    let inferred = infer_inputs(node.get("inputs"), parent_inputs, jobs, false);
     let mut ins = Map::new();
     if let Some(Value::Object(m)) = node.get("inputs") {
         for (k, v) in m {
@@ -608,7 +628,8 @@ fn parallel_def(node: &Map<String, Value>) -> Map<String, Value> {
                     }
                 }
                 Value::String(s) if s.starts_with("${{") => {
-                    o.insert("type".into(), json!("uri_folder"));
+                    let t = inferred.get(k).and_then(|i| i.get("type")).cloned();
+                    o.insert("type".into(), t.unwrap_or_else(|| json!("uri_folder")));
                 }
                 other => {
                     o.insert("type".into(), json!("string"));
@@ -745,4 +766,22 @@ fn parallel_node(m: &Map<String, Value>, task: Option<&Value>, node: &mut Map<St
         None => json!(0),
     };
     node.insert("mini_batch_size".into(), mbs);
+}
+
+/// An AutoML node's `sweep.early_termination` as the node sends it: the policy entity
+/// (`BanditPolicy`/`MedianStoppingPolicy`/`TruncationSelectionPolicy.__init__`: `delay_evaluation` 0,
+/// `evaluation_interval` 0 (1 for median stopping), Bandit `slack_amount`/`slack_factor` 0) dumped by
+/// `BanditPolicySchema` & co. (`fields.Int`, slacks as `fields.Float`).
+fn automl_node_early_termination(et: &mut Map<String, Value>) {
+    let interval = match et.get("type").and_then(Value::as_str) {
+        Some("bandit" | "truncation_selection") => 0,
+        Some("median_stopping") => 1,
+        _ => return,
+    };
+    et.entry("delay_evaluation").or_insert(json!(0));
+    et.entry("evaluation_interval").or_insert(json!(interval));
+    if et.get("type").and_then(Value::as_str) == Some("bandit") {
+        et.entry("slack_amount").or_insert(json!(0.0));
+        et.entry("slack_factor").or_insert(json!(0.0));
+    }
 }

@@ -88,6 +88,10 @@ pub(crate) fn sweep_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map
     if let Some(Value::Object(e)) = m.get("early_termination") {
         p.insert("earlyTermination".into(), Value::Object(early_termination(e)));
     }
+    // `SweepJob._to_rest_object`: `QueueSettings._to_rest_object` as for command jobs
+    if let Some(q) = m.get("queue_settings").filter(|v| !v.is_null()) {
+        p.insert("queueSettings".into(), super::job::queue_settings(q));
+    }
     p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
     p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
     p.insert("jobType".into(), json!("Sweep"));
@@ -110,7 +114,8 @@ fn search_expr(v: &Value) -> Value {
     let ty = opt_str(m, "type").unwrap_or_default();
     let num = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
     match ty.as_str() {
-        "choice" | "randint" if m.contains_key("values") => {
+        // `Choice._to_rest_object`: `[type, [values]]`, an empty list when `values` is not given
+        "choice" | "randint" if ty == "choice" || m.contains_key("values") => {
             let vals: Vec<Value> = m
                 .get("values")
                 .and_then(Value::as_array)

@@ -31,11 +31,35 @@ pub(super) fn needs_compute(node: &Value) -> bool {
     matches!(ty, "command" | "sweep" | "parallel" | "spark") && !serverless_spark && !given("compute")
 }
 
-/// A node mapping with a parallel `task` and neither `component` nor `command`.
+/// A node mapping with neither `component` nor `command`, with a parallel `task`, or without one and only fields
+/// a `ParallelJob` takes: the `PipelineParallelJobSchema` of `PipelineJobsField` has no required field, and its
+/// `post_load` (`ParallelJob(**data)`) fails on others (`ParameterizedParallel.__init__() got an unexpected
+/// keyword argument 'environment'`), so the SDK refuses such a node.
 pub(super) fn inline_parallel(v: &Value) -> bool {
-    v.get("component").is_none_or(Value::is_null)
-        && v.get("command").is_none_or(Value::is_null)
-        && v.get("task").is_some_and(Value::is_object)
+    const PARALLEL_JOB_ARGS: &[&str] = &[
+        "retry_settings",
+        "logging_level",
+        "max_concurrency_per_instance",
+        "error_threshold",
+        "mini_batch_error_threshold",
+        "input_data",
+        "mini_batch_size",
+        "partition_keys",
+        "resources",
+        "environment_variables",
+    ];
+    let no_component =
+        v.get("component").is_none_or(Value::is_null) && v.get("command").is_none_or(Value::is_null);
+    let parallel_only = || {
+        v.as_object().is_some_and(|m| {
+            m.keys().all(|k| {
+                crate::convert::job::COMMON_JOB_FIELDS.contains(&k.as_str())
+                    || PARALLEL_JOB_ARGS.contains(&k.as_str())
+            })
+        })
+    };
+    no_component
+        && (v.get("task").is_some_and(Value::is_object) || (v.get("task").is_none() && parallel_only()))
 }
 
 /// The first node without a compute (`needs_compute`) of the local pipeline component file a pipeline job names

@@ -113,6 +113,8 @@ pub(super) const COMPONENT_RULES: &[Rule] = &[
     (&["outputs", "*", "type"], Field::Exact(PORT_TYPES)),
     (&["outputs", "*", "mode"], Field::Exact(PORT_MODES)),
     (&["inputs", "*", "optional"], Field::Bool),
+    // `ComponentSchema.is_deterministic = fields.Bool()`: `'true'` loads as `true`
+    (&["is_deterministic"], Field::Bool),
     // `ParameterSchema.enum = fields.List(fields.Str())`
     (&["inputs", "*", "enum", "#"], Field::Str),
     (&["conf", "*"], Field::SparkConf),
