@@ -619,6 +619,38 @@ pub(crate) fn camel(s: &str) -> String {
     out
 }
 
+/// `QueueSettings._to_rest_object` (command and sweep jobs): `job_tier` through `JobTierNames.ENTITY_TO_REST`
+/// (`spot` → `Spot`, ...) and `priority` through `JobPriorityValues.ENTITY_TO_REST` (`low` → 1, `medium` → 2,
+/// `high` → 3), both looked up lower-cased; an unset or unknown one is not sent.
+pub(crate) fn queue_settings(q: &Value) -> Value {
+    let Value::Object(q) = q else {
+        return camel_keys(q);
+    };
+    let lower = |k: &str| q.get(k).and_then(Value::as_str).map(str::to_lowercase);
+    let mut out = Map::new();
+    let tier = lower("job_tier").and_then(|t| match t.as_str() {
+        "null" => Some("Null"),
+        "spot" => Some("Spot"),
+        "basic" => Some("Basic"),
+        "standard" => Some("Standard"),
+        "premium" => Some("Premium"),
+        _ => None,
+    });
+    if let Some(t) = tier {
+        out.insert("jobTier".into(), json!(t));
+    }
+    let priority = lower("priority").and_then(|p| match p.as_str() {
+        "low" => Some(1),
+        "medium" => Some(2),
+        "high" => Some(3),
+        _ => None,
+    });
+    if let Some(pr) = priority {
+        out.insert("priority".into(), json!(pr));
+    }
+    Value::Object(out)
+}
+
 /// Recursively camel-cases mapping keys.
 pub(crate) fn camel_keys(v: &Value) -> Value {
     match v {

@@ -90,7 +90,7 @@ pub(crate) fn sweep_job(ctx: &mut Ctx<'_>, m: &Map<String, Value>) -> Result<Map
     }
     // `SweepJob._to_rest_object`: `QueueSettings._to_rest_object` as for command jobs
     if let Some(q) = m.get("queue_settings").filter(|v| !v.is_null()) {
-        p.insert("queueSettings".into(), super::job::queue_settings(q));
+        p.insert("queueSettings".into(), super::queue_settings(q));
     }
     p.insert("inputs".into(), job_inputs(ctx, m.get("inputs"), "")?);
     p.insert("outputs".into(), job_outputs(ctx, m.get("outputs"))?);
