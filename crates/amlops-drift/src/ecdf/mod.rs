@@ -155,7 +155,8 @@ struct Group {
 #[derive(Debug, Default)]
 pub struct EcdfBuf {
     level1: Vec<Cell>,
-    level2: Vec<Cell>,
+    /// Second-level (count, sum) per side: a pass over one side touches half the memory.
+    level2: [Vec<(u64, f64)>; 2],
     map1: Vec<u32>,
     slots: Vec<Slot>,
     map2: Vec<u32>,
@@ -463,11 +464,12 @@ fn level2(
         slot.off = off;
         off += slot.n;
     }
-    let level2 = &mut buf.level2;
-    level2.clear();
-    level2.resize(off, Cell::default());
+    for l in &mut buf.level2 {
+        l.clear();
+        l.resize(off, (0, 0.0));
+    }
     let (map1, slots) = (&buf.map1, &buf.slots);
-    for (s, side) in sides.iter().enumerate() {
+    for (side, level2) in sides.iter().zip(buf.level2.iter_mut()) {
         side.each(|x, c| {
             let k = ckey(x);
             let m = map1[((k - kmin) >> s1) as usize];
@@ -476,14 +478,20 @@ fn level2(
                 let r = (k - slot.base) >> slot.shift;
                 let lb = unkey(slot.base + (r << slot.shift));
                 let cell = &mut level2[slot.off + r as usize];
-                cell.c[s] += c;
-                cell.s[s] += c as f64 * (x - lb);
+                cell.0 += c;
+                cell.1 += c as f64 * (x - lb);
             }
         });
     }
+    let [l2b, l2t] = &buf.level2;
+    let cell_at = |i: usize| Cell {
+        c: [l2b[i].0, l2t[i].0],
+        s: [l2b[i].1, l2t[i].1],
+    };
     for slot in slots {
         let mut counts = slot.before;
-        for cell in &level2[slot.off..slot.off + slot.n] {
+        for i in slot.off..slot.off + slot.n {
+            let cell = cell_at(i);
             if cell.c != [0, 0] {
                 counts = [counts[0] + cell.c[0], counts[1] + cell.c[1]];
                 run.attain(counts);
@@ -496,7 +504,7 @@ fn level2(
     for slot in slots {
         let mut counts = slot.before;
         for r in 0..slot.n {
-            let cell = &level2[slot.off + r];
+            let cell = &cell_at(slot.off + r);
             let first = slot.base + ((r as u64) << slot.shift);
             let lb = unkey(first);
             let last = if r + 1 == slot.n {
