@@ -1,5 +1,8 @@
 //! The two-phase API as the tasks use it.
 
+#[path = "support/fixed.rs"]
+mod fixed;
+
 use std::collections::BTreeMap;
 use std::fs;
 
@@ -18,22 +21,7 @@ struct Recording {
 impl Resolver for Recording {
     fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
         self.seen.push(upload.clone());
-        Ok(if upload.role.is_code() {
-            UploadOutcome::Code {
-                name: "code-1".into(),
-                version: "1".into(),
-                code_uri: "https://acct.blob.core.windows.net/cont/src".into(),
-                hash: "abc".into(),
-            }
-        } else {
-            UploadOutcome::Blob {
-                datastore: "workspaceblobstore".into(),
-                account: "acct".into(),
-                container: "cont".into(),
-                path: format!("LocalUpload/h1/{}", upload.basename),
-                hash: "h1".into(),
-            }
-        })
+        Ok(fixed::upload_outcome(upload))
     }
     fn latest_version(&mut self, asset: AssetType, name: &str) -> Result<String, String> {
         self.lookups.push(format!("{}/{name}", asset.collection()));

@@ -1,6 +1,9 @@
 //! Rules ported from the SDK (azure-ai-ml 1.35.2) after the differential tool found bodies that differed:
 //! anonymous data and environments, typed values the SDK's schemas cast or keep, fields it drops.
 
+#[path = "support/fixed.rs"]
+mod fixed;
+
 use std::fs;
 use std::path::Path;
 
@@ -17,22 +20,7 @@ struct Fixed {
 
 impl Resolver for Fixed {
     fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
-        Ok(if upload.role.is_code() {
-            UploadOutcome::Code {
-                name: "code-1".into(),
-                version: "1".into(),
-                code_uri: "https://acct.blob.core.windows.net/cont/src".into(),
-                hash: "abc".into(),
-            }
-        } else {
-            UploadOutcome::Blob {
-                datastore: "workspaceblobstore".into(),
-                account: "acct".into(),
-                container: "cont".into(),
-                path: format!("LocalUpload/h1/{}", upload.basename),
-                hash: "h1".into(),
-            }
-        })
+        Ok(fixed::upload_outcome(upload))
     }
     fn latest_version(&mut self, _asset: AssetType, _name: &str) -> Result<String, String> {
         Ok("7".into())

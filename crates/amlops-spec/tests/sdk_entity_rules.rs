@@ -1,6 +1,9 @@
 //! Rules ported from the SDK (azure-ai-ml 1.35.2) after the differential run on a second variant set: the
 //! defaults the SDK's entities fill in, the node types its unions infer, labels it cannot resolve.
 
+#[path = "support/fixed.rs"]
+mod fixed;
+
 use std::fs;
 use std::path::Path;
 
@@ -13,22 +16,7 @@ struct Fixed;
 
 impl Resolver for Fixed {
     fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
-        Ok(if upload.role.is_code() {
-            UploadOutcome::Code {
-                name: "code-1".into(),
-                version: "1".into(),
-                code_uri: "https://acct.blob.core.windows.net/cont/src".into(),
-                hash: "abc".into(),
-            }
-        } else {
-            UploadOutcome::Blob {
-                datastore: "workspaceblobstore".into(),
-                account: "acct".into(),
-                container: "cont".into(),
-                path: format!("LocalUpload/h1/{}", upload.basename),
-                hash: "h1".into(),
-            }
-        })
+        Ok(fixed::upload_outcome(upload))
     }
     fn latest_version(&mut self, _asset: AssetType, _name: &str) -> Result<String, String> {
         Ok("7".into())

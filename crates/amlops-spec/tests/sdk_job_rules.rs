@@ -2,6 +2,9 @@
 //! nodes, sweep settings, environment references, component ports): each rule refuses what the SDK refuses, names
 //! the field, and still accepts the valid form next to it.
 
+#[path = "support/fixed.rs"]
+mod fixed;
+
 use std::fs;
 
 use amlops_spec::{AssetType, Kind, PlanOptions, Resolver, Upload, UploadOutcome, plan_file};
@@ -10,22 +13,7 @@ struct Fake;
 
 impl Resolver for Fake {
     fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
-        Ok(if upload.role.is_code() {
-            UploadOutcome::Code {
-                name: "code-1".into(),
-                version: "1".into(),
-                code_uri: "https://acct.blob.core.windows.net/cont/src".into(),
-                hash: "abc".into(),
-            }
-        } else {
-            UploadOutcome::Blob {
-                datastore: "workspaceblobstore".into(),
-                account: "acct".into(),
-                container: "cont".into(),
-                path: format!("LocalUpload/h1/{}", upload.basename),
-                hash: "h1".into(),
-            }
-        })
+        Ok(fixed::upload_outcome(upload))
     }
     fn latest_version(&mut self, _asset: AssetType, _name: &str) -> Result<String, String> {
         Ok("7".into())

@@ -3,6 +3,9 @@
 //! its component, boolean component input defaults and `is_deterministic` given as strings, early termination
 //! defaults of AutoML nodes' sweeps and `queue_settings` of sweep jobs.
 
+#[path = "support/fixed.rs"]
+mod fixed;
+
 use std::fs;
 use std::path::Path;
 
@@ -13,22 +16,7 @@ struct Fixed;
 
 impl Resolver for Fixed {
     fn upload(&mut self, upload: &Upload) -> Result<UploadOutcome, String> {
-        Ok(if upload.role.is_code() {
-            UploadOutcome::Code {
-                name: "code-1".into(),
-                version: "1".into(),
-                code_uri: "https://acct.blob.core.windows.net/cont/src".into(),
-                hash: "abc".into(),
-            }
-        } else {
-            UploadOutcome::Blob {
-                datastore: "workspaceblobstore".into(),
-                account: "acct".into(),
-                container: "cont".into(),
-                path: format!("LocalUpload/h1/{}", upload.basename),
-                hash: "h1".into(),
-            }
-        })
+        Ok(fixed::upload_outcome(upload))
     }
     fn latest_version(&mut self, _asset: AssetType, _name: &str) -> Result<String, String> {
         Ok("7".into())
