@@ -13,7 +13,11 @@
 //!    pattern of the float.
 //!
 //! Every route yields the same ascending distinct values with the same counts (or the sorted
-//! values themselves), so the metrics are bit-identical whichever route a sample takes. (The
+//! values themselves), so the metrics are bit-identical whichever route a sample takes.
+//!
+//! The drift metrics use the counting routes only ([`order_counted`]): when a sample cannot be
+//! counted, [`crate::metrics::numerical_samples`] leaves both samples unordered and takes KS
+//! and W1 from buckets ([`crate::ecdf`]), which is exact too and sorts only a few buckets. (The
 //! decimal routes give -0.0 back as 0.0; the two are equal, and every metric treats them alike.)
 
 use crate::distinct::Counter;

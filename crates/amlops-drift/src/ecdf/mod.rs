@@ -3,7 +3,7 @@
 //!
 //! Both metrics are functions of D(x) = F_b(x) - F_t(x), the difference of the two empirical
 //! distribution functions: KS = max |D| over the pooled values, W1 = the integral of |D|.
-//! Sorting both samples (numpy's way, and [`crate::sort`]'s for the other routes) puts every
+//! Sorting both samples (numpy's way, and the crate's radix sort's for the other routes) puts every
 //! value in order, but D needs order only where it changes sign or comes near its extremes:
 //!
 //! 1. **Buckets.** Values are bucketed by their order-preserving 64-bit key (`-0.0` as `0.0`);
