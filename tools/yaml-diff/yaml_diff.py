@@ -371,7 +371,10 @@ def cmd_merge(args):
 
 
 def cmd_promote(args):
-    """Copies variants into the corpus (`variants/<path>`), with the local files the SDK read, and records them."""
+    """Copies variants into the corpus and records them: next to their original (`<path>`), which holds every file
+    the variant reads, or, when that name is taken, under `variants/<path>` with copies of the local files the SDK
+    read. Run `cargo test -p amlops-spec --test corpus` afterwards: a variant next to its original is also inside
+    the original's folder, and a case that uploads that folder as code must still hash as recorded."""
     out = Path(args.out)
     tree = out / "tree"
     oracle = load_oracle(args.oracle)
@@ -386,6 +389,19 @@ def cmd_promote(args):
     for y in args.yaml:
         e = by_yaml[y]
         src_exp = json.loads((out / e["expected"]).read_text())
+        beside = CORPUS / y
+        if (CORPUS / e["derived_from"]).is_file() and not beside.exists():
+            shutil.copy2(tree / y, beside)
+            v = dict(e)
+            rec = record_one(oracle, CORPUS, CORPUS, v)
+            rec["recorded_with"] = "tools/yaml-diff (azure-ai-ml 1.35.2)"
+            for k in ("pre_registered", "cli_args"):
+                if not rec.get(k):
+                    rec.pop(k, None)
+            print(f"promoted {y} next to its original: {rec['status']}")
+            cases = [c for c in cases if c["yaml"] != y]
+            cases.append(rec)
+            continue
         dst = vroot / y
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(tree / y, dst)

@@ -2,7 +2,7 @@
 //! compares the rendered requests with what the SDK sent (method, path and body of every PUT,
 //! in order; api-version aside). Writes a per-case report to `$CARGO_TARGET_TMPDIR/corpus-report.txt`.
 //! The corpus holds the dev cases and the variants of them the differential tool (`tools/yaml-diff`) found
-//! bugs with (`variants/`); every case must agree with the SDK.
+//! bugs with (next to their originals, a few under `variants/`); every case must agree with the SDK.
 
 mod support;
 
