@@ -9,7 +9,7 @@
      `manifest.json` and `expected/` in the corpus's own format. Shard with --shard I/N to use several cores.
   3. compare:  `cargo run -p amlops-spec --example oracle_diff -- <work>` renders every variant with amlops-spec
      and reports agreement per kind (main body, every dependency request, SDK-rejected files rejected).
-  4. promote:  copies a variant (and the local files the SDK read for it) into the corpus's `variants/` folder
+  4. promote:  copies a variant into the corpus next to its original (or, when that name is taken, into `variants/` with the local files the SDK read)
      and records it there, so it becomes a fixture of `tests/corpus.rs`.
 
 Usage (from the repository root):
