@@ -48,6 +48,8 @@ pub mod sample;
 mod sort;
 mod source;
 pub mod special;
+#[cfg(test)]
+mod test_parquet;
 mod thrift;
 
 pub use config::{ColumnKind, DriftConfig, Metric, ThresholdRule, Thresholds, default_threshold};

@@ -687,7 +687,6 @@ mod tests {
     use arrow_array::{
         ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
     };
-    use parquet::arrow::ArrowWriter;
     use parquet::basic::{Compression, Encoding};
     use parquet::file::properties::{WriterProperties, WriterVersion};
     use parquet::schema::types::ColumnPath;
@@ -733,11 +732,7 @@ mod tests {
             ("split", Arc::new(Float64Array::from(split))),
         ];
         let batch = RecordBatch::try_from_iter(cols).unwrap_or_else(|e| panic!("batch: {e}"));
-        let f = File::create(path).unwrap_or_else(|e| panic!("create: {e}"));
-        let mut w =
-            ArrowWriter::try_new(f, batch.schema(), Some(props)).unwrap_or_else(|e| panic!("writer: {e}"));
-        w.write(&batch).unwrap_or_else(|e| panic!("write: {e}"));
-        w.close().unwrap_or_else(|e| panic!("close: {e}"));
+        crate::test_parquet::write(path, &batch, props);
     }
 
     fn sorted_bits(v: &Sample) -> Vec<u64> {
@@ -872,11 +867,7 @@ mod tests {
             let props = WriterProperties::builder()
                 .set_dictionary_enabled(dictionary)
                 .build();
-            let f = File::create(&path).unwrap_or_else(|e| panic!("{e}"));
-            let mut w =
-                ArrowWriter::try_new(f, batch.schema(), Some(props)).unwrap_or_else(|e| panic!("{e}"));
-            w.write(&batch).unwrap_or_else(|e| panic!("{e}"));
-            w.close().unwrap_or_else(|e| panic!("{e}"));
+            crate::test_parquet::write(&path, &batch, props);
             let side = ParquetSide::open(std::slice::from_ref(&path), &["x".to_string()])
                 .unwrap_or_else(|e| panic!("{e}"));
             let err = side

@@ -286,7 +286,6 @@ fn flush(dict: &mut Vec<i64>, s: &mut PageScratch, out: &mut FastMap<i64, u64>) 
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
-    use std::fs::File;
     use std::path::PathBuf;
     use std::sync::Arc;
 
@@ -294,7 +293,6 @@ mod tests {
         ArrayRef, BooleanArray, Date64Array, DurationSecondArray, Int8Array, Int32Array, Int64Array,
         RecordBatch, StringArray,
     };
-    use parquet::arrow::ArrowWriter;
     use parquet::file::properties::{WriterProperties, WriterVersion};
 
     use super::*;
@@ -356,11 +354,7 @@ mod tests {
             ("date64", Arc::new(Date64Array::from(days))),
         ];
         let batch = RecordBatch::try_from_iter(cols).unwrap_or_else(|e| panic!("batch: {e}"));
-        let f = File::create(path).unwrap_or_else(|e| panic!("create: {e}"));
-        let mut w =
-            ArrowWriter::try_new(f, batch.schema(), Some(props)).unwrap_or_else(|e| panic!("writer: {e}"));
-        w.write(&batch).unwrap_or_else(|e| panic!("write: {e}"));
-        w.close().unwrap_or_else(|e| panic!("close: {e}"));
+        crate::test_parquet::write(path, &batch, props);
     }
 
     // Category counts (and the values and nulls of the rows the mask drops) read page by page

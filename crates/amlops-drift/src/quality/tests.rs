@@ -4,14 +4,12 @@
 //! and kept rows, integer columns that turn numerical or categorical; and past the limit the
 //! engine takes the second pass.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
-use parquet::arrow::ArrowWriter;
 use parquet::basic::Encoding;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
@@ -308,10 +306,7 @@ fn write_parquet(path: &Path, rows: usize, seed: u64, target: bool) {
         .set_column_encoding(ColumnPath::from("z"), Encoding::BYTE_STREAM_SPLIT)
         .set_column_encoding(ColumnPath::from("n"), Encoding::DELTA_BINARY_PACKED)
         .build();
-    let f = File::create(path).unwrap_or_else(|e| panic!("{e}"));
-    let mut w = ArrowWriter::try_new(f, batch.schema(), Some(props)).unwrap_or_else(|e| panic!("{e}"));
-    w.write(&batch).unwrap_or_else(|e| panic!("{e}"));
-    w.close().unwrap_or_else(|e| panic!("{e}"));
+    crate::test_parquet::write(path, &batch, props);
 }
 
 #[test]
