@@ -1,7 +1,7 @@
 //! CSV input: type inference from the first rows, then one streaming pass per data set that
 //! counts categories and spills numeric columns to temporary files (one column read back at a time).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -67,8 +67,40 @@ impl std::hash::Hasher for FastHasher {
 
 pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
+/// An integer as `str::parse::<i64>` reads the text after trimming white space.
 pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
-    std::str::from_utf8(s).ok()?.trim().parse::<i64>().ok()
+    plain_i64(s).or_else(|| std::str::from_utf8(s).ok()?.trim().parse::<i64>().ok())
+}
+
+/// The common spelling of an integer, without the standard parser: an optional sign and 1 to 18
+/// ASCII digits (which cannot overflow). Anything else is `None` (and goes to the standard parser).
+pub(crate) fn plain_i64(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v = 0i64;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// The number an integer column's text spills as: `v as f64` is the double nearest to `v`, as
+/// the parser of the text gives (`0` goes to the parser, which keeps the sign of `-0`).
+fn int_number(f: &[u8], plain: Option<i64>) -> Option<f64> {
+    match plain {
+        Some(v) if v != 0 => Some(v as f64),
+        _ => parse_f64(f),
+    }
 }
 
 fn reader(path: &Path) -> Result<CsvScanner<File>, DriftError> {
@@ -201,17 +233,55 @@ pub(crate) struct CsvScan {
 /// The category counts of one column while a text scan (CSV, JSON Lines) runs.
 pub(crate) enum Counter {
     Text(FastMap<Vec<u8>, u64>),
-    Int(Option<HashMap<i64, u64>>),
+    Int(IntCounter),
 }
 
-/// What a text scan leaves of one column: its spill file, its category counts, its distinct integers and
-/// whether they overflowed the cap.
-pub(crate) type ColumnParts = (
-    Option<BufWriter<File>>,
-    Option<Counter>,
-    Option<HashSet<i64>>,
-    bool,
-);
+impl Counter {
+    /// The counter of a column the scan counts (`c.count`).
+    pub(crate) fn for_column(vt: ValueType) -> Counter {
+        match vt {
+            ValueType::Int => Counter::Int(IntCounter::default()),
+            _ => Counter::Text(FastMap::default()),
+        }
+    }
+}
+
+/// The values of an integer column whose kind the baseline decides after the scan. One table holds
+/// every distinct non-null value of all rows (the 5% rule counts them, dropped rows included) with
+/// its count in the rows kept (0 for a value seen only in dropped rows): one lookup a value instead
+/// of a set and a map. Above [`MAX_INT_CATEGORIES`] distinct values the column is numerical (the
+/// rule needs at least 20M rows to call it categorical) and the table is dropped.
+pub(crate) struct IntCounter(Option<FastMap<i64, u64>>);
+
+impl Default for IntCounter {
+    fn default() -> Self {
+        IntCounter(Some(FastMap::default()))
+    }
+}
+
+impl IntCounter {
+    /// A value in a row the drift metrics keep.
+    pub(crate) fn count(&mut self, v: i64) {
+        self.add(v, 1);
+    }
+
+    /// A value in a row they drop: it counts as distinct, not as a category.
+    pub(crate) fn seen(&mut self, v: i64) {
+        self.add(v, 0);
+    }
+
+    fn add(&mut self, v: i64, n: u64) {
+        if let Some(m) = self.0.as_mut() {
+            *m.entry(v).or_insert(0) += n;
+            if m.len() > MAX_INT_CATEGORIES {
+                self.0 = None;
+            }
+        }
+    }
+}
+
+/// What a text scan leaves of one column: its spill file and its counts.
+pub(crate) type ColumnParts = (Option<BufWriter<File>>, Option<Counter>);
 
 /// The end of a text scan (CSV and JSON Lines share it): spill files flushed, category counts and
 /// distinct-integer counts keyed by column name. `rows` is (rows read, rows without nulls).
@@ -224,19 +294,22 @@ pub(crate) fn finish_scan(
 ) -> Result<CsvScan, DriftError> {
     let mut counts = HashMap::new();
     let mut int_distinct = HashMap::new();
-    for (c, (spill, counter, distinct, distinct_overflow)) in cols.iter().zip(parts) {
+    for (c, (spill, counter)) in cols.iter().zip(parts) {
         if let Some(mut w) = spill {
             w.flush().map_err(|e| DriftError::io(spill_dir, e))?;
         }
-        if distinct.is_some() || distinct_overflow {
-            int_distinct.insert(c.name.clone(), distinct.map(|s| s.len()));
-        }
         match counter {
             None => {}
-            Some(Counter::Int(m)) => {
+            Some(Counter::Int(IntCounter(m))) => {
+                int_distinct.insert(c.name.clone(), m.as_ref().map(|m| m.len()));
                 counts.insert(
                     c.name.clone(),
-                    m.map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+                    m.map(|m| {
+                        m.into_iter()
+                            .filter(|&(_, n)| n > 0)
+                            .map(|(k, n)| (k.to_string(), n))
+                            .collect()
+                    }),
                 );
             }
             Some(Counter::Text(m)) => {
@@ -264,8 +337,6 @@ struct ColState {
     idx: usize,
     spill: Option<BufWriter<File>>,
     counter: Option<Counter>,
-    distinct: Option<HashSet<i64>>,
-    distinct_overflow: bool,
 }
 
 /// Stream every file once.
@@ -290,18 +361,10 @@ pub(crate) fn scan(
         } else {
             None
         };
-        let counter = match (c.count, c.vt) {
-            (false, _) => None,
-            (true, ValueType::Int) => Some(Counter::Int(Some(HashMap::new()))),
-            (true, _) => Some(Counter::Text(FastMap::default())),
-        };
-        let distinct = (c.vt == ValueType::Int && c.count).then(HashSet::new);
         states.push(ColState {
             idx: 0,
             spill,
-            counter,
-            distinct,
-            distinct_overflow: false,
+            counter: c.count.then(|| Counter::for_column(c.vt)),
         });
     }
     let (mut rows_total, mut rows_valid) = (0u64, 0u64);
@@ -320,14 +383,26 @@ pub(crate) fn scan(
         }
         let mut file_rows = 0u64;
         let mut parsed = vec![0f64; cols.len()];
+        // The integer of each counted integer column (parsed once a row).
+        let mut ints: Vec<Option<i64>> = vec![None; cols.len()];
         while r.next_record().map_err(|e| scan_err(path, e))? {
             file_rows += 1;
             let line = r.line();
             let mut valid = true;
             for (k, (c, st)) in cols.iter().zip(states.iter_mut()).enumerate() {
                 let f = r.field(st.idx);
+                let int_count = matches!(st.counter, Some(Counter::Int(_)));
+                let plain = if int_count { plain_i64(f) } else { None };
+                if int_count {
+                    ints[k] = plain.or_else(|| parse_i64(f));
+                }
                 let null = if st.spill.is_some() {
-                    match parse_f64(f) {
+                    let number = if int_count {
+                        int_number(f, plain)
+                    } else {
+                        parse_f64(f)
+                    };
+                    match number {
                         Some(v) => {
                             parsed[k] = v;
                             false
@@ -351,24 +426,24 @@ pub(crate) fn scan(
                     || (c.lenient
                         && c.count
                         && match c.vt {
-                            ValueType::Int => parse_i64(f).is_none(),
+                            ValueType::Int => ints[k].is_none(),
                             ValueType::Bool => parse_bool(f).is_none(),
                             _ => false,
                         });
                 if null {
                     valid = false;
-                } else if let Some(set) = st.distinct.as_mut() {
-                    // Distinct ratio counts every non-null value, as the baseline does.
-                    if let Some(v) = parse_i64(f) {
-                        set.insert(v);
-                        if set.len() > MAX_INT_CATEGORIES {
-                            st.distinct = None;
-                            st.distinct_overflow = true;
-                        }
+                    if int_count {
+                        ints[k] = None;
                     }
                 }
             }
             if !valid {
+                // The distinct ratio counts every non-null value, as the baseline does.
+                for (st, v) in states.iter_mut().zip(&ints) {
+                    if let (Some(Counter::Int(m)), Some(v)) = (st.counter.as_mut(), *v) {
+                        m.seen(v);
+                    }
+                }
                 if let Some(d) = dropped.as_deref_mut() {
                     let st = &states;
                     d.csv_row(cols, path, Some(line), |k| r.field(st[k].idx));
@@ -394,15 +469,7 @@ pub(crate) fn scan(
                 }
                 match st.counter.as_mut() {
                     None => {}
-                    Some(Counter::Int(map)) => {
-                        let v = parse_i64(f).ok_or_else(|| wrong("an integer"))?;
-                        if let Some(m) = map.as_mut() {
-                            *m.entry(v).or_insert(0) += 1;
-                            if m.len() > MAX_INT_CATEGORIES {
-                                *map = None;
-                            }
-                        }
-                    }
+                    Some(Counter::Int(m)) => m.count(ints[k].ok_or_else(|| wrong("an integer"))?),
                     Some(Counter::Text(m)) => {
                         let key: &[u8] = match c.vt {
                             ValueType::Bool => match parse_bool(f) {
@@ -427,9 +494,7 @@ pub(crate) fn scan(
         }
         rows_total += file_rows;
     }
-    let parts = states
-        .into_iter()
-        .map(|st| (st.spill, st.counter, st.distinct, st.distinct_overflow));
+    let parts = states.into_iter().map(|st| (st.spill, st.counter));
     finish_scan(cols, parts, spill_dir, (rows_total, rows_valid), spills)
 }
 
@@ -466,11 +531,79 @@ mod tests {
     fn keys_that_differ_at_the_end_spread_over_the_buckets() {
         use std::hash::{BuildHasher, BuildHasherDefault};
         let build = BuildHasherDefault::<FastHasher>::default();
-        let low: HashSet<u64> = (0..20_000)
+        let low: std::collections::HashSet<u64> = (0..20_000)
             .map(|i| build.hash_one(format!("u{i:07}")) & 0xffff)
             .collect();
         // 20,000 keys in 65,536 buckets: about 17,000 distinct low halves if the hash mixes.
         assert!(low.len() > 15_000, "{} distinct low 16 bits", low.len());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn integers_parse_as_the_standard_parser_reads_them(
+            text in "[ +-]{0,2}[0-9]{0,21}[ x.]?",
+            v in proptest::num::i64::ANY,
+        ) {
+            let std = |t: &str| t.trim().parse::<i64>().ok();
+            proptest::prop_assert_eq!(parse_i64(text.as_bytes()), std(&text), "{:?}", text);
+            let t = v.to_string();
+            proptest::prop_assert_eq!(parse_i64(t.as_bytes()), Some(v));
+            // The spilled number of an integer's text is the parser's, bit for bit.
+            for t in [t.clone(), format!("+{t}"), format!("00{}", v.unsigned_abs())] {
+                let want = parse_f64(t.as_bytes()).map(f64::to_bits);
+                proptest::prop_assert_eq!(int_number(t.as_bytes(), plain_i64(t.as_bytes())).map(f64::to_bits), want);
+            }
+        }
+    }
+
+    #[test]
+    fn minus_zero_keeps_its_sign_when_spilled() {
+        let got = int_number(b"-0", plain_i64(b"-0")).unwrap();
+        assert!(got == 0.0 && got.is_sign_negative());
+        assert_eq!(plain_i64(b"-0"), Some(0));
+        assert_eq!(
+            plain_i64(b"9999999999999999999"),
+            None,
+            "19 digits go to the standard parser"
+        );
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+    }
+
+    #[test]
+    fn an_integer_counter_counts_kept_rows_and_knows_every_distinct_value() {
+        let mut c = IntCounter::default();
+        for v in [3, 3, 5] {
+            c.count(v);
+        }
+        c.seen(7); // only in a dropped row
+        c.seen(3);
+        let m = c.0.as_ref().unwrap();
+        assert_eq!((m.len(), m[&3], m[&5], m[&7]), (3, 2, 1, 0));
+        let cols = [ScanColumn {
+            name: "i".into(),
+            vt: ValueType::Int,
+            spill: false,
+            count: true,
+            lenient: false,
+        }];
+        let scan = finish_scan(
+            &cols,
+            [(None, Some(Counter::Int(c)))],
+            Path::new("."),
+            (4, 3),
+            HashMap::new(),
+        )
+        .unwrap();
+        assert_eq!(scan.int_distinct["i"], Some(3));
+        let counts = scan.counts["i"].as_ref().unwrap();
+        assert_eq!(
+            counts.len(),
+            2,
+            "a value seen only in dropped rows is not a category: {counts:?}"
+        );
+        assert_eq!((counts["3"], counts["5"]), (2, 1));
     }
 
     #[test]

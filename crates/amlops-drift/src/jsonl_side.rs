@@ -11,15 +11,13 @@
 //! request or response body as a string) are an error: collect `model_inputs` instead.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::DriftError;
-use crate::csv_side::{
-    Counter, CsvScan, FastMap, MAX_INT_CATEGORIES, ScanColumn, finish_scan, parse_f64, parse_i64,
-};
+use crate::csv_side::{Counter, CsvScan, ScanColumn, finish_scan, parse_f64, parse_i64};
 use crate::jsonl_json::{Cell, ColumnMap, LineError, LineRows, MAX_COLUMNS, cell_text, parse_line};
 use crate::quality::{Bounds, ColumnQuality, DroppedColumn, DroppedRows, QualityColumn};
 use crate::source::ValueType;
@@ -364,8 +362,6 @@ fn wrong(path: &Path, line: u64, column: &str, text: &[u8], what: &str, vt: Valu
 struct ColState {
     spill: Option<BufWriter<File>>,
     counter: Option<Counter>,
-    distinct: Option<HashSet<i64>>,
-    distinct_overflow: bool,
 }
 
 /// Stream every file once: numeric columns spilled, categories counted, as the CSV scan does.
@@ -391,22 +387,17 @@ pub(crate) fn scan(
         } else {
             None
         };
-        let counter = match (c.count, c.vt) {
-            (false, _) => None,
-            (true, ValueType::Int) => Some(Counter::Int(Some(HashMap::new()))),
-            (true, _) => Some(Counter::Text(FastMap::default())),
-        };
         states.push(ColState {
             spill,
-            counter,
-            distinct: (c.vt == ValueType::Int && c.count).then(HashSet::new),
-            distinct_overflow: false,
+            counter: c.count.then(|| Counter::for_column(c.vt)),
         });
     }
     let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
     let mut map = ColumnMap::fixed(&names);
     let (mut rows_total, mut rows_valid) = (0u64, 0u64);
     let mut parsed = vec![0f64; cols.len()];
+    // The integer of each counted integer column's cell (parsed once a row).
+    let mut ints: Vec<Option<i64>> = vec![None; cols.len()];
     let lines = for_each_row(files, &mut map, None, |path, line, row| {
         rows_total += 1;
         let mut valid = true;
@@ -427,17 +418,18 @@ pub(crate) fn scan(
                 Class::Number(v) => parsed[k] = v,
                 Class::Key => {}
             }
-            if let (Some(set), Cell::Num { int: true, .. }) = (st.distinct.as_mut(), cell)
-                && let Some(v) = parse_i64(row.text(cell))
-            {
-                set.insert(v);
-                if set.len() > MAX_INT_CATEGORIES {
-                    st.distinct = None;
-                    st.distinct_overflow = true;
-                }
-            }
+            ints[k] = match (&st.counter, cell) {
+                (Some(Counter::Int(_)), Cell::Num { int: true, .. }) => parse_i64(row.text(cell)),
+                _ => None,
+            };
         }
         if !valid {
+            // The distinct ratio counts every integer of every row, as the baseline does.
+            for (st, v) in states.iter_mut().zip(&ints) {
+                if let (Some(Counter::Int(m)), Some(v)) = (st.counter.as_mut(), *v) {
+                    m.seen(v);
+                }
+            }
             if let Some(d) = dropped.as_deref_mut()
                 && !d.full()
             {
@@ -457,12 +449,9 @@ pub(crate) fn scan(
             }
             match st.counter.as_mut() {
                 None => {}
-                Some(Counter::Int(map)) => {
-                    if let (Some(m), Some(v)) = (map.as_mut(), parse_i64(row.text(cell))) {
-                        *m.entry(v).or_insert(0) += 1;
-                        if m.len() > MAX_INT_CATEGORIES {
-                            *map = None;
-                        }
+                Some(Counter::Int(m)) => {
+                    if let Some(v) = ints[k] {
+                        m.count(v);
                     }
                 }
                 Some(Counter::Text(m)) => {
@@ -484,9 +473,7 @@ pub(crate) fn scan(
             path: files.first().cloned().unwrap_or_default(),
         });
     }
-    let parts = states
-        .into_iter()
-        .map(|st| (st.spill, st.counter, st.distinct, st.distinct_overflow));
+    let parts = states.into_iter().map(|st| (st.spill, st.counter));
     let scan = finish_scan(cols, parts, spill_dir, (rows_total, rows_valid), spills)?;
     Ok((scan, lines))
 }
