@@ -1,13 +1,11 @@
 //! Rendered requests, generic asset containers and versions, deployment lists, datastore URLs, `connect`.
 
-mod common;
-
+use crate::common::*;
 use amlops_agent::{
     AzureAuth, AzureEnvironment, AzureRmConnection, CancellationToken, Output, TaskContext, TaskEnv,
 };
 use amlops_azureml::models::{CodeVersion, Datastore, PropertyValue};
 use amlops_azureml::{ArmRequest, ErrorKind, connect};
-use common::*;
 use serde_json::json;
 use wiremock::matchers::{body_json, header, header_exists, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -3,15 +3,13 @@
 //! 409 fails at once with the ARM code; hostile numbers and bodies from the server do not panic. Time is paused:
 //! the waits are asserted exactly, without sleeping.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::common::*;
 use amlops_azureml::models::*;
 use amlops_azureml::{ConflictOptions, ErrorKind};
-use common::*;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};

@@ -1,7 +1,6 @@
 //! Credentials per connection scheme, against a loopback authority and OIDC endpoint.
 
-mod common;
-
+use crate::common::*;
 use amlops_agent::{AzureAuth, AzureEnvironment, AzureRmConnection, CancellationToken, NetworkSettings};
 use amlops_azureml::credential::{
     CertificateAssertion, PipelineIdentity, credential_for_connection, scope_for_resource,
@@ -10,7 +9,6 @@ use amlops_azureml::http::build_client;
 use amlops_azureml::{ErrorKind, RetryPolicy};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -2,11 +2,9 @@
 //! request the client sends matches the example (method, path, api-version, body JSON-equal) and the example's
 //! response parses without losing a field (re-serialised, it equals the example body).
 
-mod common;
-
+use crate::common::*;
 use amlops_azureml::models::*;
 use amlops_azureml::{AzureMlClient, ClientConfig};
-use common::*;
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 use wiremock::matchers::{body_json, header, method, path, query_param};

@@ -1,14 +1,12 @@
 //! Faults: throttling, 5xx, exhausted retries, connection resets, malformed bodies, long-running operations,
 //! token refresh, cancellation.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::*;
 use amlops_azureml::models::*;
 use amlops_azureml::{ErrorKind, PollOptions};
-use common::*;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{method, path};

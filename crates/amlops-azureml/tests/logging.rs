@@ -1,12 +1,10 @@
 //! Bodies are logged at debug level only, with secrets redacted.
 
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use amlops_azureml::models::Job;
-use common::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

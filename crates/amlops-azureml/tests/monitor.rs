@@ -4,16 +4,14 @@
 //! The answers below have the shape of the public Microsoft.Insights 2023-10-01 examples `GetMetric.json` and
 //! `GetMetricError.json` (Azure REST API specifications), with online-endpoint metric names and dimensions.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use amlops_azureml::monitor::{
     ENDPOINT_LATENCY_METRICS, LATENCY_FILTER, METRICS_API_VERSION, MetricUnit, MetricsQuery, REQUESTS_FILTER,
     REQUESTS_PER_MINUTE,
 };
 use amlops_azureml::{ErrorKind, RetryPolicy};
-use common::*;
 use serde_json::json;
 use time::macros::datetime;
 use wiremock::matchers::{method, path, query_param};

@@ -1,9 +1,7 @@
 //! Paging, run history, log offsets, MLflow, discovery.
 
-mod common;
-
+use crate::common::*;
 use amlops_azureml::models::*;
-use common::*;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

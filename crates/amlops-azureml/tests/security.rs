@@ -4,10 +4,8 @@
 //! The client's connection is a loopback one (the wiremock server `ws`), so the allow-list is that server's own
 //! address; the "foreign" server is another wiremock server, which must receive nothing.
 
-mod common;
-
+use crate::common::*;
 use amlops_azureml::upload::UploadOptions;
-use common::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

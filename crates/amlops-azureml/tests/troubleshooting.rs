@@ -4,18 +4,16 @@
 //! written as the Azure hosts they stand for. A quoted block with no case here, or a case whose message differs
 //! from the quote, fails.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use std::time::Duration;
 
+use crate::common::*;
 use amlops_agent::{CancellationToken, NetworkSettings, error_chain_message};
 use amlops_azureml::credential::{EntraCredential, FixedAssertion, TokenSource};
 use amlops_azureml::http::build_client;
-use common::*;
 use serde_json::json;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -1,12 +1,10 @@
 //! Folder upload: hashes as the API guide §4 describes (expected values computed here independently), parallel
 //! and block uploads, and a second upload that sends no blob.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::*;
 use amlops_azureml::upload::{self, UploadOptions};
-use common::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use wiremock::matchers::{body_json, header, method, path, path_regex, query_param};
