@@ -4,10 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-mod common;
-
+use crate::common::our_panics;
 use amlops_drift::{DataSource, DriftConfig, Thresholds, compute_drift};
-use common::our_panics;
 
 /// Every input of a target: its minimised corpus, then its regressions.
 fn inputs(target: &str) -> Vec<PathBuf> {

@@ -6,10 +6,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-mod common;
-
+use crate::common::our_panics;
 use amlops_drift::{DataSource, DriftConfig, DriftError, DriftReport, compute_drift};
-use common::our_panics;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use proptest::prelude::*;
 
