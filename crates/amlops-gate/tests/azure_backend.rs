@@ -1,6 +1,6 @@
 //! `AzureBackend` (the gate's trait over the REST client) against wiremock: datastore downloads and lookups.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The amlops-gate binary run as the agent would run it: local data drift (no Azure needed), bad data, rule errors,
 //! and an end-to-end champion/challenger gate against a wiremock Azure ML.
 
-mod support;
+use crate::support;
 
 use amlops_testkit::{AgentRun, AzureRmSpec, RunResult, TaskResult, cargo_bin};
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! in CSV, and a metric with a threshold that cannot be computed fails the gate (a warning in
 //! warn mode) with a message naming the column and the cause.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

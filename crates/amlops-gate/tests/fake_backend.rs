@@ -1,6 +1,6 @@
 //! The whole task (inputs, evaluation, log, outputs, summary, report) run in-process against an in-memory Azure ML.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

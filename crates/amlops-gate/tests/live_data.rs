@@ -2,7 +2,7 @@
 //! in the default blob datastore; bad datastores, endpoints and deployments fail before any download; an empty
 //! window names the folders looked at; `model:` baselines are the producing job's training input.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The gate on collector JSON Lines: the build summary's sparkline histograms, the HTML report
 //! beside the JSON report, data-quality thresholds, and warnings for skipped lines.
 
-mod support;
+use crate::support;
 
 use amlops_testkit::{AgentEvent, AgentRun, RunResult, TaskResult, cargo_bin};
 
