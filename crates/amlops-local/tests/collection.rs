@@ -2,7 +2,7 @@
 //! events of every scoring call to modelDataCollector/<endpoint>/<deployment>/<collection>/<yyyy>/<MM>/<dd>/<HH>/
 //! in the default datastore; a script using `azureml.ai.monitoring.Collector` (the shim) logs its own data.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
 //! Online endpoints and deployments: LRO provisioning, scoring with key auth, traffic, getLogs, deletion.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
 //! Command and pipeline jobs run as local processes.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

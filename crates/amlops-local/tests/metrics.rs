@@ -2,7 +2,7 @@
 //! by deployment and status code class, latency percentiles measured on the calls, deployment capacity; the route
 //! is behind the workspace token like every ARM route.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 

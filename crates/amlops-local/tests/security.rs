@@ -1,7 +1,7 @@
 //! The local workspace is locked: its token on every ARM, data-plane and storage route, its own Host only, signed
 //! storage and log URLs, job paths confined to the state folder, children without the agent's secrets.
 
-mod common;
+use crate::common;
 
 use amlops_local::{LocalConfig, Timing};
 use serde_json::{Value, json};

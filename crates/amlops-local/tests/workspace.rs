@@ -1,6 +1,6 @@
 //! Workspace, discovery, ARM conventions, blob protocol, assets, restart.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
