@@ -373,8 +373,9 @@ def cmd_merge(args):
 def cmd_promote(args):
     """Copies variants into the corpus and records them: next to their original (`<path>`), which holds every file
     the variant reads, or, when that name is taken, under `variants/<path>` with copies of the local files the SDK
-    read. Run `cargo test -p amlops-spec --test corpus` afterwards: a variant next to its original is also inside
-    the original's folder, and a case that uploads that folder as code must still hash as recorded."""
+    read. Run `cargo test -p amlops-spec --test integration corpus::` afterwards: a variant next to its original
+    is also inside the original's folder, and a case that uploads that folder as code must still hash as
+    recorded."""
     out = Path(args.out)
     tree = out / "tree"
     oracle = load_oracle(args.oracle)

@@ -1,7 +1,6 @@
 //! The two-phase API as the tasks use it.
 
-#[path = "support/fixed.rs"]
-mod fixed;
+use crate::support::fixed;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -4,12 +4,10 @@
 //! The corpus holds the dev cases and the variants of them the differential tool (`tools/yaml-diff`) found
 //! bugs with (next to their originals, a few under `variants/`); every case must agree with the SDK.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
+use crate::support::oracle;
 use serde_json::Value;
-use support::oracle;
 
 /// Number of SDK-converted cases in the manifest (all must match).
 const CONVERTED: usize = 416;

@@ -1,8 +1,7 @@
 //! Rules ported from the SDK (azure-ai-ml 1.35.2) after the differential tool found bodies that differed:
 //! anonymous data and environments, typed values the SDK's schemas cast or keep, fields it drops.
 
-#[path = "support/fixed.rs"]
-mod fixed;
+use crate::support::fixed;
 
 use std::fs;
 use std::path::Path;

@@ -1,8 +1,7 @@
 //! Rules ported from the SDK (azure-ai-ml 1.35.2) after the differential run on a second variant set: the
 //! defaults the SDK's entities fill in, the node types its unions infer, labels it cannot resolve.
 
-#[path = "support/fixed.rs"]
-mod fixed;
+use crate::support::fixed;
 
 use std::fs;
 use std::path::Path;

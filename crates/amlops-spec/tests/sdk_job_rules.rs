@@ -2,8 +2,7 @@
 //! nodes, sweep settings, environment references, component ports): each rule refuses what the SDK refuses, names
 //! the field, and still accepts the valid form next to it.
 
-#[path = "support/fixed.rs"]
-mod fixed;
+use crate::support::fixed;
 
 use std::fs;
 

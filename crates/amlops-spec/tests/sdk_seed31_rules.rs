@@ -3,8 +3,7 @@
 //! its component, boolean component input defaults and `is_deterministic` given as strings, early termination
 //! defaults of AutoML nodes' sweeps and `queue_settings` of sweep jobs.
 
-#[path = "support/fixed.rs"]
-mod fixed;
+use crate::support::fixed;
 
 use std::fs;
 use std::path::Path;
