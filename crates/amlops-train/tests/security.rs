@@ -2,10 +2,8 @@
 //! folder's links never upload what they point at, and a workspace that names another host for its data plane
 //! or its MLflow gets nothing sent there.
 
-mod common;
-
+use crate::common::*;
 use amlops_testkit::TaskResult;
-use common::*;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

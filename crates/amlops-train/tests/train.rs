@@ -1,9 +1,7 @@
 //! The train binary against a fake Azure ML workspace (wiremock), run as the agent would run it.
 
-mod common;
-
+use crate::common::*;
 use amlops_testkit::TaskResult;
-use common::*;
 
 fn happy_scenario() -> Scenario {
     let mut s = Scenario::statuses(&["Queued", "Running", "Running", "Running", "Running", "Completed"]);
