@@ -4,3 +4,4 @@
 mod binaries;
 mod manifests;
 mod package;
+mod test_layout;
