@@ -232,7 +232,7 @@ pub(crate) struct CsvScan {
 
 /// The category counts of one column while a text scan (CSV, JSON Lines) runs.
 pub(crate) enum Counter {
-    Text(FastMap<Vec<u8>, u64>),
+    Text(TextCounter),
     Int(IntCounter),
 }
 
@@ -241,9 +241,66 @@ impl Counter {
     pub(crate) fn for_column(vt: ValueType) -> Counter {
         match vt {
             ValueType::Int => Counter::Int(IntCounter::default()),
-            _ => Counter::Text(FastMap::default()),
+            _ => Counter::Text(TextCounter::default()),
         }
     }
+}
+
+/// Category counts of a text column. Keys of at most 15 bytes (most categories) live in a table
+/// keyed by one 128-bit integer (the bytes, zero-padded, and the length in the last byte), so a
+/// lookup compares two words instead of calling `memcmp` on a heap copy; longer keys live in a
+/// table of byte strings.
+#[derive(Default)]
+pub(crate) struct TextCounter {
+    short: FastMap<u128, u64>,
+    long: FastMap<Vec<u8>, u64>,
+}
+
+impl TextCounter {
+    #[inline]
+    pub(crate) fn count(&mut self, key: &[u8]) {
+        if key.len() < 16 {
+            *self.short.entry(short_key(key)).or_insert(0) += 1;
+        } else if let Some(n) = self.long.get_mut(key) {
+            *n += 1;
+        } else {
+            self.long.insert(key.to_vec(), 1);
+        }
+    }
+
+    /// Every key with its count.
+    pub(crate) fn into_counts(self) -> impl Iterator<Item = (Vec<u8>, u64)> {
+        let short = self.short.into_iter().map(|(k, n)| {
+            let b = k.to_le_bytes();
+            (b[..usize::from(b[15])].to_vec(), n)
+        });
+        short.chain(self.long)
+    }
+}
+
+/// A key of at most 15 bytes as one integer: byte i of the key is byte i of the result, the
+/// length is byte 15, the bytes between are zero (so different keys give different integers).
+#[inline]
+fn short_key(s: &[u8]) -> u128 {
+    let n = s.len();
+    debug_assert!(n < 16);
+    let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    let half = |c: &[u8]| u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+    let (lo, hi) = if n >= 8 {
+        // Bytes 8..n: the last 8 bytes shifted down past those the first word holds.
+        let hi = if n > 8 {
+            word(&s[n - 8..]) >> (8 * (16 - n))
+        } else {
+            0
+        };
+        (word(s), hi)
+    } else if n >= 4 {
+        // Two overlapping 4-byte loads; the bytes they share are the same.
+        (half(s) | (half(&s[n - 4..]) << (8 * (n - 4))), 0)
+    } else {
+        (s.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)), 0)
+    };
+    (u128::from(hi | ((n as u64) << 56)) << 64) | u128::from(lo)
 }
 
 /// The values of an integer column whose kind the baseline decides after the scan. One table holds
@@ -316,7 +373,7 @@ pub(crate) fn finish_scan(
                 counts.insert(
                     c.name.clone(),
                     Some(
-                        m.into_iter()
+                        m.into_counts()
                             .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v))
                             .collect(),
                     ),
@@ -479,12 +536,7 @@ pub(crate) fn scan(
                             },
                             _ => f,
                         };
-                        match m.get_mut(key) {
-                            Some(n) => *n += 1,
-                            None => {
-                                m.insert(key.to_vec(), 1);
-                            }
-                        }
+                        m.count(key);
                     }
                 }
             }
@@ -554,6 +606,39 @@ mod tests {
                 proptest::prop_assert_eq!(int_number(t.as_bytes(), plain_i64(t.as_bytes())).map(f64::to_bits), want);
             }
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_counts_equal_a_map_of_byte_strings(keys in proptest::collection::vec(
+            proptest::collection::vec(proptest::prop_oneof![proptest::strategy::Just(0u8), proptest::strategy::Just(b'a'), proptest::strategy::Just(b'b'), proptest::num::u8::ANY], 0..24),
+            0..200,
+        )) {
+            let mut c = TextCounter::default();
+            let mut want: HashMap<Vec<u8>, u64> = HashMap::new();
+            for k in &keys {
+                c.count(k);
+                *want.entry(k.clone()).or_insert(0) += 1;
+            }
+            let got: HashMap<Vec<u8>, u64> = c.into_counts().collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn short_keys_hold_their_bytes_and_length() {
+        for n in 0..16 {
+            let s: Vec<u8> = (1..=n as u8).collect();
+            let b = short_key(&s).to_le_bytes();
+            assert_eq!(&b[..n], &s[..], "{n}");
+            assert!(b[n..15].iter().all(|&x| x == 0), "{n}");
+            assert_eq!(usize::from(b[15]), n);
+        }
+        assert_ne!(
+            short_key(b"a"),
+            short_key(b"a\0"),
+            "a trailing zero byte is another key"
+        );
     }
 
     #[test]

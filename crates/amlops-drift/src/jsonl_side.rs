@@ -454,15 +454,7 @@ pub(crate) fn scan(
                         m.count(v);
                     }
                 }
-                Some(Counter::Text(m)) => {
-                    let key = row.text(cell);
-                    match m.get_mut(key) {
-                        Some(n) => *n += 1,
-                        None => {
-                            m.insert(key.to_vec(), 1);
-                        }
-                    }
-                }
+                Some(Counter::Text(m)) => m.count(row.text(cell)),
             }
         }
         Ok(())

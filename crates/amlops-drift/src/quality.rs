@@ -16,7 +16,7 @@
 //! every row instead; it is also the reference the fused counts are tested against.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use arrow_array::Array;
@@ -93,7 +93,7 @@ pub(crate) struct Reading {
     /// The valid values, when read as numbers.
     pub numbers: Vec<f64>,
     /// The valid values and how often each occurs, when read as categories (text form).
-    pub categories: HashMap<String, u64>,
+    pub categories: crate::csv_side::FastMap<String, u64>,
     /// Category values that are not UTF-8 text (never a baseline category).
     pub not_text: u64,
 }
