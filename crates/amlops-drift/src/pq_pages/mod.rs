@@ -32,6 +32,7 @@ use std::path::Path;
 use parquet::basic::Encoding;
 
 use crate::DriftError;
+use crate::csv_side::TextCounter;
 use crate::quality::Reading;
 use crate::sample::Sample;
 
@@ -232,7 +233,10 @@ pub(crate) fn read_categories(
     s.text.clear();
     s.text_ends.clear();
     let mut cursor = 0usize;
-    walk(path, column, false, |l, part| {
+    // PLAIN values are counted by their bytes (short ones as one integer key, see `TextCounter`),
+    // and moved into `out` once the column is read.
+    let mut plain = TextCounter::default();
+    let read = walk(path, column, false, |l, part| {
         if l.kind != Kind::Utf8 {
             return Ok(Some("not a text column".into()));
         }
@@ -256,7 +260,7 @@ pub(crate) fn read_categories(
                 encoding,
             } => {
                 let page_mask = mask.map(|m| m.page(row, n, &mut cursor)).transpose()?;
-                let counted = &mut *out;
+                let counted = &mut plain;
                 let mut dropped = s.dropped.take();
                 let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
                     let mut at = 0usize;
@@ -271,13 +275,8 @@ pub(crate) fn read_categories(
                                 }
                             }
                         } else {
-                            let text = std::str::from_utf8(v).map_err(|_| "a value that is not UTF-8")?;
-                            match counted.get_mut(text) {
-                                Some(c) => *c += 1,
-                                None => {
-                                    counted.insert(text.to_string(), 1);
-                                }
-                            }
+                            std::str::from_utf8(v).map_err(|_| "a value that is not UTF-8")?;
+                            counted.count(v);
                         }
                     }
                     Ok(())
@@ -305,7 +304,12 @@ pub(crate) fn read_categories(
                 Ok(None)
             }
         }
-    })
+    })?;
+    for (k, n) in plain.into_counts() {
+        // Every key was checked to be UTF-8 when it was counted.
+        *out.entry(String::from_utf8_lossy(&k).into_owned()).or_insert(0) += n;
+    }
+    Ok(read)
 }
 
 /// Move a chunk's text dictionary counts into `out`.
