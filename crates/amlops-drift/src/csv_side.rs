@@ -306,17 +306,32 @@ fn short_key(s: &[u8]) -> u128 {
 /// The values of an integer column whose kind the baseline decides after the scan. One table holds
 /// every distinct non-null value of all rows (the 5% rule counts them, dropped rows included) with
 /// its count in the rows kept (0 for a value seen only in dropped rows): one lookup a value instead
-/// of a set and a map. Above [`MAX_INT_CATEGORIES`] distinct values the column is numerical (the
-/// rule needs at least 20M rows to call it categorical) and the table is dropped.
-pub(crate) struct IntCounter(Option<FastMap<i64, u64>>);
+/// of a set and a map. Above its limit ([`MAX_INT_CATEGORIES`], or fewer where the baseline's
+/// line count already decides the rule, see [`numerical_from`]) the column is numerical and the
+/// table is dropped.
+pub(crate) struct IntCounter {
+    map: Option<FastMap<i64, u64>>,
+    limit: usize,
+}
 
 impl Default for IntCounter {
     fn default() -> Self {
-        IntCounter(Some(FastMap::default()))
+        IntCounter {
+            map: Some(FastMap::default()),
+            limit: MAX_INT_CATEGORIES,
+        }
     }
 }
 
 impl IntCounter {
+    /// A counter that gives up past `limit` distinct values (at most [`MAX_INT_CATEGORIES`]).
+    pub(crate) fn with_limit(limit: usize) -> IntCounter {
+        IntCounter {
+            limit: limit.min(MAX_INT_CATEGORIES),
+            ..IntCounter::default()
+        }
+    }
+
     /// A value in a row the drift metrics keep.
     pub(crate) fn count(&mut self, v: i64) {
         self.add(v, 1);
@@ -328,13 +343,40 @@ impl IntCounter {
     }
 
     fn add(&mut self, v: i64, n: u64) {
-        if let Some(m) = self.0.as_mut() {
+        if let Some(m) = self.map.as_mut() {
             *m.entry(v).or_insert(0) += n;
-            if m.len() > MAX_INT_CATEGORIES {
-                self.0 = None;
+            if m.len() > self.limit {
+                self.map = None;
             }
         }
     }
+}
+
+/// The number of distinct values from which an integer column of the baseline `files` is surely
+/// numerical: the rule calls it categorical when distinct / rows < 0.05, and the files cannot hold
+/// more records than line ends plus one each, so from `lines / 20 + 2` distinct values on, the
+/// ratio is at least 0.05 whatever the final row count. Counting line ends reads the files at
+/// memory speed (they are read again at once, from the page cache); the scan then stops counting
+/// a column of 2M distinct ids after about 100k instead of after 1M.
+pub(crate) fn numerical_from(files: &[PathBuf]) -> Result<usize, DriftError> {
+    let mut lines = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    for path in files {
+        let mut f = File::open(path).map_err(|e| DriftError::io(path, e))?;
+        loop {
+            let n = f.read(&mut buf).map_err(|e| DriftError::io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            lines += buf[..n]
+                .iter()
+                .map(|&b| u64::from((b == b'\n') | (b == b'\r')))
+                .sum::<u64>();
+        }
+        // The last record needs no line end.
+        lines += 1;
+    }
+    Ok(usize::try_from(lines / 20 + 2).unwrap_or(usize::MAX))
 }
 
 /// What a text scan leaves of one column: its spill file and its counts.
@@ -357,7 +399,7 @@ pub(crate) fn finish_scan(
         }
         match counter {
             None => {}
-            Some(Counter::Int(IntCounter(m))) => {
+            Some(Counter::Int(IntCounter { map: m, .. })) => {
                 int_distinct.insert(c.name.clone(), m.as_ref().map(|m| m.len()));
                 counts.insert(
                     c.name.clone(),
@@ -409,6 +451,14 @@ pub(crate) fn scan(
 ) -> Result<CsvScan, DriftError> {
     let mut spills = HashMap::new();
     let mut states: Vec<ColState> = Vec::with_capacity(cols.len());
+    // The baseline (not lenient) decides the kind of its integer columns whose kind is not set
+    // (counted and spilled); a column set to be categorical keeps every category.
+    let undecided = |c: &ScanColumn| c.count && c.spill && c.vt == ValueType::Int && !c.lenient;
+    let int_limit = if cols.iter().any(undecided) {
+        numerical_from(files)?
+    } else {
+        MAX_INT_CATEGORIES
+    };
     for (k, c) in cols.iter().enumerate() {
         let spill = if c.spill {
             let p = spill_dir.join(format!("{side}-{k}.f64"));
@@ -418,10 +468,15 @@ pub(crate) fn scan(
         } else {
             None
         };
+        let counter = if undecided(c) {
+            Counter::Int(IntCounter::with_limit(int_limit))
+        } else {
+            Counter::for_column(c.vt)
+        };
         states.push(ColState {
             idx: 0,
             spill,
-            counter: c.count.then(|| Counter::for_column(c.vt)),
+            counter: c.count.then_some(counter),
         });
     }
     let (mut rows_total, mut rows_valid) = (0u64, 0u64);
@@ -642,6 +697,29 @@ mod tests {
     }
 
     #[test]
+    fn the_line_count_bounds_the_distinct_values_a_categorical_baseline_column_can_have() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        let b = dir.path().join("b.csv");
+        // 1 header + 59 records, the last without a line end; a CRLF file of 1 + 40 records.
+        let body: String = (0..59).map(|i| format!("{i}\n")).collect();
+        std::fs::write(&a, format!("x\n{}", body.trim_end())).unwrap();
+        std::fs::write(&b, "x\r\n".repeat(41)).unwrap();
+        // a: 59 line ends + 1; b: 82 line-end bytes + 1 (CR and LF both counted): 143 in all.
+        let limit = numerical_from(&[a.clone(), b]).unwrap();
+        assert_eq!(limit, 143 / 20 + 2);
+        // At that many distinct values the ratio is at least 0.05 for any row count the files allow.
+        let rows_at_most = 1 + 59 + 41;
+        assert!(limit as f64 / rows_at_most as f64 >= 0.05);
+        let mut c = IntCounter::with_limit(2);
+        c.count(1);
+        c.count(2);
+        assert!(c.map.is_some());
+        c.seen(3);
+        assert!(c.map.is_none(), "past its limit the counter gives up");
+    }
+
+    #[test]
     fn minus_zero_keeps_its_sign_when_spilled() {
         let got = int_number(b"-0", plain_i64(b"-0")).unwrap();
         assert!(got == 0.0 && got.is_sign_negative());
@@ -664,7 +742,7 @@ mod tests {
         }
         c.seen(7); // only in a dropped row
         c.seen(3);
-        let m = c.0.as_ref().unwrap();
+        let m = c.map.as_ref().unwrap();
         assert_eq!((m.len(), m[&3], m[&5], m[&7]), (3, 2, 1, 0));
         let cols = [ScanColumn {
             name: "i".into(),
