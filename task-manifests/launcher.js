@@ -111,27 +111,32 @@ function main() {
     }
   }
 
-  const child = childProcess.spawn(binary, process.argv.slice(2), {
+  // The agent signals only this process (on Linux/macOS): pass cancellation on and wait for the binary.
+  // On Windows the binary already receives CTRL_C/CTRL_BREAK from the console; child.kill() would
+  // terminate it at once, so the launcher only keeps itself alive. The handlers are in place before
+  // the binary starts: the binary runs in parallel from the moment it is spawned, and a signal that
+  // reached this process before its handler would end it by default and leave the binary running
+  // with nobody to pass the cancellation on (seen in a test on a loaded machine).
+  let child = null;
+  const forward = (sig) => {
+    if (posix && child && child.exitCode === null && child.signalCode === null) {
+      try {
+        child.kill(sig);
+      } catch (_) {
+        // The child is already gone; its exit event follows.
+      }
+    }
+  };
+  const signals = posix ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGBREAK'];
+  for (const sig of signals) {
+    process.on(sig, () => forward(sig));
+  }
+
+  child = childProcess.spawn(binary, process.argv.slice(2), {
     stdio: 'inherit',
     env: process.env,
     windowsHide: true,
   });
-
-  // The agent signals only this process (on Linux/macOS): pass cancellation on and wait for the binary.
-  // On Windows the binary already receives CTRL_C/CTRL_BREAK from the console; child.kill() would
-  // terminate it at once, so the launcher only keeps itself alive.
-  const signals = posix ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGBREAK'];
-  for (const sig of signals) {
-    process.on(sig, () => {
-      if (posix && child.exitCode === null && child.signalCode === null) {
-        try {
-          child.kill(sig);
-        } catch (_) {
-          // The child is already gone; its exit event follows.
-        }
-      }
-    });
-  }
 
   child.on('error', (err) => {
     fail(`amlops launcher: cannot start ${binary}: ${err.message}`);

@@ -1,4 +1,4 @@
-// Tests of launcher.js with fake task binaries (POSIX shell or Node.js scripts written at test time).
+// Tests of launcher.js with fake task binaries (POSIX shell scripts written at test time).
 // Run: node --test task-manifests/test/*.test.js (or `cargo xtask test`, which runs everything)
 'use strict';
 
@@ -14,9 +14,8 @@ const { candidateDirs, versionLess } = require(LAUNCHER);
 const posix = process.platform !== 'win32';
 const PLATFORM_DIR = `${process.platform}-${process.arch}`;
 
-// A task folder in a temporary directory: launcher.js, launcher.json and optionally a fake binary
-// (a shell script, or with `node` a Node.js script run by this Node.js).
-function taskFolder(t, { binary = 'fake-task', script, node = false, mode = 0o755, subdir = PLATFORM_DIR, config } = {}) {
+// A task folder in a temporary directory: launcher.js, launcher.json and optionally a fake binary.
+function taskFolder(t, { binary = 'fake-task', script, mode = 0o755, subdir = PLATFORM_DIR, config } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'amlops-launcher-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.copyFileSync(LAUNCHER, path.join(dir, 'launcher.js'));
@@ -26,7 +25,7 @@ function taskFolder(t, { binary = 'fake-task', script, node = false, mode = 0o75
     const binDir = path.join(dir, 'bin', subdir);
     fs.mkdirSync(binDir, { recursive: true });
     file = path.join(binDir, binary);
-    fs.writeFileSync(file, `#!${node ? process.execPath : '/bin/sh'}\n${script}\n`);
+    fs.writeFileSync(file, `#!/bin/sh\n${script}\n`);
     fs.chmodSync(file, mode);
   }
   return { dir, file };
@@ -93,19 +92,15 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   test(`${sig} sent to the launcher reaches the binary`, { skip: !posix, timeout: 30000 }, async (t) => {
     const name = sig.slice(3);
     const { dir } = taskFolder(t, {
-      // A Node.js script, as the real binaries handle the signal in their own event loop. A shell
-      // trap around `wait` can be late: a signal that arrives between the shell's check for
-      // pending traps and its blocking wait may run the trap only when the waited-for job ends
-      // (the SIGINT test hung until its timeout once, in a CI run on a loaded machine).
-      node: true,
+      // The binary waits on a background sleep so that the trap runs as soon as the signal arrives.
       script: [
-        "const fs = require('fs');",
-        `process.on('${sig}', () => {`,
-        `  fs.writeFileSync(process.env.MARKER, 'got-${name}\\n');`,
-        "  process.stdout.write('cancelled\\n', () => process.exit(42));",
-        '});',
-        "setTimeout(() => { console.log('not-cancelled'); process.exit(0); }, 600000);",
-        "process.stdout.write('ready\\n');",
+        `trap 'echo "got-${name}" > "$MARKER"; kill $pid 2>/dev/null; echo cancelled; exit 42' ${name}`,
+        'sleep 600 &',
+        'pid=$!',
+        'echo ready',
+        'wait $pid',
+        'echo not-cancelled',
+        'exit 0',
       ].join('\n'),
     });
     const marker = path.join(dir, 'marker');
