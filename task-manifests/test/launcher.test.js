@@ -31,12 +31,29 @@ function taskFolder(t, { binary = 'fake-task', script, mode = 0o755, subdir = PL
   return { dir, file };
 }
 
+// Launchers still running (with their binaries, in the launcher's process group): a test that
+// fails while one runs must not leave it holding this process's pipes open, or the test file would
+// wait for it instead of reporting.
+const running = new Set();
+test.after(() => {
+  for (const child of running) {
+    try {
+      process.kill(posix ? -child.pid : child.pid, 'SIGKILL');
+    } catch (_) {
+      // Already gone.
+    }
+  }
+});
+
 // Starts the launcher; resolves lines of stdout as they arrive and the exit status.
 function runLauncher(dir, { env = {}, args = [] } = {}) {
   const child = spawn(process.execPath, [path.join(dir, 'launcher.js'), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so that the cleanup above reaches the binary too.
+    detached: posix,
   });
+  running.add(child);
   let stdout = '';
   let stderr = '';
   const waiters = [];
@@ -53,7 +70,10 @@ function runLauncher(dir, { env = {}, args = [] } = {}) {
     stderr += chunk;
   });
   const exited = new Promise((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
   return {
     child,
