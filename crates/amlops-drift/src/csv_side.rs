@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::DriftError;
 use crate::csv_scan::{CsvScanner, ScanError};
@@ -342,6 +343,16 @@ impl IntCounter {
         self.add(v, 0);
     }
 
+    /// True once the counter gave up (the column is numerical).
+    pub(crate) fn gave_up(&self) -> bool {
+        self.map.is_none()
+    }
+
+    /// Stop counting: the column's kind is decided as numerical.
+    pub(crate) fn give_up(&mut self) {
+        self.map = None;
+    }
+
     fn add(&mut self, v: i64, n: u64) {
         if let Some(m) = self.map.as_mut() {
             *m.entry(v).or_insert(0) += n;
@@ -432,6 +443,20 @@ pub(crate) fn finish_scan(
     })
 }
 
+/// See [`scan`]'s `numerical`: the baseline raises the flags of the integer columns it found
+/// numerical, the target stops counting them.
+fn share_decisions(cols: &[ScanColumn], states: &mut [ColState], numerical: &[AtomicBool]) {
+    for ((c, st), flag) in cols.iter().zip(states.iter_mut()).zip(numerical) {
+        if let Some(Counter::Int(m)) = st.counter.as_mut() {
+            if !c.lenient && c.spill && m.gave_up() {
+                flag.store(true, Ordering::Relaxed);
+            } else if c.lenient && c.spill && !m.gave_up() && flag.load(Ordering::Relaxed) {
+                m.give_up();
+            }
+        }
+    }
+}
+
 struct ColState {
     idx: usize,
     spill: Option<BufWriter<File>>,
@@ -442,12 +467,18 @@ struct ColState {
 ///
 /// `dropped` (the target): every row the scan drops (not counted in `rows_valid`) is recorded,
 /// in file and row order, with [`DroppedRows::csv_row`] (the data-quality counts need them).
+///
+/// `numerical` (one flag a column, shared by the baseline's and the target's scans, which run at
+/// the same time): the baseline's scan raises a column's flag once its integer counts show the
+/// column is numerical, and the target's scan then stops counting that column's categories (the
+/// baseline decides the kind; the target's categories would never be used).
 pub(crate) fn scan(
     files: &[PathBuf],
     cols: &[ScanColumn],
     spill_dir: &Path,
     side: &str,
     mut dropped: Option<&mut DroppedRows>,
+    numerical: &[AtomicBool],
 ) -> Result<CsvScan, DriftError> {
     let mut spills = HashMap::new();
     let mut states: Vec<ColState> = Vec::with_capacity(cols.len());
@@ -499,6 +530,9 @@ pub(crate) fn scan(
         let mut ints: Vec<Option<i64>> = vec![None; cols.len()];
         while r.next_record().map_err(|e| scan_err(path, e))? {
             file_rows += 1;
+            if file_rows.is_multiple_of(4096) {
+                share_decisions(cols, &mut states, numerical);
+            }
             let line = r.line();
             let mut valid = true;
             for (k, (c, st)) in cols.iter().zip(states.iter_mut()).enumerate() {
@@ -717,6 +751,41 @@ mod tests {
         assert!(c.map.is_some());
         c.seen(3);
         assert!(c.map.is_none(), "past its limit the counter gives up");
+    }
+
+    #[test]
+    fn the_baseline_tells_the_target_which_integer_columns_are_numerical() {
+        let col = |lenient| ScanColumn {
+            name: "i".into(),
+            vt: ValueType::Int,
+            spill: true,
+            count: true,
+            lenient,
+        };
+        let state = |limit| ColState {
+            idx: 0,
+            spill: None,
+            counter: Some(Counter::Int(IntCounter::with_limit(limit))),
+        };
+        let flags = [AtomicBool::new(false)];
+        let (base, target) = ([col(false)], [col(true)]);
+        let (mut b, mut t) = ([state(1)], [state(MAX_INT_CATEGORIES)]);
+        let gave_up = |st: &[ColState; 1]| matches!(&st[0].counter, Some(Counter::Int(m)) if m.gave_up());
+        share_decisions(&target, &mut t, &flags);
+        share_decisions(&base, &mut b, &flags);
+        assert!(!flags[0].load(Ordering::Relaxed), "nothing decided yet");
+        if let Some(Counter::Int(m)) = b[0].counter.as_mut() {
+            m.count(1);
+            m.count(2);
+        }
+        share_decisions(&base, &mut b, &flags);
+        assert!(gave_up(&b) && flags[0].load(Ordering::Relaxed));
+        assert!(!gave_up(&t));
+        share_decisions(&target, &mut t, &flags);
+        assert!(
+            gave_up(&t),
+            "the target stops counting a column the baseline found numerical"
+        );
     }
 
     #[test]

@@ -223,6 +223,7 @@ fn open_side(
     side: &'static str,
     spill: &std::path::Path,
     limit: usize,
+    numerical: &[std::sync::atomic::AtomicBool],
 ) -> Result<(Side, LineReport, Option<DroppedRows>), DriftError> {
     let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
     let target = side == "target";
@@ -267,7 +268,7 @@ fn open_side(
             };
             let cols = cols(&types);
             let mut dropped = target.then(|| DroppedRows::for_scan(&cols, limit));
-            let scan = csv_side::scan(src.files(), &cols, spill, side, dropped.as_mut())?;
+            let scan = csv_side::scan(src.files(), &cols, spill, side, dropped.as_mut(), numerical)?;
             Ok((
                 Side::Csv(scan),
                 LineReport::default(),
@@ -400,9 +401,21 @@ pub(crate) fn compute(
         None => tempfile::Builder::new().prefix("amlops-drift-").tempdir(),
     }
     .map_err(|e| DriftError::io(config.temp_dir.clone().unwrap_or_else(std::env::temp_dir), e))?;
+    // Integer columns the baseline's scan finds numerical, for the target's scan (see `csv_side::scan`).
+    let numerical: Vec<std::sync::atomic::AtomicBool> = planned
+        .iter()
+        .map(|_| std::sync::atomic::AtomicBool::new(false))
+        .collect();
     let (b, t) = std::thread::scope(|s| {
-        let h = s.spawn(|| open_side(target, &planned, "target", spill_dir.path(), limit));
-        let b = open_side(baseline, &planned, "baseline", spill_dir.path(), limit);
+        let h = s.spawn(|| open_side(target, &planned, "target", spill_dir.path(), limit, &numerical));
+        let b = open_side(
+            baseline,
+            &planned,
+            "baseline",
+            spill_dir.path(),
+            limit,
+            &numerical,
+        );
         (
             b,
             h.join()
