@@ -15,7 +15,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderB
 use parquet::file::metadata::ParquetMetaData;
 
 use crate::DriftError;
-use crate::csv_side::{FastMap, MAX_INT_CATEGORIES};
+use crate::csv_side::{FastMap, MAX_INT_CATEGORIES, TextCounter};
 use crate::engine::INT_CATEGORICAL_RATIO;
 use crate::pq_pages::{self, FileMask, PageScratch, Read};
 use crate::quality::Reading;
@@ -529,6 +529,7 @@ impl ParquetSide {
             **d = Reading::default();
         }
         let mut out: HashMap<String, u64> = HashMap::new();
+        let mut plain = TextCounter::default();
         let mut pos = 0usize;
         for p in &self.files {
             for_each_array(p, column, |a| {
@@ -562,23 +563,27 @@ impl ParquetSide {
                         }
                     }
                 } else {
-                    let values = to_strings(a, p, column)?;
+                    // One string array, counted by bytes (no `String` a value).
+                    let text = as_text(a, p, column)?;
+                    let values = text.as_string::<i32>();
                     if let Some(r) = dropped.as_deref_mut() {
                         for &i in &gone {
-                            if let Some(v) = values.get(i) {
-                                r.category(v);
-                            }
+                            r.category(values.value(i));
                         }
                     }
-                    for (i, v) in values.into_iter().enumerate() {
+                    for i in 0..n {
                         if keep(i) {
-                            *out.entry(v).or_insert(0) += 1;
+                            plain.count(values.value(i).as_bytes());
                         }
                     }
                 }
                 pos += n;
                 Ok(())
             })?;
+        }
+        for (k, n) in plain.into_counts() {
+            // Keys are the bytes of `str`s.
+            *out.entry(String::from_utf8_lossy(&k).into_owned()).or_insert(0) += n;
         }
         Ok(out)
     }
@@ -661,13 +666,18 @@ fn stat_range(st: &parquet::file::statistics::Statistics) -> Option<(f64, f64)> 
     (lo <= hi).then_some((lo, hi))
 }
 
-pub(crate) fn to_strings(a: &ArrayRef, path: &Path, column: &str) -> Result<Vec<String>, DriftError> {
-    let s = arrow_cast::cast(a, &DataType::Utf8).map_err(|e| DriftError::WrongType {
+/// The values in their text form, as one string array (nulls stay null).
+fn as_text(a: &ArrayRef, path: &Path, column: &str) -> Result<ArrayRef, DriftError> {
+    arrow_cast::cast(a, &DataType::Utf8).map_err(|e| DriftError::WrongType {
         path: path.to_path_buf(),
         line: None,
         column: column.to_string(),
         message: format!("cannot read as categories: {e}"),
-    })?;
+    })
+}
+
+pub(crate) fn to_strings(a: &ArrayRef, path: &Path, column: &str) -> Result<Vec<String>, DriftError> {
+    let s = as_text(a, path, column)?;
     let s = s.as_string::<i32>();
     Ok((0..s.len())
         .map(|i| {
