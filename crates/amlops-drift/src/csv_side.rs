@@ -251,7 +251,7 @@ impl Counter {
 /// keyed by one 128-bit integer (the bytes, zero-padded, and the length in the last byte), so a
 /// lookup compares two words instead of calling `memcmp` on a heap copy; longer keys live in a
 /// table of byte strings.
-#[derive(Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct TextCounter {
     short: FastMap<u128, u64>,
     long: FastMap<Vec<u8>, u64>,
@@ -266,6 +266,22 @@ impl TextCounter {
             *n += 1;
         } else {
             self.long.insert(key.to_vec(), 1);
+        }
+    }
+
+    /// Distinct keys.
+    pub(crate) fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    /// Calls `f(key, count)` for every key.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[u8], u64)) {
+        for (&k, &n) in &self.short {
+            let b = k.to_le_bytes();
+            f(&b[..usize::from(b[15])], n);
+        }
+        for (k, &n) in &self.long {
+            f(k, n);
         }
     }
 

@@ -95,7 +95,7 @@ pub(crate) struct Reading {
     /// The valid values, when read as numbers.
     pub numbers: Vec<f64>,
     /// The valid values and how often each occurs, when read as categories (text form).
-    pub categories: crate::csv_side::FastMap<String, u64>,
+    pub categories: crate::csv_side::TextCounter,
     /// Category values that are not UTF-8 text (never a baseline category).
     pub not_text: u64,
 }
@@ -109,12 +109,7 @@ impl Reading {
     }
 
     pub(crate) fn category(&mut self, key: &str) {
-        match self.categories.get_mut(key) {
-            Some(n) => *n += 1,
-            None => {
-                self.categories.insert(key.to_string(), 1);
-            }
-        }
+        self.categories.count(key.as_bytes());
     }
 
     /// Values held.
@@ -126,12 +121,13 @@ impl Reading {
     /// (no nulls or type errors there; `out_of_bounds_kept` of their values outside `bounds`).
     pub(crate) fn quality(&self, bounds: &Bounds, out_of_bounds_kept: u64) -> ColumnQuality {
         let numbers = self.numbers.iter().filter(|&&v| !in_range(bounds, v)).count() as u64;
-        let categories: u64 = self
-            .categories
-            .iter()
-            .filter(|(k, _)| !known(bounds, k))
-            .map(|(_, &n)| n)
-            .sum();
+        let mut categories = 0u64;
+        // Keys are the bytes of `str`s.
+        self.categories.for_each(|k, n| {
+            if !std::str::from_utf8(k).is_ok_and(|k| known(bounds, k)) {
+                categories += n;
+            }
+        });
         let not_text = if matches!(bounds, Bounds::Categories(_)) {
             self.not_text
         } else {

@@ -399,7 +399,7 @@ mod tests {
                 assert_eq!(got, want, "{c}, variant {v}");
                 assert_eq!(paged, arrow, "{c}, variant {v}: dropped rows");
                 assert!(
-                    !want.is_empty() && arrow.categories.values().sum::<u64>() > 0,
+                    !want.is_empty() && arrow.categories.len() > 0,
                     "{c}"
                 );
                 if c.ends_with("nulls") {
