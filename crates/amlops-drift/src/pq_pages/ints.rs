@@ -398,10 +398,7 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{c}: {e}"));
                 assert_eq!(got, want, "{c}, variant {v}");
                 assert_eq!(paged, arrow, "{c}, variant {v}: dropped rows");
-                assert!(
-                    !want.is_empty() && arrow.categories.len() > 0,
-                    "{c}"
-                );
+                assert!(!want.is_empty() && arrow.categories.len() > 0, "{c}");
                 if c.ends_with("nulls") {
                     // Nulls without a mask are an error: the caller passes one then.
                     continue;
