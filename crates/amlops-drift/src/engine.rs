@@ -72,7 +72,7 @@ impl Side {
                 Some(Some(m)) => Ok(m.clone()),
                 _ => Err(DriftError::Config(format!(
                     "column `{column}` has more than {} distinct values to count as categories",
-                    csv_side::MAX_INT_CATEGORIES
+                    crate::counting::MAX_INT_CATEGORIES
                 ))),
             },
             Side::Parquet(p) => p.counts(column, dropped),

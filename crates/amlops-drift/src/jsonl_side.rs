@@ -17,7 +17,8 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::DriftError;
-use crate::csv_side::{Counter, CsvScan, ScanColumn, finish_scan, parse_f64, parse_i64};
+use crate::counting::Counter;
+use crate::csv_side::{CsvScan, ScanColumn, finish_scan, parse_f64, parse_i64};
 use crate::jsonl_json::{Cell, ColumnMap, LineError, LineRows, MAX_COLUMNS, cell_text, parse_line};
 use crate::quality::{Bounds, ColumnQuality, DroppedColumn, DroppedRows, QualityColumn};
 use crate::source::ValueType;

@@ -29,6 +29,7 @@
 //! over every target row, before rows with nulls are dropped; see `docs/tasks/gate-guide.md`.
 
 mod config;
+mod counting;
 mod csv_scan;
 mod csv_side;
 mod distinct;

@@ -1,4 +1,5 @@
-//! Exact decimal-to-double conversion for the text readers (CSV, JSON Lines, data quality).
+//! Exact decimal-to-double conversion for the text readers (CSV, JSON Lines, data quality), and
+//! their integer parser.
 //!
 //! Plain decimals (`-0.6330826569402187`, `1.5e-3`: a sign, digits, a point, an exponent; at most
 //! 19 significant digits) are converted here; everything else (more digits, `inf`, spaces, other
@@ -341,6 +342,33 @@ fn eisel_lemire(q: i64, w: u64) -> Option<f64> {
         return None;
     }
     Some(f64::from_bits(mantissa | ((power2 as u64) << SIG_BITS)))
+}
+
+/// An integer as `str::parse::<i64>` reads the text after trimming white space.
+pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
+    plain_i64(s).or_else(|| std::str::from_utf8(s).ok()?.trim().parse::<i64>().ok())
+}
+
+/// The common spelling of an integer, without the standard parser: an optional sign and 1 to 18
+/// ASCII digits (which cannot overflow). Anything else is `None` (and goes to the standard parser).
+pub(crate) fn plain_i64(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v = 0i64;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(if neg { -v } else { v })
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderB
 use parquet::file::metadata::ParquetMetaData;
 
 use crate::DriftError;
-use crate::csv_side::{FastMap, MAX_INT_CATEGORIES, TextCounter};
+use crate::counting::{FastMap, MAX_INT_CATEGORIES, TextCounter};
 use crate::engine::INT_CATEGORICAL_RATIO;
 use crate::pq_pages::{self, FileMask, PageScratch, Read};
 use crate::quality::Reading;

@@ -95,7 +95,7 @@ pub(crate) struct Reading {
     /// The valid values, when read as numbers.
     pub numbers: Vec<f64>,
     /// The valid values and how often each occurs, when read as categories (text form).
-    pub categories: crate::csv_side::TextCounter,
+    pub categories: crate::counting::TextCounter,
     /// Category values that are not UTF-8 text (never a baseline category).
     pub not_text: u64,
 }

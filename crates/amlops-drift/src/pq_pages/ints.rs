@@ -19,7 +19,7 @@ use super::pages::{Part, walk};
 use super::plain::Phys;
 use super::{FileMask, Kind, PageScratch, Read, data_page};
 use crate::DriftError;
-use crate::csv_side::FastMap;
+use crate::counting::FastMap;
 
 /// Why [`read_int_categories`] leaves a column to another reader: it is not an integer or
 /// boolean column.

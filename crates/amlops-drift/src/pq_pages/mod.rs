@@ -32,7 +32,7 @@ use std::path::Path;
 use parquet::basic::Encoding;
 
 use crate::DriftError;
-use crate::csv_side::TextCounter;
+use crate::counting::TextCounter;
 use crate::quality::Reading;
 use crate::sample::Sample;
 
