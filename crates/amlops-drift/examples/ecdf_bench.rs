@@ -1,7 +1,7 @@
 //! Micro-benchmark of the two exact KS/W1 routes on full-precision samples: the bucket route
 //! (`amlops_drift::ecdf`) against sorting both samples and merging (the route it replaced).
 //!
-//! `cargo run --profile perf -p amlops-drift --example ecdf_bench -- [N] [RUNS] [LEVEL1_BITS LEVEL2_CAP PER_BUCKET]`
+//! `cargo run --profile perf -p amlops-drift --example ecdf_bench -- [N] [RUNS] [LEVEL1_BITS LEVEL2_CAP PER_BUCKET DIRECT]`
 //! (N values a side, default 10,000,000; RUNS alternating runs, default 5; medians printed;
 //! the bucket levels default to `Params::default()`).
 #![allow(clippy::print_stdout)]
@@ -40,6 +40,7 @@ fn main() {
         level1_bits: arg(3).map_or(d.level1_bits, |v| v as u32),
         level2_cap: arg(4).map_or(d.level2_cap, |v| v as usize),
         per_bucket: arg(5).unwrap_or(d.per_bucket),
+        direct: arg(6).unwrap_or(d.direct),
     };
     println!("{params:?}");
     for (name, shift, scale) in [("drifted", 0.05, 1.1), ("same distribution", 0.0, 1.0)] {

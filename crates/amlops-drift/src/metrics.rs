@@ -1,6 +1,6 @@
 //! The metric formulas (Azure ML model monitoring definitions, see the crate docs).
 
-use crate::ecdf::{self, EcdfBuf, Extent, Params, Side};
+use crate::ecdf::{self, EcdfBuf, Extent, Params, Side, Tally};
 use crate::sample::{OrderBuf, Ordered, Route, Sample, Work, order_counted};
 use crate::special::{chi2_sf, ks_2samp_pvalue};
 
@@ -264,22 +264,45 @@ fn unordered(
     let edges = bin_edges(min[0].min(min[1]), max[0].max(max[1]), n_bins);
     let mean = extent.sum[0] / nb as f64;
     let range = (min[0], max[0]);
-    let mut hist = [vec![0u64; edges.len() - 1], vec![0u64; edges.len() - 1]];
-    let (mut ss, mut out_of_range) = (0.0, 0u64);
-    let found = {
+    // Classes, in order: below the edges, each bin, above the edges; within each, below the
+    // baseline's range, inside it, above it (for the target's values outside that range).
+    let k = edges.len() - 1;
+    let (e0, ek) = (edges[0], edges[k]);
+    let (found, tallied) = {
         let bin = binner(&edges);
-        let (e0, ek) = (edges[0], edges[edges.len() - 1]);
-        ecdf::ks_w1_visit(b, t, &extent, ebuf, Params::default(), |s, x, c| {
-            if x >= e0 && x <= ek {
-                hist[s][bin(x)] += c;
-            }
-            if s == 0 {
-                ss += c as f64 * (x - mean) * (x - mean);
-            } else if x < range.0 || x > range.1 {
-                out_of_range += c;
-            }
-        })
+        let class = |x: f64| -> usize {
+            let b = if x < e0 {
+                0
+            } else if x > ek {
+                k + 1
+            } else {
+                1 + bin(x)
+            };
+            let r = if x < range.0 {
+                0
+            } else if x > range.1 {
+                2
+            } else {
+                1
+            };
+            b * 3 + r
+        };
+        let tally = Tally {
+            class: &class,
+            classes: (k + 2) * 3,
+            centre: mean,
+        };
+        ecdf::ks_w1_tally(b, t, &extent, ebuf, Params::default(), &tally)
     };
+    let hist = tallied.counts.each_ref().map(|c| {
+        (0..k)
+            .map(|j| c[3 * (j + 1)..3 * (j + 2)].iter().sum())
+            .collect::<Vec<u64>>()
+    });
+    let out_of_range = (0..k + 2)
+        .map(|j| tallied.counts[1][3 * j] + tallied.counts[1][3 * j + 2])
+        .sum::<u64>();
+    let ss = tallied.ss;
     tracing::debug!(baseline = ?rb, target = ?rt, sorted = found.sorted, "ordered");
     let sd = if nb < 2 {
         f64::NAN

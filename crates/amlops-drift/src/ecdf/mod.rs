@@ -8,7 +8,11 @@
 //!
 //! 1. **Buckets.** Values are bucketed by their order-preserving 64-bit key (`-0.0` as `0.0`);
 //!    a bucket is a contiguous key range, so buckets are ordered intervals [lb, ub) of the
-//!    line. Per bucket and side one pass counts the values and sums `x - lb`.
+//!    line. Per bucket and side one pass counts the values and sums `x - lb`. The key range
+//!    is cut per binade (the keys sharing sign and exponent), each binade into a power of two
+//!    of equal key ranges by its share of a sample of the values (`layout.rs`): cut evenly, the
+//!    key range of full-precision data is mostly binades of tiny magnitudes that hold nothing,
+//!    and a normal sample's 20M values fell into a few hundred buckets of 2^16.
 //! 2. **What counts and sums decide.** Running counts give D exactly (as the integer
 //!    `Cb·nt - Ct·nb`) after each bucket, and inside a bucket D lies between
 //!    `Cb/nb - (Ct + ct)/nt` and `(Cb + cb)/nb - Ct/nt` (counts before the bucket, plus its own).
@@ -17,13 +21,19 @@
 //!    - The values of D after each non-empty bucket are values D takes at a pooled value, so
 //!      the largest and smallest bound the KS statistic from below; a bucket whose bounds stay
 //!      inside them cannot hold the extreme.
-//! 3. **Refinement.** Buckets left open by both tests are split again by a second pass into
-//!    finer buckets (sized by how many values they hold); what is still open then is gathered,
-//!    radix-sorted by key and merged exactly as the sort route merges (same float formulas
-//!    for D and for each W1 term).
+//! 3. **Refinement.** When the buckets left open by both tests hold at most a fifth of the
+//!    values, those values are gathered, radix-sorted by key and merged exactly as the sort
+//!    route merges (same float formulas for D and for each W1 term). Otherwise (samples of one
+//!    distribution, equal samples) a second pass splits the open buckets into finer ones (sized
+//!    by how many values they hold), and what is still open after that is gathered and merged.
+//! 4. **Tallies.** What the caller counts over every value (bin counts, values outside a range,
+//!    a sum of squares: [`Tally`]) comes from the same buckets: a bucket lying in one class
+//!    adds its count, and only values of the buckets that straddle a class boundary are
+//!    classed one by one, in the first pass.
 //!
-//! Cost: three or four streaming passes over both samples instead of a radix sort of each
-//! (seven passes over 64-bit keys for full-precision doubles) and a branchy merge. Samples
+//! Cost: three or four streaming passes over both samples (extent, buckets, gathering, and a
+//! second level when much stays open) instead of a radix sort of each (seven passes over
+//! 64-bit keys for full-precision doubles) and a branchy merge. Samples
 //! that drift leave a few percent of their values to sort; equal samples (D = 0 everywhere)
 //! leave every value open and cost about what sorting does.
 //!
@@ -37,6 +47,9 @@
 
 use crate::sort::{key, sort_keys, unkey};
 
+mod layout;
+use layout::{Block, bucket_last, index, layout, pass1};
+
 const NONE: u32 = u32::MAX;
 
 /// Tuning of the bucket levels (tests use small values to reach every path on small samples).
@@ -48,6 +61,9 @@ pub struct Params {
     pub level2_cap: usize,
     /// Values aimed at per second-level bucket.
     pub per_bucket: u64,
+    /// Open first-level buckets holding at most `1 / direct` of all values are gathered and
+    /// sorted as they are, without a second level (whose pass costs more than sorting a few).
+    pub direct: u64,
 }
 
 impl Default for Params {
@@ -56,6 +72,7 @@ impl Default for Params {
             level1_bits: 16,
             level2_cap: 1 << 18,
             per_bucket: 32,
+            direct: 5,
         }
     }
 }
@@ -125,8 +142,10 @@ struct Cell {
 /// A first-level bucket split into second-level ones.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    /// First-level bucket and the first key it holds.
+    /// The first key it holds.
     base: u64,
+    /// Values (with occurrences) it holds, both sides.
+    mass: u64,
     /// Its upper bound (the next bucket's lower bound, or the largest value).
     ub: f64,
     /// Largest key it can hold.
@@ -154,16 +173,24 @@ struct Group {
 /// Working memory, reused from column to column.
 #[derive(Debug, Default)]
 pub struct EcdfBuf {
-    level1: Vec<Cell>,
+    /// First-level (count, sum) per side.
+    level1: [Vec<(u64, f64)>; 2],
+    blocks: Vec<Block>,
     /// Second-level (count, sum) per side: a pass over one side touches half the memory.
     level2: [Vec<(u64, f64)>; 2],
     map1: Vec<u32>,
     slots: Vec<Slot>,
     map2: Vec<u32>,
     groups: Vec<Group>,
-    singles: [Vec<u64>; 2],
-    weighted: [Vec<(u64, u64)>; 2],
-    scratch: Vec<u64>,
+    /// Open first-level buckets, a bit each.
+    open1: Vec<u64>,
+    /// The class of each first-level bucket (`NONE`: it straddles a class boundary).
+    class1: Vec<u32>,
+    /// First-level buckets that straddle a class boundary, a bit each.
+    straddle1: Vec<u64>,
+    /// The baseline's `Σ(x - lb)²` per first-level bucket.
+    squares: Vec<f64>,
+    gathered: Gathered,
 }
 
 /// Order-preserving key with `-0.0` taken as `0.0`.
@@ -268,7 +295,57 @@ pub fn ks_w1(b: Side<'_>, t: Side<'_>, buf: &mut EcdfBuf) -> Found {
 /// [`ks_w1`] with given bucket levels.
 pub fn ks_w1_with(b: Side<'_>, t: Side<'_>, buf: &mut EcdfBuf, p: Params) -> Found {
     let extent = Extent::of(b, t);
-    ks_w1_visit(b, t, &extent, buf, p, |_, _, _| {})
+    let tally = Tally {
+        class: &|_| 0,
+        classes: 1,
+        centre: 0.0,
+    };
+    ks_w1_tally(b, t, &extent, buf, p, &tally).0
+}
+
+/// What a caller counts over every value alongside KS and W1, so that it needs no pass of its
+/// own: values per class, and the baseline's sum of squares about a centre. Both are taken
+/// from the first-level buckets: a bucket whose first and last key fall in one class adds its
+/// count to that class, and only the values of buckets that straddle a class boundary are
+/// classed one by one; the sum of squares of a bucket is
+/// `Σ(x - lb)² + 2(lb - centre)·Σ(x - lb) + count·(lb - centre)²`.
+pub struct Tally<'a> {
+    /// The class of a value: below `classes`, and non-decreasing in the value (a tuple of
+    /// monotone functions, such as a bin index and a position against a range, numbered
+    /// lexicographically, is one).
+    pub class: &'a dyn Fn(f64) -> usize,
+    /// Number of classes.
+    pub classes: usize,
+    /// The baseline's sum of squares is taken about this value.
+    pub centre: f64,
+}
+
+/// What a [`Tally`] counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tallied {
+    /// Values (with occurrences) per class, per side.
+    pub counts: [Vec<u64>; 2],
+    /// The baseline's sum of squares about the centre.
+    pub ss: f64,
+}
+
+impl Tallied {
+    fn new(classes: usize) -> Tallied {
+        Tallied {
+            counts: [vec![0; classes], vec![0; classes]],
+            ss: 0.0,
+        }
+    }
+
+    /// Count one value of side `s`, one by one.
+    #[inline]
+    fn add(&mut self, tally: &Tally<'_>, s: usize, x: f64, c: u64) {
+        self.counts[s][(tally.class)(x)] += c;
+        if s == 0 {
+            let d = x - tally.centre;
+            self.ss += c as f64 * d * d;
+        }
+    }
 }
 
 /// Each side's smallest and largest value and sum, from one pass.
@@ -310,17 +387,15 @@ impl Extent {
     }
 }
 
-/// [`ks_w1_with`] given the sides' [`Extent`], calling `visit(side, value, occurrences)` once
-/// for every value of both sides on the way (side 0 first), so that a caller's own per-value
-/// work (bin counts, sums of squares) needs no pass of its own.
-pub fn ks_w1_visit(
+/// [`ks_w1_with`] given the sides' [`Extent`], counting `tally` on the way.
+pub fn ks_w1_tally(
     b: Side<'_>,
     t: Side<'_>,
     extent: &Extent,
     buf: &mut EcdfBuf,
     p: Params,
-    mut visit: impl FnMut(usize, f64, u64),
-) -> Found {
+    tally: &Tally<'_>,
+) -> (Found, Tallied) {
     let sides = [b, t];
     let n = [b.len(), t.len()];
     let (kmin, kmax) = (extent.kmin, extent.kmax);
@@ -331,15 +406,16 @@ pub fn ks_w1_visit(
         max: extent.max(),
         sorted: 0,
     };
+    let mut tallied = Tallied::new(tally.classes);
     if n[0] == 0 || n[1] == 0 || kmin[0].min(kmin[1]) == kmax[0].max(kmax[1]) {
         for (s, side) in sides.iter().enumerate() {
-            side.each(|x, c| visit(s, x, c));
+            side.each(|x, c| tallied.add(tally, s, x, c));
         }
     }
     if n[0] == 0 || n[1] == 0 {
         found.d = f64::NAN;
         found.w1 = f64::NAN;
-        return found;
+        return (found, tallied);
     }
     let (kmin, kmax) = (kmin[0].min(kmin[1]), kmax[0].max(kmax[1]));
     let hi = unkey(kmax);
@@ -357,36 +433,46 @@ pub fn ks_w1_visit(
         // One value in both samples: D is 0 from it on.
         run.attain(n);
         found.d = run.dmax.max((-run.dmin).clamp(0.0, 1.0));
-        return found;
+        return (found, tallied);
     }
-    let bits = 64 - range.leading_zeros();
-    let s1 = bits.saturating_sub(p.level1_bits.clamp(1, 32));
-    let n1 = (range >> s1) as usize + 1;
-    let bound1 = |i: usize| -> f64 {
-        if i + 1 >= n1 {
-            hi
-        } else {
-            unkey(kmin + ((i as u64 + 1) << s1))
+    // Level 1: counts and sums per bucket of the layout.
+    layout(&sides, kmin, kmax, p.level1_bits.clamp(1, 32), &mut buf.blocks);
+    let blocks = &buf.blocks;
+    let c0 = kmin >> 52;
+    let n1 = blocks.last().map_or(0, |b| b.off as usize + b.n);
+    // The class of each bucket that lies in one class; the others are classed value by value.
+    buf.class1.clear();
+    buf.straddle1.clear();
+    buf.straddle1.resize(n1.div_ceil(64), 0);
+    for b in blocks {
+        for r in 0..b.n {
+            let first = b.start + ((r as u64) << b.shift);
+            let last = bucket_last(b, r);
+            let class = (tally.class)(unkey(first));
+            if class == (tally.class)(unkey(last)) {
+                buf.class1.push(class as u32);
+            } else {
+                let i = b.off as usize + r;
+                buf.straddle1[i / 64] |= 1 << (i % 64);
+                buf.class1.push(NONE);
+            }
         }
-    };
-
-    // Level 1: counts and sums per bucket.
-    let level1 = &mut buf.level1;
-    level1.clear();
-    level1.resize(n1, Cell::default());
-    for (s, side) in sides.iter().enumerate() {
-        side.each(|x, c| {
-            let k = ckey(x);
-            let i = ((k - kmin) >> s1) as usize;
-            let lb = unkey(kmin + ((i as u64) << s1));
-            let cell = &mut level1[i];
-            cell.c[s] += c;
-            cell.s[s] += c as f64 * (x - lb);
-            visit(s, x, c);
-        });
     }
+    let [cells0, cells1] = &mut buf.level1;
+    let mut sq = std::mem::take(&mut buf.squares);
+    sq.clear();
+    sq.resize(n1, 0.0);
+    let pass = (blocks.as_slice(), c0, buf.straddle1.as_slice(), tally);
+    pass1::<true>(&sides[0], pass, cells0, &mut sq, &mut tallied.counts[0]);
+    pass1::<false>(&sides[1], pass, cells1, &mut [], &mut tallied.counts[1]);
+    let [l1b, l1t] = &buf.level1;
+    let cell_at = |i: usize| Cell {
+        c: [l1b[i].0, l1t[i].0],
+        s: [l1b[i].1, l1t[i].1],
+    };
     let mut counts = [0u64; 2];
-    for cell in level1.iter() {
+    for i in 0..n1 {
+        let cell = cell_at(i);
         if cell.c != [0, 0] {
             counts = [counts[0] + cell.c[0], counts[1] + cell.c[1]];
             run.attain(counts);
@@ -395,57 +481,80 @@ pub fn ks_w1_visit(
     buf.slots.clear();
     buf.map1.clear();
     buf.map1.resize(n1, NONE);
+    buf.open1.clear();
+    buf.open1.resize(n1.div_ceil(64), 0);
     let mut counts = [0u64; 2];
-    for (i, cell) in level1.iter().enumerate() {
-        let lb = unkey(kmin + ((i as u64) << s1));
-        let open = run.settle(cell, counts, lb, bound1(i), s1 == 0, false);
-        if open != Open::No {
-            let base = kmin + ((i as u64) << s1);
-            let last = if i + 1 >= n1 {
-                kmax
-            } else {
-                base + ((1u64 << s1) - 1)
-            };
-            buf.map1[i] = buf.slots.len() as u32;
-            buf.slots.push(Slot {
-                base,
-                ub: bound1(i),
-                last,
-                off: 0,
-                shift: 0,
-                n: 0,
-                before: counts,
-                w1_done: open == Open::ForKs,
-            });
+    for b in blocks {
+        for r in 0..b.n {
+            let i = b.off as usize + r;
+            let cell = cell_at(i);
+            let first = b.start + ((r as u64) << b.shift);
+            let last = bucket_last(b, r);
+            let lb = unkey(first);
+            if let Some(&class) = buf.class1.get(i).filter(|&&c| c != NONE) {
+                for (side, &c) in cell.c.iter().enumerate() {
+                    tallied.counts[side][class as usize] += c;
+                }
+            }
+            if cell.c[0] > 0 {
+                let d = lb - tally.centre;
+                tallied.ss += sq[i] + 2.0 * d * cell.s[0] + cell.c[0] as f64 * d * d;
+            }
+            let ub = if last == kmax { hi } else { unkey(last + 1) };
+            let open = run.settle(&cell, counts, lb, ub, first == last, false);
+            if open != Open::No {
+                buf.open1[i / 64] |= 1 << (i % 64);
+                buf.map1[i] = buf.slots.len() as u32;
+                buf.slots.push(Slot {
+                    base: first,
+                    mass: cell.c[0] + cell.c[1],
+                    ub,
+                    last,
+                    off: 0,
+                    shift: 0,
+                    n: 0,
+                    before: counts,
+                    w1_done: open == Open::ForKs,
+                });
+            }
+            counts = [counts[0] + cell.c[0], counts[1] + cell.c[1]];
         }
-        counts = [counts[0] + cell.c[0], counts[1] + cell.c[1]];
     }
-    if !buf.slots.is_empty() {
-        level2(&sides, kmin, s1, &mut run, buf, p, &mut found);
+    buf.squares = sq;
+    let open_mass: u64 = buf.slots.iter().map(|s| s.mass).sum();
+    if open_mass.saturating_mul(p.direct) <= n[0] + n[1] {
+        // Few values left open: gather and merge them bucket by bucket.
+        buf.groups.clear();
+        buf.groups.extend(buf.slots.iter().map(|s| Group {
+            last: s.last,
+            lb: unkey(s.base),
+            ub: s.ub,
+            before: s.before,
+            w1_done: s.w1_done,
+        }));
+        let (blocks, open1) = (&buf.blocks, &buf.open1);
+        let open = |k: u64| {
+            let i = index(blocks, c0, k);
+            open1[i / 64] & (1 << (i % 64)) != 0
+        };
+        gather_merge(&sides, open, &buf.groups, &mut buf.gathered, &mut run, &mut found);
+    } else if !buf.slots.is_empty() {
+        level2(&sides, kmin, &mut run, buf, p, &mut found);
     }
     found.d = run.dmax.max((-run.dmin).clamp(0.0, 1.0));
     found.w1 = run.w1;
-    found
+    (found, tallied)
 }
 
 /// Split the open first-level buckets, settle their parts, and gather and merge what stays open.
-fn level2(
-    sides: &[Side<'_>; 2],
-    kmin: u64,
-    s1: u32,
-    run: &mut Run,
-    buf: &mut EcdfBuf,
-    p: Params,
-    found: &mut Found,
-) {
+fn level2(sides: &[Side<'_>; 2], kmin: u64, run: &mut Run, buf: &mut EcdfBuf, p: Params, found: &mut Found) {
     // Bits per open bucket: enough for `per_bucket` values a part, within the cap in all.
     let mut want: Vec<u32> = buf
         .slots
         .iter()
         .map(|slot| {
-            let cell = &buf.level1[((slot.base - kmin) >> s1) as usize];
-            let m = (cell.c[0] + cell.c[1]).div_ceil(p.per_bucket.max(1)).max(2);
-            (64 - (m - 1).leading_zeros()).min(s1).min(16)
+            let m = slot.mass.div_ceil(p.per_bucket.max(1)).max(2);
+            (64 - (m - 1).leading_zeros()).min(span_bits(slot)).min(16)
         })
         .collect();
     while want.iter().map(|&w| 1usize << w).sum::<usize>() > p.level2_cap.max(want.len()) {
@@ -459,7 +568,7 @@ fn level2(
     }
     let mut off = 0usize;
     for (slot, &w) in buf.slots.iter_mut().zip(&want) {
-        slot.shift = s1 - w;
+        slot.shift = span_bits(slot) - w;
         slot.n = ((slot.last - slot.base) >> slot.shift) as usize + 1;
         slot.off = off;
         off += slot.n;
@@ -468,12 +577,14 @@ fn level2(
         l.clear();
         l.resize(off, (0, 0.0));
     }
-    let (map1, slots) = (&buf.map1, &buf.slots);
+    let (map1, slots, blocks, open1) = (&buf.map1, &buf.slots, &buf.blocks, &buf.open1);
+    let c0 = kmin >> 52;
     for (side, level2) in sides.iter().zip(buf.level2.iter_mut()) {
         side.each(|x, c| {
             let k = ckey(x);
-            let m = map1[((k - kmin) >> s1) as usize];
-            if m != NONE {
+            let i = index(blocks, c0, k);
+            if open1[i / 64] & (1 << (i % 64)) != 0 {
+                let m = map1[i];
                 let slot = &slots[m as usize];
                 let r = (k - slot.base) >> slot.shift;
                 let lb = unkey(slot.base + (r << slot.shift));
@@ -534,63 +645,87 @@ fn level2(
     if buf.groups.is_empty() {
         return;
     }
-    // Gather the values of the open parts by key and merge them.
-    let map2 = &buf.map2;
+    let (map2, open1) = (&buf.map2, &buf.open1);
+    let open = |k: u64| -> bool {
+        let i = index(blocks, c0, k);
+        if open1[i / 64] & (1 << (i % 64)) == 0 {
+            return false;
+        }
+        let slot = &slots[map1[i] as usize];
+        map2[slot.off + ((k - slot.base) >> slot.shift) as usize] != NONE
+    };
+    gather_merge(sides, open, &buf.groups, &mut buf.gathered, run, found);
+}
+
+/// Values gathered from the open buckets, per side, and the sort's scratch.
+#[derive(Debug, Default)]
+struct Gathered {
+    singles: [Vec<u64>; 2],
+    weighted: [Vec<(u64, u64)>; 2],
+    scratch: Vec<u64>,
+}
+
+/// Gather the keys for which `open` holds, put them in order and merge them group by group.
+fn gather_merge(
+    sides: &[Side<'_>; 2],
+    open: impl Fn(u64) -> bool,
+    groups: &[Group],
+    g: &mut Gathered,
+    run: &mut Run,
+    found: &mut Found,
+) {
     for (s, from) in sides.iter().enumerate() {
-        let (singles, weighted) = (&mut buf.singles[s], &mut buf.weighted[s]);
+        let (singles, weighted) = (&mut g.singles[s], &mut g.weighted[s]);
         singles.clear();
         weighted.clear();
-        let gather = |x: f64| -> Option<u64> {
-            let k = ckey(x);
-            let m = map1[((k - kmin) >> s1) as usize];
-            if m == NONE {
-                return None;
-            }
-            let slot = &slots[m as usize];
-            let r = ((k - slot.base) >> slot.shift) as usize;
-            (map2[slot.off + r] != NONE).then_some(k)
-        };
         for &x in from.values {
-            if let Some(k) = gather(x) {
+            let k = ckey(x);
+            if open(k) {
                 singles.push(k);
             }
         }
         let side = Side { values: &[], ..*from };
         side.each(|x, c| {
-            if let Some(k) = gather(x) {
+            let k = ckey(x);
+            if open(k) {
                 weighted.push((k, c));
             }
         });
-        sort_keys(singles, &mut buf.scratch);
+        sort_keys(singles, &mut g.scratch);
         weighted.sort_unstable_by_key(|w| w.0);
         found.sorted += singles.len() as u64 + weighted.iter().map(|w| w.1).sum::<u64>();
     }
     let mut cur = [Cursor::default(), Cursor::default()];
-    for g in &buf.groups {
-        let mut counts = g.before;
-        let mut prev = g.lb;
+    for grp in groups {
+        let mut counts = grp.before;
+        let mut prev = grp.lb;
         loop {
             let next = [0, 1]
                 .into_iter()
-                .filter_map(|s| cur[s].peek(&buf.singles[s], &buf.weighted[s]))
+                .filter_map(|s| cur[s].peek(&g.singles[s], &g.weighted[s]))
                 .min();
-            let Some(k) = next.filter(|&k| k <= g.last) else {
+            let Some(k) = next.filter(|&k| k <= grp.last) else {
                 break;
             };
             let x = unkey(k);
-            if !g.w1_done {
+            if !grp.w1_done {
                 run.w1 += run.d(counts).abs() * (x - prev);
             }
             for (s, c) in counts.iter_mut().enumerate() {
-                *c += cur[s].pass(k, &buf.singles[s], &buf.weighted[s]);
+                *c += cur[s].pass(k, &g.singles[s], &g.weighted[s]);
             }
             run.attain(counts);
             prev = x;
         }
-        if !g.w1_done {
-            run.w1 += run.d(counts).abs() * (g.ub - prev);
+        if !grp.w1_done {
+            run.w1 += run.d(counts).abs() * (grp.ub - prev);
         }
     }
+}
+
+/// Bits of the key span of an open first-level bucket.
+fn span_bits(slot: &Slot) -> u32 {
+    64 - (slot.last - slot.base).leading_zeros()
 }
 
 /// Position in one side's gathered keys (single keys and weighted keys, both ascending).

@@ -57,6 +57,7 @@ fn tiny() -> Params {
         level1_bits: 3,
         level2_cap: 16,
         per_bucket: 2,
+        direct: u64::MAX,
     }
 }
 
@@ -95,11 +96,18 @@ fn value() -> impl Strategy<Value = f64> {
 }
 
 fn params() -> impl Strategy<Value = Params> {
-    (1u32..10, 1usize..256, 1u64..64).prop_map(|(level1_bits, level2_cap, per_bucket)| Params {
-        level1_bits,
-        level2_cap,
-        per_bucket,
-    })
+    (
+        1u32..10,
+        1usize..256,
+        1u64..64,
+        prop_oneof![Just(1u64), 2u64..64, Just(u64::MAX)],
+    )
+        .prop_map(|(level1_bits, level2_cap, per_bucket, direct)| Params {
+            level1_bits,
+            level2_cap,
+            per_bucket,
+            direct,
+        })
 }
 
 proptest! {
@@ -207,34 +215,77 @@ fn sort_keys_sorts() {
     assert_eq!(v, want);
 }
 
-#[test]
-fn visit_sees_every_value_once() {
-    for (b, t) in [
-        (normalish(5_000, 1, 0.0, 1.0), normalish(4_000, 2, 0.1, 1.0)),
-        (vec![3.0; 7], vec![3.0, -0.0 + 3.0]),
-        (vec![1.0, 2.0], vec![]),
-    ] {
-        let (sb, st) = (
-            Side {
-                values: &b,
-                ..Side::default()
-            },
-            Side {
-                values: &t,
-                ..Side::default()
-            },
-        );
-        let extent = Extent::of(sb, st);
-        let mut seen = [Vec::new(), Vec::new()];
-        ks_w1_visit(sb, st, &extent, &mut EcdfBuf::default(), tiny(), |s, x, c| {
-            seen[s].extend(std::iter::repeat_n(x, c as usize));
-        });
-        for (got, want) in seen.iter_mut().zip([&b, &t]) {
-            let mut want = want.clone();
-            got.sort_by(f64::total_cmp);
-            want.sort_by(f64::total_cmp);
-            assert_eq!(*got, want);
+/// Tallies taken per value, the reference for [`ks_w1_tally`]'s bucket-wise tallies.
+fn tallied_one_by_one(b: &[f64], t: &[f64], tally: &Tally<'_>) -> Tallied {
+    let mut want = Tallied::new(tally.classes);
+    for (s, side) in [b, t].into_iter().enumerate() {
+        for &x in side {
+            want.add(tally, s, x, 1);
         }
-        assert_eq!(extent.sum[0], b.iter().sum::<f64>());
     }
+    want
+}
+
+fn check_tally(b: &[f64], t: &[f64], cuts: &[f64], p: Params) {
+    let mut cuts = cuts.to_vec();
+    cuts.sort_by(f64::total_cmp);
+    // A monotone class: the number of cuts at or below the value.
+    let class = |x: f64| cuts.partition_point(|&c| c <= x);
+    let centre = b.iter().sum::<f64>() / b.len().max(1) as f64;
+    let tally = Tally {
+        class: &class,
+        classes: cuts.len() + 1,
+        centre,
+    };
+    let want = tallied_one_by_one(b, t, &tally);
+    let (sb, st) = (
+        Side {
+            values: b,
+            ..Side::default()
+        },
+        Side {
+            values: t,
+            ..Side::default()
+        },
+    );
+    let extent = Extent::of(sb, st);
+    let (_, got) = ks_w1_tally(sb, st, &extent, &mut EcdfBuf::default(), p, &tally);
+    assert_eq!(got.counts, want.counts, "class counts ({p:?}, cuts {cuts:?})");
+    if want.ss.is_finite() {
+        assert!(
+            close(got.ss, want.ss, 1e-9) || (got.ss - want.ss).abs() < 1e-300,
+            "sum of squares {} vs {} ({p:?})",
+            got.ss,
+            want.ss
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn tallies_equal_counting_value_by_value(
+        b in prop::collection::vec(value(), 0..300),
+        t in prop::collection::vec(value(), 0..300),
+        cuts in prop::collection::vec(value(), 0..12),
+        p in params(),
+    ) {
+        check_tally(&b, &t, &cuts, p);
+        check_tally(&b, &t, &cuts, Params::default());
+    }
+}
+
+#[test]
+fn tallies_on_large_samples_and_cut_points_on_values() {
+    let b = normalish(200_000, 21, 0.0, 1.0);
+    let t = normalish(150_000, 22, 0.3, 1.2);
+    // Cuts on sample values themselves, the bin edges of the metrics, and a range's ends.
+    let mut cuts = vec![b[0], b[1], t[0], -0.0, 0.0];
+    cuts.extend(crate::metrics::bin_edges(-4.0, 4.0, 17));
+    check_tally(&b, &t, &cuts, Params::default());
+    check_tally(&b, &t, &cuts, tiny());
+    check_tally(&[3.0; 7], &[3.0, -0.0 + 3.0], &[3.0], tiny());
+    check_tally(&[1.0, 2.0], &[], &[1.5], Params::default());
+    check_tally(&[-0.0, 0.0, -0.0], &[0.0], &[0.0, -0.0], tiny());
 }
