@@ -5,7 +5,7 @@ use super::{Side, Tally, ckey};
 use crate::sort::unkey;
 
 /// The first-level pass over one side: count and sum `x - lb` per bucket, with the squares
-/// `(x - lb)²` when `SQUARES`; class the values of straddling buckets one by one.
+/// `(x - centre)²` when `SQUARES`; class the values of straddling buckets one by one.
 #[inline(never)]
 pub(super) fn pass1<const SQUARES: bool>(
     side: &Side<'_>,
@@ -33,11 +33,14 @@ pub(super) fn pass1<const SQUARES: bool>(
         let lb = unkey(b.start + (r << b.shift));
         let i = b.off as usize + r as usize;
         let cell = &mut cells[i];
-        let dx = x - lb;
         cell.0 += c;
-        cell.1 += c as f64 * dx;
+        cell.1 += c as f64 * (x - lb);
         if SQUARES {
-            squares[i] += c as f64 * dx * dx;
+            // About the centre itself: expanding `(x - lb + lb - centre)²` over a bucket
+            // overflows where a bucket is wider than 1e154 and cancels where the values
+            // lie much closer together than a bucket's width.
+            let d = x - tally.centre;
+            squares[i] += c as f64 * d * d;
         }
         if straddle[i / 64] & (1 << (i % 64)) != 0 {
             counts[(tally.class)(x)] += c;

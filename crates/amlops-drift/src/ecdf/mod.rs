@@ -188,7 +188,7 @@ pub struct EcdfBuf {
     class1: Vec<u32>,
     /// First-level buckets that straddle a class boundary, a bit each.
     straddle1: Vec<u64>,
-    /// The baseline's `Σ(x - lb)²` per first-level bucket.
+    /// The baseline's `Σ(x - centre)²` per first-level bucket.
     squares: Vec<f64>,
     gathered: Gathered,
 }
@@ -307,8 +307,8 @@ pub fn ks_w1_with(b: Side<'_>, t: Side<'_>, buf: &mut EcdfBuf, p: Params) -> Fou
 /// own: values per class, and the baseline's sum of squares about a centre. Both are taken
 /// from the first-level buckets: a bucket whose first and last key fall in one class adds its
 /// count to that class, and only the values of buckets that straddle a class boundary are
-/// classed one by one; the sum of squares of a bucket is
-/// `Σ(x - lb)² + 2(lb - centre)·Σ(x - lb) + count·(lb - centre)²`.
+/// classed one by one; the squares `(x - centre)²` are summed per bucket in the first pass (one
+/// accumulator a bucket, not one long chain of additions) and the buckets' sums added up.
 pub struct Tally<'a> {
     /// The class of a value: below `classes`, and non-decreasing in the value (a tuple of
     /// monotone functions, such as a bin index and a position against a range, numbered
@@ -496,10 +496,7 @@ pub fn ks_w1_tally(
                     tallied.counts[side][class as usize] += c;
                 }
             }
-            if cell.c[0] > 0 {
-                let d = lb - tally.centre;
-                tallied.ss += sq[i] + 2.0 * d * cell.s[0] + cell.c[0] as f64 * d * d;
-            }
+            tallied.ss += sq[i];
             let ub = if last == kmax { hi } else { unkey(last + 1) };
             let open = run.settle(&cell, counts, lb, ub, first == last, false);
             if open != Open::No {

@@ -17,20 +17,17 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
     a == b || (a - b).abs() <= rel * a.abs().max(b.abs())
 }
 
+/// A side of single values only.
+fn plain(values: &[f64]) -> Side<'_> {
+    Side {
+        values,
+        ..Side::default()
+    }
+}
+
 fn check_with(b: &[f64], t: &[f64], p: Params) -> Found {
     let (d, w1) = reference(b, t);
-    let found = ks_w1_with(
-        Side {
-            values: b,
-            ..Side::default()
-        },
-        Side {
-            values: t,
-            ..Side::default()
-        },
-        &mut EcdfBuf::default(),
-        p,
-    );
+    let found = ks_w1_with(plain(b), plain(t), &mut EcdfBuf::default(), p);
     assert!(
         close(found.d, d, 1e-12),
         "KS {} vs reference {d} ({p:?})",
@@ -134,7 +131,7 @@ proptest! {
         let (xs, cs): (Vec<f64>, Vec<u64>) = b.iter().copied().unzip();
         let half = b.len() / 2;
         let side = Side { values: &[], pairs: &b[..half], counted: (&xs[half..], &cs[half..]) };
-        let found = ks_w1_with(side, Side { values: &t, ..Side::default() }, &mut EcdfBuf::default(), p);
+        let found = ks_w1_with(side, plain(&t), &mut EcdfBuf::default(), p);
         prop_assert!(close(found.d, d, 1e-12), "KS {} vs {}", found.d, d);
         prop_assert!(close(found.w1, w1, 1e-10), "W1 {} vs {}", found.w1, w1);
     }
@@ -238,16 +235,7 @@ fn check_tally(b: &[f64], t: &[f64], cuts: &[f64], p: Params) {
         centre,
     };
     let want = tallied_one_by_one(b, t, &tally);
-    let (sb, st) = (
-        Side {
-            values: b,
-            ..Side::default()
-        },
-        Side {
-            values: t,
-            ..Side::default()
-        },
-    );
+    let (sb, st) = (plain(b), plain(t));
     let extent = Extent::of(sb, st);
     let (_, got) = ks_w1_tally(sb, st, &extent, &mut EcdfBuf::default(), p, &tally);
     assert_eq!(got.counts, want.counts, "class counts ({p:?}, cuts {cuts:?})");
@@ -288,4 +276,33 @@ fn tallies_on_large_samples_and_cut_points_on_values() {
     check_tally(&[3.0; 7], &[3.0, -0.0 + 3.0], &[3.0], tiny());
     check_tally(&[1.0, 2.0], &[], &[1.5], Params::default());
     check_tally(&[-0.0, 0.0, -0.0], &[0.0], &[0.0, -0.0], tiny());
+}
+
+/// The baseline's sum of squares where buckets are far wider than the baseline's spread: values
+/// beyond 1e154 in a wide bucket (squares of their distance to the bucket's edge overflow), and
+/// a baseline of nearly equal values beside a target spread over the whole range (the squares
+/// about the bucket's edge are 1e10 times the squares about the mean).
+#[test]
+fn sums_of_squares_hold_where_buckets_are_far_wider_than_the_baseline() {
+    let one_bucket = Params {
+        level1_bits: 1,
+        level2_cap: 1,
+        per_bucket: 1,
+        direct: 1,
+    };
+    for p in [one_bucket, tiny(), Params::default()] {
+        check_tally(&[5.233912231196918e164], &[0.0], &[], p);
+        check_tally(
+            &[3e200, 3e200 + 1e185, 3e200 - 2e185],
+            &[-1e300, 1e300],
+            &[0.0],
+            p,
+        );
+    }
+    let b: Vec<f64> = (0..2000).map(|k| 1.3 + k as f64 * 1e-13).collect();
+    let t = normalish(100_000, 23, 1.0, 0.5);
+    let edges = crate::metrics::bin_edges(-1.0, 3.0, 11);
+    for p in [one_bucket, tiny(), Params::default()] {
+        check_tally(&b, &t, &edges, p);
+    }
 }
