@@ -529,8 +529,9 @@ pub fn ks_w1_tally(
             before: s.before,
             w1_done: s.w1_done,
         }));
-        let (blocks, open1) = (&buf.blocks, &buf.open1);
-        let open = |k: u64| {
+        // Slices and `c0` by value: the test's tables stay in registers (see `keys_where`).
+        let (blocks, open1) = (buf.blocks.as_slice(), buf.open1.as_slice());
+        let open = move |k: u64| {
             let i = index(blocks, c0, k);
             open1[i / 64] & (1 << (i % 64)) != 0
         };
@@ -574,10 +575,16 @@ fn level2(sides: &[Side<'_>; 2], kmin: u64, run: &mut Run, buf: &mut EcdfBuf, p:
         l.clear();
         l.resize(off, (0, 0.0));
     }
-    let (map1, slots, blocks, open1) = (&buf.map1, &buf.slots, &buf.blocks, &buf.open1);
+    let (map1, slots, blocks, open1) = (
+        buf.map1.as_slice(),
+        buf.slots.as_slice(),
+        buf.blocks.as_slice(),
+        buf.open1.as_slice(),
+    );
     let c0 = kmin >> 52;
     for (side, level2) in sides.iter().zip(buf.level2.iter_mut()) {
-        side.each(|x, c| {
+        let level2 = level2.as_mut_slice();
+        side.each(move |x, c| {
             let k = ckey(x);
             let i = index(blocks, c0, k);
             if open1[i / 64] & (1 << (i % 64)) != 0 {
@@ -642,8 +649,8 @@ fn level2(sides: &[Side<'_>; 2], kmin: u64, run: &mut Run, buf: &mut EcdfBuf, p:
     if buf.groups.is_empty() {
         return;
     }
-    let (map2, open1) = (&buf.map2, &buf.open1);
-    let open = |k: u64| -> bool {
+    let map2 = buf.map2.as_slice();
+    let open = move |k: u64| -> bool {
         let i = index(blocks, c0, k);
         if open1[i / 64] & (1 << (i % 64)) == 0 {
             return false;
@@ -665,7 +672,7 @@ struct Gathered {
 /// Gather the keys for which `open` holds, put them in order and merge them group by group.
 fn gather_merge(
     sides: &[Side<'_>; 2],
-    open: impl Fn(u64) -> bool,
+    open: impl Fn(u64) -> bool + Copy,
     groups: &[Group],
     g: &mut Gathered,
     run: &mut Run,
@@ -675,12 +682,7 @@ fn gather_merge(
         let (singles, weighted) = (&mut g.singles[s], &mut g.weighted[s]);
         singles.clear();
         weighted.clear();
-        for &x in from.values {
-            let k = ckey(x);
-            if open(k) {
-                singles.push(k);
-            }
-        }
+        keys_where(from.values, open, singles);
         let side = Side { values: &[], ..*from };
         side.each(|x, c| {
             let k = ckey(x);
@@ -716,6 +718,20 @@ fn gather_merge(
         }
         if !grp.w1_done {
             run.w1 += run.d(counts).abs() * (grp.ub - prev);
+        }
+    }
+}
+
+/// Append the keys of `values` for which `open` holds. `open` should hold its tables as slices
+/// and copies (a `move` closure): through references to vectors, the loop reloaded each
+/// table's address and length on every value, since the pushes might have written them for all
+/// the compiler could tell.
+#[inline(never)]
+fn keys_where(values: &[f64], open: impl Fn(u64) -> bool + Copy, out: &mut Vec<u64>) {
+    for &x in values {
+        let k = ckey(x);
+        if open(k) {
+            out.push(k);
         }
     }
 }
