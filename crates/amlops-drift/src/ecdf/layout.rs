@@ -1,7 +1,7 @@
 //! The first level of the buckets: how keys are laid out in buckets (per binade, by where a
 //! sample of the values lies), and the pass that counts them.
 
-use super::{Side, Tally, ckey};
+use super::{Side, Tally, bit, ckey};
 use crate::sort::unkey;
 
 /// The first-level pass over one side: count and sum `x - lb` per bucket, with the squares
@@ -42,7 +42,7 @@ pub(super) fn pass1<const SQUARES: bool>(
             let d = x - tally.centre;
             squares[i] += c as f64 * d * d;
         }
-        if straddle[i / 64] & (1 << (i % 64)) != 0 {
+        if bit(straddle, i) {
             counts[(tally.class)(x)] += c;
         }
     }

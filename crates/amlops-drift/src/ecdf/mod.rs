@@ -193,6 +193,18 @@ pub struct EcdfBuf {
     gathered: Gathered,
 }
 
+/// Bit `i` of a set of bits held 64 a word (the open and straddling first-level buckets).
+#[inline(always)]
+fn bit(words: &[u64], i: usize) -> bool {
+    words[i / 64] & (1 << (i % 64)) != 0
+}
+
+/// Set bit `i` of a set of bits held 64 a word.
+#[inline]
+fn set_bit(words: &mut [u64], i: usize) {
+    words[i / 64] |= 1 << (i % 64);
+}
+
 /// Order-preserving key with `-0.0` taken as `0.0`.
 #[inline]
 fn ckey(x: f64) -> u64 {
@@ -453,7 +465,7 @@ pub fn ks_w1_tally(
                 buf.class1.push(class as u32);
             } else {
                 let i = b.off as usize + r;
-                buf.straddle1[i / 64] |= 1 << (i % 64);
+                set_bit(&mut buf.straddle1, i);
                 buf.class1.push(NONE);
             }
         }
@@ -500,7 +512,7 @@ pub fn ks_w1_tally(
             let ub = if last == kmax { hi } else { unkey(last + 1) };
             let open = run.settle(&cell, counts, lb, ub, first == last, false);
             if open != Open::No {
-                buf.open1[i / 64] |= 1 << (i % 64);
+                set_bit(&mut buf.open1, i);
                 buf.map1[i] = buf.slots.len() as u32;
                 buf.slots.push(Slot {
                     base: first,
@@ -533,7 +545,7 @@ pub fn ks_w1_tally(
         let (blocks, open1) = (buf.blocks.as_slice(), buf.open1.as_slice());
         let open = move |k: u64| {
             let i = index(blocks, c0, k);
-            open1[i / 64] & (1 << (i % 64)) != 0
+            bit(open1, i)
         };
         gather_merge(&sides, open, &buf.groups, &mut buf.gathered, &mut run, &mut found);
     } else if !buf.slots.is_empty() {
@@ -587,7 +599,7 @@ fn level2(sides: &[Side<'_>; 2], kmin: u64, run: &mut Run, buf: &mut EcdfBuf, p:
         side.each(move |x, c| {
             let k = ckey(x);
             let i = index(blocks, c0, k);
-            if open1[i / 64] & (1 << (i % 64)) != 0 {
+            if bit(open1, i) {
                 let m = map1[i];
                 let slot = &slots[m as usize];
                 let r = (k - slot.base) >> slot.shift;
@@ -652,7 +664,7 @@ fn level2(sides: &[Side<'_>; 2], kmin: u64, run: &mut Run, buf: &mut EcdfBuf, p:
     let map2 = buf.map2.as_slice();
     let open = move |k: u64| -> bool {
         let i = index(blocks, c0, k);
-        if open1[i / 64] & (1 << (i % 64)) == 0 {
+        if !bit(open1, i) {
             return false;
         }
         let slot = &slots[map1[i] as usize];
