@@ -384,7 +384,7 @@ pub(crate) fn scan(
             let p = spill_dir.join(format!("{side}-{k}.f64"));
             let f = File::create(&p).map_err(|e| DriftError::io(&p, e))?;
             spills.insert(c.name.clone(), p);
-            Some(BufWriter::with_capacity(1 << 20, f))
+            Some(BufWriter::with_capacity(crate::csv_side::SPILL_BUFFER, f))
         } else {
             None
         };
