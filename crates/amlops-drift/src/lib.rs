@@ -56,7 +56,8 @@ mod thrift;
 pub use config::{ColumnKind, DriftConfig, Metric, ThresholdRule, Thresholds, default_threshold};
 pub use engine::{INT_CATEGORICAL_RATIO, compute_drift};
 pub use error::DriftError;
+#[doc(hidden)]
+pub use num::fuzz_numbers;
 pub use report::{ColumnReport, DriftReport, Histogram, MetricResult, TOP_CATEGORIES};
 pub use source::{DataFormat, DataSource};
-#[doc(hidden)]
 pub use thrift::fuzz_page_header;

@@ -445,6 +445,24 @@ pub(crate) fn plain_i64(s: &[u8]) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// For the fuzz target and its replay: this module's parsers and the standard parsers of the same
+/// text (after trimming white space; infinities and NaN are not numbers here), as bits, to be
+/// equal. `None` for text that is not UTF-8, which only this module reads.
+#[doc(hidden)]
+pub fn fuzz_numbers(s: &[u8]) -> [(Option<u64>, Option<u64>); 2] {
+    let std_f64 = std::str::from_utf8(s)
+        .ok()
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite());
+    let std_i64 = std::str::from_utf8(s)
+        .ok()
+        .and_then(|t| t.trim().parse::<i64>().ok());
+    [
+        (parse_f64(s).map(f64::to_bits), std_f64.map(f64::to_bits)),
+        (parse_i64(s).map(|v| v as u64), std_i64.map(|v| v as u64)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

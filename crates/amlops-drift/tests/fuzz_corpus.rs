@@ -92,6 +92,15 @@ fn page_headers_give_a_header_or_an_error() {
 }
 
 #[test]
+fn numbers_parse_as_the_standard_parsers_parse_them() {
+    replay("drift_number", |d| {
+        for (ours, standard) in amlops_drift::fuzz_numbers(d) {
+            assert_eq!(ours, standard, "{:?}", String::from_utf8_lossy(d));
+        }
+    });
+}
+
+#[test]
 fn threshold_texts_give_thresholds_or_an_error() {
     replay("drift_thresholds", |d| {
         if let Ok(text) = std::str::from_utf8(d) {
