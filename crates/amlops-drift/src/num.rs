@@ -5,6 +5,9 @@
 //! 19 significant digits) are converted here; everything else (more digits, `inf`, spaces, other
 //! spellings) goes to the standard parser. Both give the same double, bit for bit:
 //!
+//! - A plain decimal of at most 20 bytes after its sign, without an exponent (nearly every number
+//!   a CSV file of doubles holds), is read from three words with no branch on its digits
+//!   ([`parse_simple`]) and converted by Eisel and Lemire's algorithm alone.
 //! - Clinger's fast path: a mantissa `w <= 2^53` and a power of ten `10^|e|` with `|e| <= 22`
 //!   are both exact doubles, so one multiplication or division is correctly rounded.
 //! - Otherwise Eisel and Lemire's algorithm (the one Rust's own parser uses, "Number Parsing at a
@@ -12,6 +15,12 @@
 //!   [-27, 55]: there the 128-bit product decides the rounding in every case, ties included. The
 //!   powers are computed at compile time from exact integer arithmetic. Exponents outside that
 //!   range, and the rare products the algorithm cannot decide, go to the standard parser.
+//!
+//! Written here for speed: on the 2.97M numbers of MF's CSV (one process, alternating, on a 2 vCPU
+//! host) the standard parser took 41-48 ns a number (UTF-8 check included), `lexical-core` 1.0
+//! (already in the tree through `arrow`) 26-28 ns, this module 23-26 ns; and the drift readers
+//! need the standard parser's exact set of accepted spellings, which the fallback gives. The
+//! `drift_number` fuzz target compares this module with the standard parsers on arbitrary bytes.
 
 /// Decimal exponents covered by the power table.
 const Q_MIN: i64 = -27;
