@@ -60,4 +60,5 @@ pub use error::DriftError;
 pub use num::fuzz_numbers;
 pub use report::{ColumnReport, DriftReport, Histogram, MetricResult, TOP_CATEGORIES};
 pub use source::{DataFormat, DataSource};
+#[doc(hidden)]
 pub use thrift::fuzz_page_header;

@@ -454,9 +454,9 @@ pub(crate) fn plain_i64(s: &[u8]) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-/// For the fuzz target and its replay: this module's parsers and the standard parsers of the same
-/// text (after trimming white space; infinities and NaN are not numbers here), as bits, to be
-/// equal. `None` for text that is not UTF-8, which only this module reads.
+/// For the fuzz target and its replay: what this module's parsers and the standard parsers (after
+/// trimming white space; infinities and NaN are not numbers here) make of the same bytes, as bits,
+/// in pairs that must be equal (bytes that are not UTF-8 are a number for neither).
 #[doc(hidden)]
 pub fn fuzz_numbers(s: &[u8]) -> [(Option<u64>, Option<u64>); 2] {
     let std_f64 = std::str::from_utf8(s)
