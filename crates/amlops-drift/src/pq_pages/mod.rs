@@ -469,7 +469,7 @@ fn data_page(
             }
             let dict_len = s.counts.len();
             // Rows the mask drops are few: count every index, then take the dropped ones back.
-            let (counts, drops, dropped_idx) = (&mut s.counts, &s.drops, &mut s.dropped_idx);
+            let (counts, drops, dropped_idx) = (s.counts.as_mut_slice(), &s.drops, &mut s.dropped_idx);
             let mut d = 0usize;
             let mut hy = Hybrid::new(runs, u32::from(bw));
             let mut done = 0usize;
