@@ -672,38 +672,33 @@ fn column_job(
         ColumnKind::Categorical => {
             let cb = b.counts(&p.name, None)?;
             let ct = t.counts(&p.name, collect)?;
-            let mut keys: Vec<&String> = cb
-                .keys()
-                .chain(ct.keys().filter(|k| !cb.contains_key(*k)))
-                .collect();
-            keys.sort();
-            categories = keys.len();
-            let vb: Vec<f64> = keys
-                .iter()
-                .map(|k| cb.get(*k).copied().unwrap_or(0) as f64)
-                .collect();
-            let vt: Vec<f64> = keys
-                .iter()
-                .map(|k| ct.get(*k).copied().unwrap_or(0) as f64)
-                .collect();
+            // One row a category (its text, its baseline and target counts), in the order of
+            // the texts: one lookup a category (columns of integer ids have up to a million).
+            let mut rows: Vec<(&str, u64, u64)> = Vec::with_capacity(cb.len().max(ct.len()));
+            rows.extend(
+                cb.iter()
+                    .map(|(k, &n)| (k.as_str(), n, ct.get(k).copied().unwrap_or(0))),
+            );
+            let mut unseen = 0u64;
+            for (k, &n) in &ct {
+                if !cb.contains_key(k) {
+                    rows.push((k.as_str(), 0, n));
+                    unseen += n;
+                }
+            }
+            rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            categories = rows.len();
+            let vb: Vec<f64> = rows.iter().map(|r| r.1 as f64).collect();
+            let vt: Vec<f64> = rows.iter().map(|r| r.2 as f64).collect();
+            let keys: Vec<&str> = rows.iter().map(|r| r.0).collect();
             let v = metrics::categorical(&vb, &vt, b.rows_valid() as f64, t.rows_valid() as f64);
             let values = vec![
                 (Metric::JensenShannonDistance, v.jensen_shannon),
                 (Metric::PopulationStabilityIndex, v.psi),
                 (Metric::PearsonsChiSquaredTest, v.chi2_pvalue),
             ];
-            let unseen = ct
-                .iter()
-                .filter(|(k, _)| !cb.contains_key(*k))
-                .map(|(_, &n)| n)
-                .sum();
             let hist = Histogram::categorical(&keys, &vb, &vt);
-            (
-                values,
-                hist,
-                Bounds::Categories(cb.keys().cloned().collect()),
-                unseen,
-            )
+            (values, hist, Bounds::Categories(cb), unseen)
         }
     };
     let (values, histogram, bounds, out_of_bounds_kept) = values;

@@ -353,7 +353,7 @@ mod tests {
                     problem: None,
                 }],
                 histogram: Some(Histogram::categorical(
-                    &[&"a&b".to_string(), &"<img src=x>".to_string()],
+                    &["a&b", "<img src=x>"],
                     &[3.0, 1.0],
                     &[1.0, 3.0],
                 )),

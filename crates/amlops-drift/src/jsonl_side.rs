@@ -492,7 +492,7 @@ pub(crate) fn quality(files: &[PathBuf], cols: &[QualityColumn]) -> Result<Vec<C
                 }
                 Class::Key => {
                     if let Bounds::Categories(set) = &c.bounds
-                        && !key(cell, row, c.vt).is_some_and(|k| set.contains(k.as_ref()))
+                        && !key(cell, row, c.vt).is_some_and(|k| set.contains_key(k.as_ref()))
                     {
                         q.out_of_bounds += 1;
                     }

@@ -16,7 +16,7 @@
 //! every row instead; it is also the reference the fused counts are tested against.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use arrow_array::Array;
@@ -34,8 +34,8 @@ use crate::source::{DataFormat, ValueType};
 pub(crate) enum Bounds {
     /// Smallest and largest value (numerical).
     Range(f64, f64),
-    /// The categories (categorical).
-    Categories(HashSet<String>),
+    /// The categories (categorical), as the baseline counted them.
+    Categories(HashMap<String, u64>),
 }
 
 /// A target column to check.
@@ -303,7 +303,7 @@ fn in_range(b: &Bounds, v: f64) -> bool {
 
 fn known(b: &Bounds, key: &str) -> bool {
     match b {
-        Bounds::Categories(set) => set.contains(key),
+        Bounds::Categories(set) => set.contains_key(key),
         Bounds::Range(..) => true,
     }
 }

@@ -40,17 +40,24 @@ pub const TOP_CATEGORIES: usize = 12;
 impl Histogram {
     /// The histogram of a categorical column: the categories with the largest baseline plus
     /// target share first, at most [`TOP_CATEGORIES`], then the rest in one bin.
-    pub fn categorical(keys: &[&String], baseline: &[f64], target: &[f64]) -> Histogram {
+    pub fn categorical(keys: &[&str], baseline: &[f64], target: &[f64]) -> Histogram {
         let (sb, st) = (
             baseline.iter().sum::<f64>().max(1.0),
             target.iter().sum::<f64>().max(1.0),
         );
         let mut order: Vec<usize> = (0..keys.len()).collect();
-        order.sort_by(|&a, &b| {
+        // A total order (keys are distinct): the first TOP_CATEGORIES are picked, then sorted,
+        // which gives what sorting every category gives (a column may have a million of them).
+        let by_share = |&a: &usize, &b: &usize| {
             let wa = baseline[a] / sb + target[a] / st;
             let wb = baseline[b] / sb + target[b] / st;
             wb.total_cmp(&wa).then_with(|| keys[a].cmp(keys[b]))
-        });
+        };
+        if order.len() > TOP_CATEGORIES {
+            order.select_nth_unstable_by(TOP_CATEGORIES, by_share);
+        }
+        let top = order.len().min(TOP_CATEGORIES);
+        order[..top].sort_unstable_by(by_share);
         let mut h = Histogram {
             labels: Vec::new(),
             edges: Vec::new(),
@@ -58,7 +65,7 @@ impl Histogram {
             target: Vec::new(),
         };
         for &i in order.iter().take(TOP_CATEGORIES) {
-            h.labels.push(keys[i].clone());
+            h.labels.push(keys[i].to_string());
             h.baseline.push(baseline[i] as u64);
             h.target.push(target[i] as u64);
         }
@@ -270,5 +277,58 @@ impl Serialize for DriftReport {
         )?;
         m.serialize_entry("warnings", &self.warnings)?;
         m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The histogram of every category sorted by share (then text), as it was built before
+    /// the top categories were picked without sorting the rest.
+    fn by_full_sort(keys: &[&str], b: &[f64], t: &[f64]) -> Histogram {
+        let (sb, st) = (b.iter().sum::<f64>().max(1.0), t.iter().sum::<f64>().max(1.0));
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by(|&x, &y| {
+            let (wx, wy) = (b[x] / sb + t[x] / st, b[y] / sb + t[y] / st);
+            wy.total_cmp(&wx).then_with(|| keys[x].cmp(keys[y]))
+        });
+        let mut h = Histogram {
+            labels: Vec::new(),
+            edges: Vec::new(),
+            baseline: Vec::new(),
+            target: Vec::new(),
+        };
+        for &i in order.iter().take(TOP_CATEGORIES) {
+            h.labels.push(keys[i].to_string());
+            h.baseline.push(b[i] as u64);
+            h.target.push(t[i] as u64);
+        }
+        if order.len() > TOP_CATEGORIES {
+            let rest = &order[TOP_CATEGORIES..];
+            h.labels.push(format!("(other {})", rest.len()));
+            h.baseline.push(rest.iter().map(|&i| b[i] as u64).sum());
+            h.target.push(rest.iter().map(|&i| t[i] as u64).sum());
+        }
+        h
+    }
+
+    proptest::proptest! {
+        /// Few or many categories, with equal shares (ties broken by the text): the top
+        /// categories and the rest's bin are what sorting every category gives.
+        #[test]
+        fn top_categories_are_those_of_a_full_sort(
+            counts in proptest::collection::vec((0u64..6, 0u64..6), 0..200),
+        ) {
+            let names: Vec<String> = (0..counts.len()).map(|i| format!("c{:03}", (i * 37) % 1000)).collect();
+            let keys: Vec<&str> = names.iter().map(String::as_str).collect();
+            let b: Vec<f64> = counts.iter().map(|c| c.0 as f64).collect();
+            let t: Vec<f64> = counts.iter().map(|c| c.1 as f64).collect();
+            let got = Histogram::categorical(&keys, &b, &t);
+            let want = by_full_sort(&keys, &b, &t);
+            proptest::prop_assert_eq!(got.labels, want.labels);
+            proptest::prop_assert_eq!(got.baseline, want.baseline);
+            proptest::prop_assert_eq!(got.target, want.target);
+        }
     }
 }
