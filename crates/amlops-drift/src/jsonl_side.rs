@@ -491,8 +491,8 @@ pub(crate) fn quality(files: &[PathBuf], cols: &[QualityColumn]) -> Result<Vec<C
                     }
                 }
                 Class::Key => {
-                    if let Bounds::Categories(set) = &c.bounds
-                        && !key(cell, row, c.vt).is_some_and(|k| set.contains_key(k.as_ref()))
+                    if let Bounds::Categories(categories) = &c.bounds
+                        && !key(cell, row, c.vt).is_some_and(|k| categories.contains_key(k.as_ref()))
                     {
                         q.out_of_bounds += 1;
                     }

@@ -303,7 +303,7 @@ fn in_range(b: &Bounds, v: f64) -> bool {
 
 fn known(b: &Bounds, key: &str) -> bool {
     match b {
-        Bounds::Categories(set) => set.contains_key(key),
+        Bounds::Categories(categories) => categories.contains_key(key),
         Bounds::Range(..) => true,
     }
 }
