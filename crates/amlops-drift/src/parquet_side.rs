@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::io::{Read as _, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use crate::pq_pages::{self, FileMask, PageScratch, Read};
 use crate::quality::Reading;
 use crate::sample::Sample;
 use crate::source::ValueType;
+use crate::thrift;
 
 const BATCH: usize = 64 * 1024;
 
@@ -72,13 +74,47 @@ fn open(
     path: &Path,
     options: ArrowReaderOptions,
 ) -> Result<ParquetRecordBatchReaderBuilder<File>, DriftError> {
-    let f = File::open(path).map_err(|e| DriftError::io(path, e))?;
+    let mut f = File::open(path).map_err(|e| DriftError::io(path, e))?;
     let len = f.metadata().map_err(|e| DriftError::io(path, e))?.len();
+    check_footer(path, &mut f, len)?;
     let b = guarded(path, None, || {
         ParquetRecordBatchReaderBuilder::try_new_with_options(f, options).map_err(|e| pq_err(path, e))
     })?;
     check_rows(path, b.metadata(), len)?;
     Ok(b)
+}
+
+/// Refuse a footer whose lengths do not fit in its bytes ([`thrift::footer_fits`]) before the
+/// `parquet` crate reserves memory by them. Files too short for a footer, without the `PAR1`
+/// magic or with a footer longer than the file are left to the crate, which reports them.
+fn check_footer(path: &Path, f: &mut File, len: u64) -> Result<(), DriftError> {
+    let io = |e| DriftError::io(path, e);
+    if len < 12 {
+        return Ok(());
+    }
+    let mut tail = [0u8; 8];
+    f.seek(SeekFrom::End(-8)).map_err(io)?;
+    f.read_exact(&mut tail).map_err(io)?;
+    let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if &tail[4..] != b"PAR1" || footer_len + 8 > len {
+        f.rewind().map_err(io)?;
+        return Ok(());
+    }
+    // At most the file's size (checked above).
+    let mut footer = vec![0u8; footer_len as usize];
+    f.seek(SeekFrom::Start(len - 8 - footer_len)).map_err(io)?;
+    f.read_exact(&mut footer).map_err(io)?;
+    f.rewind().map_err(io)?;
+    if thrift::footer_fits(&footer) {
+        return Ok(());
+    }
+    Err(DriftError::Parquet {
+        path: path.to_path_buf(),
+        message: format!(
+            "the footer ({footer_len} bytes) is damaged: a list or a text in it is longer than the \
+             footer, or it ends early; write the file again"
+        ),
+    })
 }
 
 /// The footer's row counts: none negative, the file's the sum of its row groups', and no more

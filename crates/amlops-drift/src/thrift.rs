@@ -4,6 +4,16 @@
 //! pages, fields added by later format versions) is skipped by its wire type. Damaged input
 //! gives an error, never a panic.
 
+/// Whether `buf` starts with one whole compact-protocol struct (a Parquet file's footer) whose
+/// lists, sets, maps and strings all fit in `buf`: each element of a list takes at least one
+/// byte, so walking it bounds every declared length by the footer's size. The `parquet` crate
+/// reserves room for a list from its declared length before reading it; a damaged footer of
+/// 3 KB declaring millions of schema elements made it ask for 24 GB, and a failed allocation
+/// ends the process instead of giving an error.
+pub(crate) fn footer_fits(buf: &[u8]) -> bool {
+    Input { buf, pos: 0 }.skip(STRUCT, 0).is_ok()
+}
+
 /// The kind of a page (`PageType` in the Parquet format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PageType {
@@ -405,6 +415,18 @@ mod tests {
             h.is_compressed,
             "v1 and dictionary pages follow the column's codec"
         );
+    }
+
+    #[test]
+    fn footers_fit_only_when_every_length_fits_in_their_bytes() {
+        // A struct holding a list of one struct holding the i32 1.
+        assert!(footer_fits(&[0x19, 0x1c, 0x15, 0x02, 0x00, 0x00]));
+        // The same list declaring 2^32 - 1 structs in the 4 bytes left.
+        assert!(!footer_fits(&[0x19, 0xfc, 0xff, 0xff, 0xff, 0x0f, 0x15, 0x02, 0x00, 0x00]));
+        // A text longer than the bytes left, and a struct that ends early.
+        assert!(!footer_fits(&[0x18, 0x7f, 0x61, 0x00]));
+        assert!(!footer_fits(&[0x19, 0x1c, 0x15]));
+        assert!(!footer_fits(&[]));
     }
 
     #[test]

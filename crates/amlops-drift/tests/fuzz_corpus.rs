@@ -66,6 +66,36 @@ fn drift(ext: &str, data: &[u8]) {
     }
 }
 
+/// Found by `drift_parquet`: a footer of 1.4 KB declaring millions of schema elements. The
+/// `parquet` crate reserved 24 GB for them before reading one, which ends the process where
+/// that much memory cannot be had (under the fuzzer's limit, or on a small agent); the footer's
+/// lengths are now checked against its bytes first, and the file is refused by name.
+#[test]
+fn a_footer_declaring_more_than_it_holds_is_refused_before_it_is_read() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let data = std::fs::read(fuzz.join("regressions/drift_parquet/parquet-oom-schema-list")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("input.parquet");
+    std::fs::write(&path, data).unwrap();
+    let src = DataSource::from_path(&path).unwrap();
+    let config = DriftConfig {
+        thresholds: Thresholds::parse("js=0.1").unwrap(),
+        threads: 1,
+        ..Default::default()
+    };
+    let msg = compute_drift(&src, &src, &config)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("input.parquet")
+            && msg.contains(
+                "the footer (1426 bytes) is damaged: a list or a text in it is longer than the footer"
+            ),
+        "{msg}"
+    );
+}
+
 #[test]
 fn parquet_inputs_give_a_report_or_an_error() {
     replay("drift_parquet", |d| drift("parquet", d));
