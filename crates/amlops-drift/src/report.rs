@@ -37,27 +37,41 @@ pub struct Histogram {
 /// Categories shown one by one in a categorical histogram.
 pub const TOP_CATEGORIES: usize = 12;
 
+/// Categories by their baseline plus target share, largest first, then by their text.
+fn by_share<'a>(
+    keys: &'a [&str],
+    baseline: &'a [f64],
+    target: &'a [f64],
+) -> impl Fn(&usize, &usize) -> std::cmp::Ordering + Copy + 'a {
+    let (sb, st) = (
+        baseline.iter().sum::<f64>().max(1.0),
+        target.iter().sum::<f64>().max(1.0),
+    );
+    move |&a: &usize, &b: &usize| {
+        let wa = baseline[a] / sb + target[a] / st;
+        let wb = baseline[b] / sb + target[b] / st;
+        wb.total_cmp(&wa).then_with(|| keys[a].cmp(keys[b]))
+    }
+}
+
 impl Histogram {
     /// The histogram of a categorical column: the categories with the largest baseline plus
     /// target share first, at most [`TOP_CATEGORIES`], then the rest in one bin.
     pub fn categorical(keys: &[&str], baseline: &[f64], target: &[f64]) -> Histogram {
-        let (sb, st) = (
-            baseline.iter().sum::<f64>().max(1.0),
-            target.iter().sum::<f64>().max(1.0),
-        );
         let mut order: Vec<usize> = (0..keys.len()).collect();
         // A total order (keys are distinct): the first TOP_CATEGORIES are picked, then sorted,
         // which gives what sorting every category gives (a column may have a million of them).
-        let by_share = |&a: &usize, &b: &usize| {
-            let wa = baseline[a] / sb + target[a] / st;
-            let wb = baseline[b] / sb + target[b] / st;
-            wb.total_cmp(&wa).then_with(|| keys[a].cmp(keys[b]))
-        };
+        let by_share = by_share(keys, baseline, target);
         if order.len() > TOP_CATEGORIES {
             order.select_nth_unstable_by(TOP_CATEGORIES, by_share);
         }
         let top = order.len().min(TOP_CATEGORIES);
         order[..top].sort_unstable_by(by_share);
+        Histogram::from_order(keys, baseline, target, &order)
+    }
+
+    /// The first [`TOP_CATEGORIES`] categories of `order`, in that order, then the rest in one bin.
+    fn from_order(keys: &[&str], baseline: &[f64], target: &[f64], order: &[usize]) -> Histogram {
         let mut h = Histogram {
             labels: Vec::new(),
             edges: Vec::new(),
@@ -287,30 +301,9 @@ mod tests {
     /// The histogram of every category sorted by share (then text), as it was built before
     /// the top categories were picked without sorting the rest.
     fn by_full_sort(keys: &[&str], b: &[f64], t: &[f64]) -> Histogram {
-        let (sb, st) = (b.iter().sum::<f64>().max(1.0), t.iter().sum::<f64>().max(1.0));
         let mut order: Vec<usize> = (0..keys.len()).collect();
-        order.sort_by(|&x, &y| {
-            let (wx, wy) = (b[x] / sb + t[x] / st, b[y] / sb + t[y] / st);
-            wy.total_cmp(&wx).then_with(|| keys[x].cmp(keys[y]))
-        });
-        let mut h = Histogram {
-            labels: Vec::new(),
-            edges: Vec::new(),
-            baseline: Vec::new(),
-            target: Vec::new(),
-        };
-        for &i in order.iter().take(TOP_CATEGORIES) {
-            h.labels.push(keys[i].to_string());
-            h.baseline.push(b[i] as u64);
-            h.target.push(t[i] as u64);
-        }
-        if order.len() > TOP_CATEGORIES {
-            let rest = &order[TOP_CATEGORIES..];
-            h.labels.push(format!("(other {})", rest.len()));
-            h.baseline.push(rest.iter().map(|&i| b[i] as u64).sum());
-            h.target.push(rest.iter().map(|&i| t[i] as u64).sum());
-        }
-        h
+        order.sort_by(by_share(keys, b, t));
+        Histogram::from_order(keys, b, t, &order)
     }
 
     proptest::proptest! {
