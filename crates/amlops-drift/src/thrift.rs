@@ -8,7 +8,7 @@
 /// lists, sets, maps and strings all fit in `buf`: each element of a list takes at least one
 /// byte, so walking it bounds every declared length by the footer's size. The `parquet` crate
 /// reserves room for a list from its declared length before reading it; a damaged footer of
-/// 3 KB declaring millions of schema elements made it ask for 24 GB, and a failed allocation
+/// 1.4 KB declaring millions of schema elements made it ask for 24 GB, and a failed allocation
 /// ends the process instead of giving an error.
 pub(crate) fn footer_fits(buf: &[u8]) -> bool {
     Input { buf, pos: 0 }.skip(STRUCT, 0).is_ok()
