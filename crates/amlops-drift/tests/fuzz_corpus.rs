@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 use crate::common::our_panics;
 use amlops_drift::{DataSource, DriftConfig, Thresholds, compute_drift};
 
+/// The repository's `fuzz/` folder.
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
+}
+
 /// Every input of a target: its minimised corpus, then its regressions.
 fn inputs(target: &str) -> Vec<PathBuf> {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let fuzz = fuzz_dir();
     let mut out = Vec::new();
     for dir in ["corpus", "regressions"] {
         let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join(target)) else {
@@ -43,22 +48,24 @@ fn replay(target: &str, f: impl Fn(&[u8])) {
     }
 }
 
-/// What the drift targets do: the bytes as a data set compared with itself.
-fn drift(ext: &str, data: &[u8]) {
+/// What the drift targets do: the bytes as a data set compared with itself. The error's text,
+/// if it ends in one (`None`: a report, or a name the data set is not recognised by).
+fn drift_error(ext: &str, data: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("input.{ext}"));
     std::fs::write(&path, data).unwrap();
-    let Ok(src) = DataSource::from_path(&path) else {
-        return;
-    };
+    let src = DataSource::from_path(&path).ok()?;
     let config = DriftConfig {
         thresholds: Thresholds::parse("js=0.1\npsi=0.1\nnwd=0.1\nks=0.05\nchi2=0.05").unwrap(),
         threads: 1,
         ..Default::default()
     };
-    if let Err(e) = compute_drift(&src, &src, &config) {
-        // Errors about the input name it.
-        let msg = e.to_string();
+    compute_drift(&src, &src, &config).err().map(|e| e.to_string())
+}
+
+/// A report, or an error that names the input.
+fn drift(ext: &str, data: &[u8]) {
+    if let Some(msg) = drift_error(ext, data) {
         assert!(
             msg.contains("input.") || msg.starts_with("no columns") || msg.starts_with("invalid drift"),
             "{msg}"
@@ -72,21 +79,8 @@ fn drift(ext: &str, data: &[u8]) {
 /// lengths are now checked against its bytes first, and the file is refused by name.
 #[test]
 fn a_footer_declaring_more_than_it_holds_is_refused_before_it_is_read() {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let data = std::fs::read(fuzz.join("regressions/drift_parquet/parquet-oom-schema-list")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("input.parquet");
-    std::fs::write(&path, data).unwrap();
-    let src = DataSource::from_path(&path).unwrap();
-    let config = DriftConfig {
-        thresholds: Thresholds::parse("js=0.1").unwrap(),
-        threads: 1,
-        ..Default::default()
-    };
-    let msg = compute_drift(&src, &src, &config)
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let data = std::fs::read(fuzz_dir().join("regressions/drift_parquet/parquet-oom-schema-list")).unwrap();
+    let msg = drift_error("parquet", &data).unwrap_or_default();
     assert!(
         msg.contains("input.parquet")
             && msg.contains(
