@@ -9,36 +9,17 @@ use crate::source::ValueType;
 /// An integer column with more distinct values than this is numerical.
 pub(crate) const MAX_INT_CATEGORIES: usize = 1_000_000;
 
-/// FxHash-style hasher for category keys (short byte strings, no untrusted-key concern here),
-/// with MurmurHash3's 64-bit finaliser: a multiply leaves the low bits of the state depending
-/// only on the low bytes of each word, and the table picks buckets by the low bits, so keys
-/// that differ only in their last characters (`u0012345`, `u0012346`, ...) would all collide.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
+/// How the count tables hash: foldhash (hashbrown's own default), with a seed drawn per table
+/// from one per process. Their keys come from the data, and inference data is written by whoever
+/// calls the endpoint: with a hash fixed in the binary, a file of keys chosen to share a bucket
+/// (easy to compute offline for any unseeded hash) would make every insertion walk all the keys
+/// before it, a million such categories a run of hours instead of a second. No list of keys
+/// collides under every seed, which is what holds against a file written before the run (a run
+/// shows nobody its hashes; foldhash does not claim more, nor is more needed here). It costs about
+/// what the unseeded FxHash-style hasher it replaced did: one folded multiply per 16 bytes.
+pub(crate) type FastState = foldhash::fast::RandomState;
 
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-}
-
-pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, FastState>;
 
 /// The category counts of one column while a text scan (CSV, JSON Lines) runs.
 pub(crate) enum Counter {
@@ -207,15 +188,64 @@ impl IntCounter {
 mod tests {
     use super::*;
 
+    use std::collections::HashSet;
+    use std::hash::BuildHasher;
+
+    /// Distinct low 16 bits (the bucket of a table of 65,536) among the hashes of `keys`.
+    fn buckets<K: std::hash::Hash>(build: &FastState, keys: impl Iterator<Item = K>) -> usize {
+        keys.map(|k| build.hash_one(k) & 0xffff)
+            .collect::<HashSet<u64>>()
+            .len()
+    }
+
     #[test]
     fn keys_that_differ_at_the_end_spread_over_the_buckets() {
-        use std::hash::{BuildHasher, BuildHasherDefault};
-        let build = BuildHasherDefault::<FastHasher>::default();
-        let low: std::collections::HashSet<u64> = (0..20_000)
-            .map(|i| build.hash_one(format!("u{i:07}")) & 0xffff)
-            .collect();
+        let n = buckets(&FastState::default(), (0..20_000).map(|i| format!("u{i:07}")));
         // 20,000 keys in 65,536 buckets: about 17,000 distinct low halves if the hash mixes.
-        assert!(low.len() > 15_000, "{} distinct low 16 bits", low.len());
+        assert!(n > 15_000, "{n} distinct low 16 bits");
+        let n = buckets(&FastState::default(), (0..20_000u128).map(|i| i << 64));
+        assert!(n > 15_000, "{n} distinct low 16 bits of short keys");
+    }
+
+    /// The hasher these tables had before they were seeded: FxHash's step on each 8-byte word,
+    /// then MurmurHash3's finaliser, the same in every run.
+    fn unseeded(w: u64) -> u64 {
+        let mut h = w.wrapping_mul(0x517c_c1b7_2722_0a95);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+
+    /// The key whose [`unseeded`] hash is `h` (every step of it can be undone).
+    fn unseeded_preimage(h: u64) -> u64 {
+        // The inverse of an odd number modulo 2^64 by Newton's iteration.
+        let inv = |a: u64| (0..6).fold(a, |x, _| x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x))));
+        let mut x = h ^ (h >> 33);
+        x = x.wrapping_mul(inv(0xc4ce_b9fe_1a85_ec53));
+        x ^= x >> 33;
+        x = x.wrapping_mul(inv(0xff51_afd7_ed55_8ccd));
+        x ^= x >> 33;
+        x.wrapping_mul(inv(0x517c_c1b7_2722_0a95))
+    }
+
+    #[test]
+    fn keys_crafted_to_share_a_bucket_of_a_fixed_hash_spread_over_the_buckets() {
+        // What a hostile file would hold: integers that a hash fixed in the binary sends to one
+        // bucket of any table up to 2^20 buckets (the low bits pick it).
+        let keys: Vec<i64> = (1..=20_000u64)
+            .map(|j| unseeded_preimage(j << 20) as i64)
+            .collect();
+        assert!(keys.iter().all(|&k| unseeded(k as u64) & 0xf_ffff == 0));
+        assert_eq!(keys.iter().collect::<HashSet<_>>().len(), keys.len());
+        let n = buckets(&FastState::default(), keys.iter());
+        assert!(n > 15_000, "{n} distinct low 16 bits");
+        // Each table draws its own seed: a table's keys, inserted into another in its order, do
+        // not follow the first table's buckets.
+        let (a, b) = (FastState::default(), FastState::default());
+        let same = keys.iter().filter(|&&k| a.hash_one(k) == b.hash_one(k)).count();
+        assert_eq!(same, 0, "two tables hash {same} keys alike");
     }
 
     proptest::proptest! {

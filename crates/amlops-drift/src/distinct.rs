@@ -13,16 +13,31 @@ pub const MAX_DISTINCT: usize = SLOTS / 2;
 /// Bit pattern of a NaN: marks an empty slot (samples hold no NaN).
 const EMPTY: u64 = u64::MAX;
 
-#[inline]
-fn slot(bits: u64) -> usize {
-    (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS_LOG2)) as usize
-}
-
-/// Reusable hash table for [`Counter::count`].
-#[derive(Debug, Default)]
+/// Reusable hash table for [`Counter::count`]. Its hash is seeded (each table its own seed, as
+/// the category tables', `counting::FastState`): the values come from the data, and with a hash
+/// fixed in the binary a file of values sharing one slot (a multiple of the multiplier's inverse
+/// each) would make every insertion probe past all the values before it, some 10^10 probes for a
+/// column of 262,144 of them.
+#[derive(Default)]
 pub struct Counter {
     keys: Vec<u64>,
     counts: Vec<u32>,
+    hash: crate::counting::FastState,
+}
+
+impl std::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counter")
+            .field("slots", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The first slot `hash` probes for the value of bit pattern `bits`.
+#[inline]
+fn slot(hash: &crate::counting::FastState, bits: u64) -> usize {
+    use std::hash::BuildHasher;
+    (hash.hash_one(bits) as usize) & (SLOTS - 1)
 }
 
 impl Counter {
@@ -42,7 +57,7 @@ impl Counter {
         self.keys.resize(SLOTS, EMPTY);
         self.counts.clear();
         self.counts.resize(SLOTS, 0);
-        let (keys, cnt) = (&mut self.keys[..], &mut self.counts[..]);
+        let (keys, cnt, hash) = (&mut self.keys[..], &mut self.counts[..], &self.hash);
         let mut filled = 0usize;
         let weighted = values
             .iter()
@@ -50,7 +65,7 @@ impl Counter {
             .chain(pairs.iter().map(|&(x, c)| (x, c as u32)));
         for (x, w) in weighted {
             let b = x.to_bits();
-            let mut s = slot(b);
+            let mut s = slot(hash, b);
             loop {
                 let k = keys[s];
                 if k == b {
@@ -102,6 +117,46 @@ mod tests {
             .collect();
         assert_eq!(vals, want);
         assert_eq!(c, vec![2, 1, 1, 3, 5, 2]);
+    }
+
+    #[test]
+    fn values_crafted_to_share_a_slot_of_a_fixed_hash_spread_over_the_slots() {
+        // The multiplicative hash this table had before it was seeded: slot = the top 19 bits
+        // of bits * M. The values k * M^-1 (mod 2^64) all have slot 0 under it.
+        const M: u64 = 0x9E37_79B9_7F4A_7C15;
+        let inv = (0..6).fold(M, |x, _| x.wrapping_mul(2u64.wrapping_sub(M.wrapping_mul(x))));
+        assert_eq!(M.wrapping_mul(inv), 1);
+        let v: Vec<f64> = (1..=40_000u64)
+            .map(|k| f64::from_bits(k.wrapping_mul(inv)))
+            .filter(|x| x.is_finite())
+            .collect();
+        assert!(v.len() > 39_000);
+        assert!(
+            v.iter()
+                .all(|x| x.to_bits().wrapping_mul(M) >> (64 - SLOTS_LOG2) == 0)
+        );
+        let counter = Counter::default();
+        let slots: std::collections::HashSet<usize> =
+            v.iter().map(|x| slot(&counter.hash, x.to_bits())).collect();
+        // About 38,000 distinct slots of 524,288 for 39,000 values when the hash mixes.
+        assert!(slots.len() > 35_000, "{} distinct slots", slots.len());
+        // And they are counted as any values are.
+        let (mut d, mut c) = (Vec::new(), Vec::new());
+        let mut counter = counter;
+        assert!(counter.count(
+            &v,
+            &v[..100].iter().map(|&x| (x, 2)).collect::<Vec<_>>(),
+            &mut d,
+            &mut c
+        ));
+        let mut want = v.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        assert_eq!(
+            d.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        assert_eq!(c.iter().sum::<u64>(), v.len() as u64 + 200);
+        assert_eq!(c.iter().filter(|&&n| n == 3).count(), 100);
     }
 
     #[test]
