@@ -928,6 +928,43 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_text_value_that_is_not_utf8_is_an_error_naming_the_column() {
+        use arrow_array::StringArray;
+        use parquet::file::properties::EnabledStatistics;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        for dictionary in [true, false] {
+            let path = dir.path().join(format!("text-{dictionary}.parquet"));
+            // Written as valid text, then the placeholder's bytes replaced by bytes that are not
+            // UTF-8 (no statistics, no compression: the value's bytes are in the file as such).
+            let col: ArrayRef = Arc::new(StringArray::from(vec!["alpha", "b@@@@@", "alpha", "gamma"]));
+            let batch = RecordBatch::try_from_iter([("city", col)]).unwrap_or_else(|e| panic!("{e}"));
+            let props = WriterProperties::builder()
+                .set_dictionary_enabled(dictionary)
+                .set_statistics_enabled(EnabledStatistics::None)
+                .build();
+            crate::test_parquet::write(&path, &batch, props);
+            let mut bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            let at = bytes
+                .windows(6)
+                .position(|w| w == b"b@@@@@")
+                .unwrap_or_else(|| panic!("placeholder not in the file"));
+            bytes[at + 1..at + 6].copy_from_slice(&[0xff, 0xfe, 0xc0, 0x80, 0xff]);
+            std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+            let side = ParquetSide::open(std::slice::from_ref(&path), &["city".to_string()])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let msg = side
+                .counts("city", None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                msg.contains("not UTF-8") && msg.contains("`city`") && msg.contains("text-"),
+                "dictionary {dictionary}: {msg:?}"
+            );
+        }
+    }
+
     // Every codec the page reader decompresses itself (and the legacy LZ4 framing, left to the
     // `parquet` crate), dictionary on and off, v1 and v2 pages, several row groups, nulls in
     // several columns: the samples and category counts equal the Arrow reader's bit for bit.

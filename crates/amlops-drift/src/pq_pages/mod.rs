@@ -275,7 +275,7 @@ pub(crate) fn read_categories(
                                 }
                             }
                         } else {
-                            std::str::from_utf8(v).map_err(|_| "a value that is not UTF-8")?;
+                            // Checked to be UTF-8 once a distinct value, after the read.
                             counted.count(v);
                         }
                     }
@@ -305,9 +305,12 @@ pub(crate) fn read_categories(
             }
         }
     })?;
-    for (k, n) in plain.into_counts() {
-        // Every key was checked to be UTF-8 when it was counted.
-        *out.entry(String::from_utf8_lossy(&k).into_owned()).or_insert(0) += n;
+    if read == Read::Done {
+        for (k, n) in plain.into_counts() {
+            let text =
+                String::from_utf8(k).map_err(|_| corrupt(path, column, "a value that is not UTF-8"))?;
+            *out.entry(text).or_insert(0) += n;
+        }
     }
     Ok(read)
 }
