@@ -13,7 +13,9 @@ pub(crate) const MAX_INT_CATEGORIES: usize = 1_000_000;
 /// from one per process. Their keys come from the data, and inference data is written by whoever
 /// calls the endpoint: with a hash fixed in the binary, a file of keys chosen to share a bucket
 /// (easy to compute offline for any unseeded hash) would make every insertion walk all the keys
-/// before it, a million such categories a run of hours instead of a second. No list of keys
+/// before it: with the hasher used before, 100,000 such integers took 8.3 s to count against 4 ms
+/// for ordinary ones, the time growing with the square of their number (a column may hold a
+/// million). No list of keys
 /// collides under every seed, which is what holds against a file written before the run (a run
 /// shows nobody its hashes; foldhash does not claim more, nor is more needed here). It costs about
 /// what the unseeded FxHash-style hasher it replaced did: one folded multiply per 16 bytes.
@@ -184,6 +186,13 @@ impl IntCounter {
     }
 }
 
+/// The inverse of the odd number `a` modulo 2^64 (Newton's iteration): the tests build with it
+/// keys that collide under the multiplicative hashes the tables had before they were seeded.
+#[cfg(test)]
+pub(crate) fn odd_inverse(a: u64) -> u64 {
+    (0..6).fold(a, |x, _| x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,8 +229,7 @@ mod tests {
 
     /// The key whose [`unseeded`] hash is `h` (every step of it can be undone).
     fn unseeded_preimage(h: u64) -> u64 {
-        // The inverse of an odd number modulo 2^64 by Newton's iteration.
-        let inv = |a: u64| (0..6).fold(a, |x, _| x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x))));
+        let inv = odd_inverse;
         let mut x = h ^ (h >> 33);
         x = x.wrapping_mul(inv(0xc4ce_b9fe_1a85_ec53));
         x ^= x >> 33;
