@@ -135,14 +135,13 @@ mod tests {
             v.iter()
                 .all(|x| x.to_bits().wrapping_mul(M) >> (64 - SLOTS_LOG2) == 0)
         );
-        let counter = Counter::default();
+        let mut counter = Counter::default();
         let slots: std::collections::HashSet<usize> =
             v.iter().map(|x| slot(&counter.hash, x.to_bits())).collect();
         // About 38,000 distinct slots of 524,288 for 39,000 values when the hash mixes.
         assert!(slots.len() > 35_000, "{} distinct slots", slots.len());
         // And they are counted as any values are.
         let (mut d, mut c) = (Vec::new(), Vec::new());
-        let mut counter = counter;
         assert!(counter.count(
             &v,
             &v[..100].iter().map(|&x| (x, 2)).collect::<Vec<_>>(),
