@@ -444,9 +444,22 @@ pub(crate) fn compute(
             detail: why_no_rows(target, &planned, t.rows_total())?,
         });
     }
-    // Integer columns: categorical when distinct/rows < 0.05 on the baseline.
-    for p in planned.iter_mut().filter(|p| p.kind.is_none()) {
-        let distinct = b.int_distinct(&p.name)?;
+    // Integer columns: categorical when distinct/rows < 0.05 on the baseline. Each column's
+    // distinct values are read (Parquet: the whole column) on the workers, largest first.
+    let mut undecided: Vec<usize> = (0..planned.len())
+        .filter(|&i| planned[i].kind.is_none())
+        .collect();
+    undecided.sort_by_key(|&i| std::cmp::Reverse(b.cost(&planned[i].name)));
+    let distincts = run_jobs(undecided.len(), workers, |j, _| {
+        b.int_distinct(&planned[undecided[j]].name)
+    });
+    let mut distincts: Vec<(usize, Result<Option<usize>, DriftError>)> =
+        undecided.into_iter().zip(distincts).collect();
+    // The first column's error, as when they were read one by one.
+    distincts.sort_by_key(|(i, _)| *i);
+    for (i, distinct) in distincts {
+        let p = &mut planned[i];
+        let distinct = distinct?;
         let cat =
             distinct.is_some_and(|d| (d as f64) / (b.rows_total().max(1) as f64) < INT_CATEGORICAL_RATIO);
         p.kind = Some(if cat {
