@@ -58,6 +58,8 @@ pub use engine::{INT_CATEGORICAL_RATIO, compute_drift};
 pub use error::DriftError;
 #[doc(hidden)]
 pub use num::fuzz_numbers;
+#[doc(hidden)]
+pub use pq_pages::{FuzzEncoding, FuzzPage, fuzz_transcode};
 pub use report::{ColumnReport, DriftReport, Histogram, MetricResult, TOP_CATEGORIES};
 pub use source::{DataFormat, DataSource};
 #[doc(hidden)]

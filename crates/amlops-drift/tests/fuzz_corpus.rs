@@ -125,6 +125,29 @@ fn numbers_parse_as_the_standard_parsers_parse_them() {
 }
 
 #[test]
+fn split_and_delta_pages_give_values_or_an_error() {
+    replay("drift_transcode", |d| {
+        if let Some(p) = amlops_drift::fuzz_transcode(d)
+            && let Ok(values) = &p.plain
+        {
+            if p.width > 0 {
+                assert_eq!(values.len(), p.present * p.width, "{p:?}");
+            } else {
+                // Text: `present` values, each a 4-byte length and as many bytes.
+                let (mut at, mut n) = (0usize, 0usize);
+                while at < values.len() {
+                    let len =
+                        u32::from_le_bytes([values[at], values[at + 1], values[at + 2], values[at + 3]]);
+                    at += 4 + len as usize;
+                    n += 1;
+                }
+                assert_eq!((at, n), (values.len(), p.present), "{p:?}");
+            }
+        }
+    });
+}
+
+#[test]
 fn threshold_texts_give_thresholds_or_an_error() {
     replay("drift_thresholds", |d| {
         if let Ok(text) = std::str::from_utf8(d) {

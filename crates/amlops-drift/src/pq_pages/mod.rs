@@ -15,16 +15,20 @@
 //! each) goes through the crate's page reader.
 //!
 //! It handles the layouts writers produce for numeric and text columns: a top-level column,
-//! DOUBLE, FLOAT, INT32 or INT64 (signed integers only) or UTF-8 BYTE_ARRAY, required or
-//! optional, data pages v1 and v2, PLAIN and dictionary encodings. Anything else (decimals,
-//! unsigned integers, nested columns, BYTE_STREAM_SPLIT or DELTA encodings) is reported as
-//! unsupported and read through Arrow.
+//! DOUBLE, FLOAT, INT32 or INT64 (signed or unsigned integers) or UTF-8 BYTE_ARRAY, required or
+//! optional, data pages v1 and v2, PLAIN and dictionary encodings, and the encodings of Parquet
+//! v2 writers, rewritten as PLAIN a chunk at a time: for numbers BYTE_STREAM_SPLIT and
+//! (integers) DELTA_BINARY_PACKED ([`transcode`]), for text DELTA_LENGTH_BYTE_ARRAY and
+//! DELTA_BYTE_ARRAY ([`delta_text`]). Anything else (decimals, dates and times, nested columns,
+//! booleans in a dictionary) is reported as unsupported and read through Arrow.
 
 mod codec;
+mod delta_text;
 mod hybrid;
 mod ints;
 mod pages;
 mod plain;
+mod transcode;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -36,9 +40,13 @@ use crate::counting::TextCounter;
 use crate::quality::Reading;
 use crate::sample::Sample;
 
+use delta_text::DeltaText;
 use hybrid::{Hybrid, Run, decode_levels};
 use pages::{Part, walk};
 use plain::{Phys, add_plain, byte_array};
+use transcode::{CHUNK, Delta, Split};
+#[doc(hidden)]
+pub use transcode::{FuzzEncoding, FuzzPage, fuzz_transcode};
 
 pub(crate) use ints::{NOT_INT, int_distinct, read_int_categories};
 
@@ -85,6 +93,10 @@ pub(crate) struct PageScratch {
     text_ends: Vec<usize>,
     /// A data page's dictionary indices at the positions the row mask drops.
     dropped_idx: Vec<u32>,
+    /// A chunk of a page's values rewritten as PLAIN (BYTE_STREAM_SPLIT and DELTA encodings),
+    /// and the row mask's drops among them.
+    rewritten: Vec<u8>,
+    chunk_drops: Vec<usize>,
     /// Nulls met in the pages read.
     pub nulls: u64,
     /// When set, the values on the rows the mask drops are recorded here (data quality).
@@ -183,23 +195,32 @@ pub(crate) fn read_numeric(
             // counted (or kept) a cache-sized run at a time, straight from the page.
             let mut probe = std::mem::take(&mut s.plain);
             let mut dropped = s.dropped.take();
-            let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
-                if data.len() < present * phys.width() {
-                    return Err("PLAIN values past the page end".into());
-                }
-                if let Some(d) = dropped.as_mut() {
-                    for &i in drops {
-                        phys.extend(&data[i * phys.width()..], 1, &mut d.numbers);
+            let r = data_page(
+                s,
+                n,
+                defs,
+                page_mask,
+                data,
+                encoding,
+                l.kind,
+                |data, present, drops| {
+                    if data.len() < present * phys.width() {
+                        return Err("PLAIN values past the page end".into());
                     }
-                }
-                if out.dense.is_pending() && present > drops.len() {
-                    probe.clear();
-                    phys.extend_without(data, present, drops, &mut probe);
-                    out.dense.decide(&probe);
-                }
-                nan_seen = nan_seen.or(add_plain(out, phys, data, present, drops));
-                Ok(())
-            });
+                    if let Some(d) = dropped.as_mut() {
+                        for &i in drops {
+                            phys.extend(&data[i * phys.width()..], 1, &mut d.numbers);
+                        }
+                    }
+                    if out.dense.is_pending() && present > drops.len() {
+                        probe.clear();
+                        phys.extend_without(data, present, drops, &mut probe);
+                        out.dense.decide(&probe);
+                    }
+                    nan_seen = nan_seen.or(add_plain(out, phys, data, present, drops));
+                    Ok(())
+                },
+            );
             s.plain = probe;
             if let Some(d) = dropped.as_mut() {
                 d.numbers
@@ -262,25 +283,34 @@ pub(crate) fn read_categories(
                 let page_mask = mask.map(|m| m.page(row, n, &mut cursor)).transpose()?;
                 let counted = &mut plain;
                 let mut dropped = s.dropped.take();
-                let r = data_page(s, n, defs, page_mask, data, encoding, |data, present, drops| {
-                    let mut at = 0usize;
-                    let mut next = drops.iter().copied().peekable();
-                    for i in 0..present {
-                        let v = byte_array(data, &mut at)?;
-                        if next.next_if_eq(&i).is_some() {
-                            if let Some(d) = dropped.as_mut() {
-                                match std::str::from_utf8(v) {
-                                    Ok(text) => d.category(text),
-                                    Err(_) => d.not_text += 1,
+                let r = data_page(
+                    s,
+                    n,
+                    defs,
+                    page_mask,
+                    data,
+                    encoding,
+                    l.kind,
+                    |data, present, drops| {
+                        let mut at = 0usize;
+                        let mut next = drops.iter().copied().peekable();
+                        for i in 0..present {
+                            let v = byte_array(data, &mut at)?;
+                            if next.next_if_eq(&i).is_some() {
+                                if let Some(d) = dropped.as_mut() {
+                                    match std::str::from_utf8(v) {
+                                        Ok(text) => d.category(text),
+                                        Err(_) => d.not_text += 1,
+                                    }
                                 }
+                            } else {
+                                // Checked to be UTF-8 once a distinct value, after the read.
+                                counted.count(v);
                             }
-                        } else {
-                            // Checked to be UTF-8 once a distinct value, after the read.
-                            counted.count(v);
                         }
-                    }
-                    Ok(())
-                });
+                        Ok(())
+                    },
+                );
                 if let Some(d) = dropped.as_mut() {
                     for &i in &s.dropped_idx {
                         let i = i as usize;
@@ -409,7 +439,10 @@ pub(crate) fn not_finite(path: &Path, column: &str, v: f64) -> DriftError {
 
 /// Decode one data page of `n` rows: dictionary indices are counted into `s.counts`, PLAIN
 /// values go to `plain(data, present, drops)` (the positions of the present values that the
-/// row mask drops). `Ok(Some(why))`: unsupported; `Err(what)`: damaged.
+/// row mask drops). Numbers in BYTE_STREAM_SPLIT or (integers) DELTA_BINARY_PACKED pages, and
+/// text in DELTA_LENGTH_BYTE_ARRAY or DELTA_BYTE_ARRAY pages, go to `plain` too, rewritten as
+/// PLAIN up to [`CHUNK`] values at a time. `Ok(Some(why))`: unsupported; `Err(what)`: damaged.
+#[allow(clippy::too_many_arguments)]
 fn data_page(
     s: &mut PageScratch,
     n: usize,
@@ -417,7 +450,8 @@ fn data_page(
     mask: Option<FileMask<'_>>,
     data: &[u8],
     encoding: Encoding,
-    plain: impl FnOnce(&[u8], usize, &[usize]) -> Result<(), String>,
+    kind: Kind,
+    mut plain: impl FnMut(&[u8], usize, &[usize]) -> Result<(), String>,
 ) -> Result<Option<String>, String> {
     // How many of the page's values are present (not null).
     let mut present = n;
@@ -457,12 +491,52 @@ fn data_page(
             }
         }
     }
-    match encoding {
-        Encoding::PLAIN => {
+    match (encoding, kind) {
+        (Encoding::PLAIN, _) => {
             plain(data, present, &s.drops)?;
             Ok(None)
         }
-        Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY => {
+        (Encoding::BYTE_STREAM_SPLIT, Kind::Num(phys)) => {
+            let mut split = Split::new(data, present, phys.width())?;
+            in_chunks(
+                present,
+                &s.drops,
+                &mut s.rewritten,
+                &mut s.chunk_drops,
+                plain,
+                |k, out| {
+                    split.read(k, out);
+                    Ok(k)
+                },
+            )?;
+            Ok(None)
+        }
+        (Encoding::DELTA_BINARY_PACKED, Kind::Num(phys)) if phys.is_integer() => {
+            let mut delta = Delta::new(data, present, phys.width())?;
+            in_chunks(
+                present,
+                &s.drops,
+                &mut s.rewritten,
+                &mut s.chunk_drops,
+                plain,
+                |k, out| delta.read(k, out).map(|()| k),
+            )?;
+            Ok(None)
+        }
+        (Encoding::DELTA_LENGTH_BYTE_ARRAY | Encoding::DELTA_BYTE_ARRAY, Kind::Utf8) => {
+            let prefixed = encoding == Encoding::DELTA_BYTE_ARRAY;
+            let mut text = DeltaText::new(data, present, prefixed)?;
+            in_chunks(
+                present,
+                &s.drops,
+                &mut s.rewritten,
+                &mut s.chunk_drops,
+                plain,
+                |k, out| text.read(k, out),
+            )?;
+            Ok(None)
+        }
+        (Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY, _) => {
             if s.counts.is_empty() && present > 0 {
                 return Err("dictionary-encoded page without a dictionary".into());
             }
@@ -511,6 +585,35 @@ fn data_page(
             }
             Ok(None)
         }
-        other => Ok(Some(format!("encoding {other}"))),
+        (other, _) => Ok(Some(format!("encoding {other}"))),
     }
+}
+
+/// Hand `present` values to `plain` up to [`CHUNK`] at a time, each chunk's PLAIN bytes written
+/// into `buf` by `fill(k, buf)` (which returns how many it wrote, at least one), with the row
+/// mask's `drops` among them (as positions in the chunk).
+fn in_chunks(
+    present: usize,
+    drops: &[usize],
+    buf: &mut Vec<u8>,
+    chunk_drops: &mut Vec<usize>,
+    mut plain: impl FnMut(&[u8], usize, &[usize]) -> Result<(), String>,
+    mut fill: impl FnMut(usize, &mut Vec<u8>) -> Result<usize, String>,
+) -> Result<(), String> {
+    let mut d = 0usize;
+    let mut from = 0usize;
+    while from < present {
+        let k = fill((present - from).min(CHUNK), buf)?;
+        if k == 0 {
+            return Err("the page's values end before its count".into());
+        }
+        chunk_drops.clear();
+        while d < drops.len() && drops[d] < from + k {
+            chunk_drops.push(drops[d] - from);
+            d += 1;
+        }
+        plain(buf, k, chunk_drops)?;
+        from += k;
+    }
+    Ok(())
 }

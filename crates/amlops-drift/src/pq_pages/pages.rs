@@ -39,9 +39,16 @@ fn layout(reader: &SerializedFileReader<Bytes>, column: &str) -> Option<Layout> 
         return None;
     }
     let logical = d.logical_type_ref();
+    let unsigned = matches!(logical, Some(LogicalType::Integer { is_signed: false, .. }))
+        || matches!(
+            d.converted_type(),
+            ConvertedType::UINT_8 | ConvertedType::UINT_16 | ConvertedType::UINT_32 | ConvertedType::UINT_64
+        );
     let kind = match d.physical_type() {
         Physical::DOUBLE => Kind::Num(Phys::F64),
         Physical::FLOAT => Kind::Num(Phys::F32),
+        Physical::INT32 if unsigned => Kind::Num(Phys::U32),
+        Physical::INT64 if unsigned => Kind::Num(Phys::U64),
         Physical::INT32 => Kind::Num(Phys::I32),
         Physical::INT64 => Kind::Num(Phys::I64),
         Physical::BOOLEAN => Kind::Bool,
@@ -55,6 +62,7 @@ fn layout(reader: &SerializedFileReader<Bytes>, column: &str) -> Option<Layout> 
     };
     let supported = match kind {
         Kind::Utf8 | Kind::Bool => true,
+        // Plain integers and floats: no decimal, date, time or other logical type.
         Kind::Num(_) => {
             matches!(
                 d.converted_type(),
@@ -63,11 +71,11 @@ fn layout(reader: &SerializedFileReader<Bytes>, column: &str) -> Option<Layout> 
                     | ConvertedType::INT_16
                     | ConvertedType::INT_32
                     | ConvertedType::INT_64
-            ) && match logical {
-                None => true,
-                Some(LogicalType::Integer { is_signed, .. }) => *is_signed,
-                Some(_) => false,
-            }
+                    | ConvertedType::UINT_8
+                    | ConvertedType::UINT_16
+                    | ConvertedType::UINT_32
+                    | ConvertedType::UINT_64
+            ) && matches!(logical, None | Some(LogicalType::Integer { .. }))
         }
     };
     supported.then_some(Layout {

@@ -9,14 +9,23 @@ pub(super) enum Phys {
     F32,
     I32,
     I64,
+    /// INT32 holding unsigned integers (UINT_8, UINT_16, UINT_32).
+    U32,
+    /// INT64 holding unsigned integers (UINT_64): `as f64` rounds those above 2^53 to the
+    /// nearest double, as the Arrow reader's cast does.
+    U64,
 }
 
 impl Phys {
     pub(super) fn width(self) -> usize {
         match self {
-            Phys::F64 | Phys::I64 => 8,
-            Phys::F32 | Phys::I32 => 4,
+            Phys::F64 | Phys::I64 | Phys::U64 => 8,
+            Phys::F32 | Phys::I32 | Phys::U32 => 4,
         }
+    }
+
+    pub(super) fn is_integer(self) -> bool {
+        !matches!(self, Phys::F64 | Phys::F32)
     }
 
     /// Decode `out.len()` PLAIN values from `bytes` (which holds at least that many).
@@ -40,6 +49,16 @@ impl Phys {
             Phys::I32 => {
                 for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
                     *o = f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+                }
+            }
+            Phys::U32 => {
+                for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                    *o = f64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+                }
+            }
+            Phys::U64 => {
+                for (o, c) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+                    *o = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64;
                 }
             }
         }
@@ -69,6 +88,16 @@ impl Phys {
                 bytes
                     .chunks_exact(4)
                     .map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+            ),
+            Phys::U32 => out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+            ),
+            Phys::U64 => out.extend(
+                bytes
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64),
             ),
         }
     }
