@@ -47,14 +47,8 @@ async fn run(level: tracing::Level) -> String {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    // A second dispatcher for the capture's life: while at most one is registered, tracing takes
-    // a callsite's interest from the default of whichever thread reaches it first, and a sibling
-    // test's thread (no subscriber) caches `never` for good: the capture then loses the event (seen
-    // once in CI, the listKeys response missing). With two, the interest is taken from both.
-    let _anchor = tracing::Dispatch::new(tracing_subscriber::registry());
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Callsites a sibling registered before this capture existed.
-    tracing::callsite::rebuild_interest_cache();
+    // Every event, whatever sibling tests' threads cached (once in CI, the listKeys response was lost).
+    let _capture = amlops_testkit::capture_tracing(subscriber);
     let c = client(&server.uri());
     let job: Job = serde_json::from_value(
         json!({"properties": {"jobType": "Command", "command": "python train.py",

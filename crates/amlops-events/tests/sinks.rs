@@ -869,11 +869,7 @@ async fn retry_logs_from_the_http_stack_do_not_show_the_url_path() {
         |b| b,
     );
     let subscriber = tracing_subscriber::registry().with(amlops_agent::OutputLayer::new(h.out_output()));
-    // A second dispatcher, then a rebuild: with one registered, a sibling test's thread without a
-    // subscriber can cache the retry log's callsite as `never` (amlops-azureml's tests/logging.rs).
-    let _anchor = tracing::Dispatch::new(tracing_subscriber::registry());
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let _capture = amlops_testkit::capture_tracing(subscriber);
     let report = h.emitter.emit(model_event()).await;
     assert_eq!(report.delivered.len(), 1);
     let text = visible(&h.out);

@@ -21,6 +21,30 @@ use std::process::{Child, Command, Stdio};
 pub use amlops_agent::TaskResult;
 use amlops_agent::command::{ParsedCommand, parse_command};
 
+/// A tracing subscriber installed as the current thread's default by [`capture_tracing`], until
+/// this is dropped.
+#[must_use = "the subscriber is the default only while this lives"]
+pub struct TracingCapture {
+    _guard: tracing::subscriber::DefaultGuard,
+    _anchor: tracing::Dispatch,
+}
+
+/// Make `subscriber` the current thread's default so that a test sees every event, whatever its
+/// sibling tests do. While at most one dispatcher is registered, tracing takes a callsite's
+/// interest from the default of whichever thread reaches it first, and a sibling test's thread
+/// (no subscriber) caches `never` for good: the capture then loses the event (seen once in CI,
+/// a response log missing). A second dispatcher, alive as long as the capture, makes tracing ask
+/// both, and the interest cache is rebuilt for the callsites registered before.
+pub fn capture_tracing(subscriber: impl tracing::Subscriber + Send + Sync + 'static) -> TracingCapture {
+    let anchor = tracing::Dispatch::new(tracing_subscriber::registry());
+    let guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    TracingCapture {
+        _guard: guard,
+        _anchor: anchor,
+    }
+}
+
 /// The path of a binary built by this workspace (`target/<profile>/<name>`), next to the running test.
 ///
 /// `cargo test --workspace` builds every task binary before any test runs. Panics with instructions when missing.
