@@ -228,9 +228,20 @@ fn page_reader_equals_arrow_in_every_layout() {
             }
         }
         for c in TEXT {
-            let pages = side.counts(c, None).unwrap_or_else(|e| panic!("{c}: {e}"));
-            let arrow = side.counts_arrow(c, None).unwrap_or_else(|e| panic!("{c}: {e}"));
+            // With the nulls and the values of the rows the mask drops (data quality).
+            let (mut paged, mut arrowed) = (Reading::default(), Reading::default());
+            let pages = side
+                .counts(c, Some(&mut paged))
+                .unwrap_or_else(|e| panic!("{c}: {e}"));
+            let arrow = side
+                .counts_arrow(c, Some(&mut arrowed))
+                .unwrap_or_else(|e| panic!("{c}: {e}"));
             assert_eq!(pages, arrow, "variant {k} column {c}");
+            assert_eq!(paged, arrowed, "variant {k} column {c}: nulls and dropped values");
+            assert!(
+                paged.nulls > 0 && paged.categories.len() > 0,
+                "variant {k} column {c}"
+            );
             let m = side.file_mask(0, 0);
             let r =
                 pq_pages::read_categories(&files[0], c, m, &mut HashMap::new(), &mut PageScratch::default());
