@@ -40,11 +40,11 @@ pub(crate) fn read_int_categories(
         return Ok(Read::Unsupported(why));
     }
     let mut counts: FastMap<i64, u64> = FastMap::default();
-    let mut boolean = false;
-    let r = count(path, column, mask, &mut counts, &mut boolean, usize::MAX, s)?;
+    let mut values = None;
+    let r = count(path, column, mask, &mut counts, &mut values, usize::MAX, s)?;
     if r == Read::Done {
         for (v, c) in counts {
-            *out.entry(text(v, boolean)).or_insert(0) += c;
+            *out.entry(text(v, values)).or_insert(0) += c;
         }
     }
     Ok(r)
@@ -61,7 +61,7 @@ pub(crate) fn int_distinct(
     seen: &mut FastMap<i64, u64>,
     limit: usize,
 ) -> Result<Option<bool>, DriftError> {
-    let mut boolean = false;
+    let mut values = None;
     let mut s = PageScratch::default();
     // Every row kept: the mask only lets the page decoder meet nulls.
     let keep = vec![true; rows];
@@ -71,7 +71,7 @@ pub(crate) fn int_distinct(
         first: 0,
     };
     Ok(
-        match count(path, column, Some(mask), seen, &mut boolean, limit, &mut s)? {
+        match count(path, column, Some(mask), seen, &mut values, limit, &mut s)? {
             Read::Done => Some(true),
             Read::Unsupported(why) if why == OVER => Some(false),
             Read::Unsupported(_) => None,
@@ -104,6 +104,7 @@ fn not_arrow_integer(path: &Path, column: &str) -> Result<Option<String>, DriftE
                 | DataType::UInt8
                 | DataType::UInt16
                 | DataType::UInt32
+                | DataType::UInt64
                 | DataType::Boolean
         )
     };
@@ -114,23 +115,26 @@ fn not_arrow_integer(path: &Path, column: &str) -> Result<Option<String>, DriftE
     })
 }
 
-/// The category text of the integer `v` (a boolean's 0 or 1 when `boolean`).
-fn text(v: i64, boolean: bool) -> String {
-    match (boolean, v) {
-        (true, 0) => "false".into(),
-        (true, _) => "true".into(),
-        (false, v) => v.to_string(),
+/// The category text of the key `v` of a column of `values` (`None`: booleans, 0 or 1; UINT_64:
+/// the integer's bits).
+fn text(v: i64, values: Option<Phys>) -> String {
+    match (values, v) {
+        (None, 0) => "false".into(),
+        (None, _) => "true".into(),
+        (Some(Phys::U64), v) => (v as u64).to_string(),
+        (Some(_), v) => v.to_string(),
     }
 }
 
 /// Count the kept values of `column` into `out`; stops (unsupported, [`OVER`]) once `out`
-/// holds more than `limit` keys. `boolean` tells whether the column is a boolean one.
+/// holds more than `limit` keys. `values` tells what the column holds (`None`: booleans); keys are
+/// the integers (UINT_64: their bits as `i64`).
 fn count(
     path: &Path,
     column: &str,
     mask: Option<FileMask<'_>>,
     out: &mut FastMap<i64, u64>,
-    boolean: &mut bool,
+    values: &mut Option<Phys>,
     limit: usize,
     s: &mut PageScratch,
 ) -> Result<Read, DriftError> {
@@ -141,11 +145,11 @@ fn count(
     let mut cursor = 0usize;
     walk(path, column, false, |l, part| {
         let phys = match l.kind {
-            Kind::Num(p @ (Phys::I32 | Phys::I64 | Phys::U32)) => Some(p),
+            Kind::Num(p @ (Phys::I32 | Phys::I64 | Phys::U32 | Phys::U64)) => Some(p),
             Kind::Bool => None,
             _ => return Ok(Some(NOT_INT.into())),
         };
-        *boolean = phys.is_none();
+        *values = phys;
         match part {
             Part::Dict { buf, n } => {
                 let Some(phys) = phys else {
@@ -186,7 +190,7 @@ fn count(
                         let mut add = |i: usize, v: i64| {
                             if next.next_if_eq(&i).is_some() {
                                 if let Some(d) = dropped.as_mut() {
-                                    d.category(&text(v, phys.is_none()));
+                                    d.category(&text(v, phys));
                                 }
                             } else {
                                 *counted.entry(v).or_insert(0) += 1;
@@ -198,7 +202,7 @@ fn count(
                                     return Err("PLAIN values past the page end".into());
                                 }
                                 match phys {
-                                    Phys::I64 => {
+                                    Phys::I64 | Phys::U64 => {
                                         for (i, c) in data.chunks_exact(8).take(present).enumerate() {
                                             add(
                                                 i,
@@ -250,7 +254,7 @@ fn count(
                 if let Some(d) = dropped.as_mut() {
                     for &i in &s.dropped_idx {
                         if let Some(&v) = dict.get(i as usize) {
-                            d.category(&text(v, false));
+                            d.category(&text(v, phys));
                         }
                     }
                 }
@@ -272,7 +276,7 @@ fn count(
 /// Append `n` PLAIN integers of `phys` from `buf` (which holds them: checked by the walk).
 fn decode(phys: Phys, buf: &[u8], n: usize, out: &mut Vec<i64>) {
     match phys {
-        Phys::I64 => out.extend(
+        Phys::I64 | Phys::U64 => out.extend(
             buf.chunks_exact(8)
                 .take(n)
                 .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])),
@@ -433,7 +437,7 @@ mod tests {
                     continue;
                 }
                 // Page by page, not through Arrow, but for the columns whose Arrow text is not
-                // a signed 64-bit integer's (UINT_64 is left to Arrow).
+                // the integer's.
                 let direct = read_int_categories(
                     &files[0],
                     c,
@@ -441,12 +445,12 @@ mod tests {
                     &mut HashMap::new(),
                     &mut PageScratch::default(),
                 );
-                let arrow_only = matches!(c, "words" | "duration" | "date64" | "u64");
+                let arrow_only = matches!(c, "words" | "duration" | "date64");
                 let direct = direct.unwrap_or_else(|e| panic!("{c}: {e}"));
                 assert_eq!(direct == Read::Done, !arrow_only, "{c}, variant {v}: {direct:?}");
             }
             // Distinct values, exact, and stopping past the limit.
-            for c in ["i32", "i64", "i64_nulls", "i8", "u16", "u32"] {
+            for c in ["i32", "i64", "i64_nulls", "i8", "u16", "u32", "u64"] {
                 let mut want: HashSet<String> = HashSet::new();
                 for p in &files {
                     let side =
