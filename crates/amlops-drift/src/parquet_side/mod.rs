@@ -148,7 +148,8 @@ fn check_rows(path: &Path, meta: &ParquetMetaData, file_len: u64) -> Result<(), 
     Ok(())
 }
 
-fn value_type(dt: &DataType) -> ValueType {
+/// The kind of values an Arrow type holds (a dictionary's: its values').
+pub(crate) fn value_type(dt: &DataType) -> ValueType {
     match dt {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => ValueType::Float,
         DataType::Decimal32(..)

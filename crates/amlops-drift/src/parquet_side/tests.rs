@@ -23,6 +23,24 @@ fn xorshift(seed: u64) -> impl FnMut() -> u64 {
     }
 }
 
+/// The numeric columns of [`write`].
+const NUMERIC: [&str; 14] = [
+    "few",
+    "many",
+    "nullable",
+    "f32",
+    "i32",
+    "i64",
+    "split",
+    "split32",
+    "split_i64",
+    "delta32",
+    "delta64",
+    "u8",
+    "u32",
+    "u64",
+];
+
 /// The text columns of [`write`].
 const TEXT: [&str; 3] = ["words", "ids", "places"];
 
@@ -136,23 +154,7 @@ fn page_reader_equals_arrow_in_every_layout() {
             Compression::ZSTD(Default::default()),
         ),
     ];
-    let numeric = [
-        "few",
-        "many",
-        "nullable",
-        "f32",
-        "i32",
-        "i64",
-        "split",
-        "split32",
-        "split_i64",
-        "delta32",
-        "delta64",
-        "u8",
-        "u32",
-        "u64",
-    ];
-    let columns: Vec<String> = numeric.iter().chain(&TEXT).map(|c| c.to_string()).collect();
+    let columns: Vec<String> = NUMERIC.iter().chain(&TEXT).map(|c| c.to_string()).collect();
     for (k, &(version, dict_limit, group, codec)) in variants.iter().enumerate() {
         let files: Vec<PathBuf> = (0..2)
             .map(|i| dir.path().join(format!("v{k}-{i}.parquet")))
@@ -191,7 +193,7 @@ fn page_reader_equals_arrow_in_every_layout() {
                 .count()
         };
         assert_eq!(side.rows_valid, (valid(5000) + valid(6000)) as u64, "variant {k}");
-        for c in numeric {
+        for c in NUMERIC {
             let mut pages = Sample::default();
             side.numeric(c, &mut pages, None)
                 .unwrap_or_else(|e| panic!("{c}: {e}"));
@@ -418,23 +420,7 @@ fn every_codec_reads_like_arrow() {
         (WriterVersion::PARQUET_2_0, true),
         (WriterVersion::PARQUET_2_0, false),
     ];
-    let numeric = [
-        "few",
-        "many",
-        "nullable",
-        "f32",
-        "i32",
-        "i64",
-        "split",
-        "split32",
-        "split_i64",
-        "delta32",
-        "delta64",
-        "u8",
-        "u32",
-        "u64",
-    ];
-    let columns: Vec<String> = numeric.iter().chain(&TEXT).map(|c| c.to_string()).collect();
+    let columns: Vec<String> = NUMERIC.iter().chain(&TEXT).map(|c| c.to_string()).collect();
     for (k, codec) in codecs.iter().enumerate() {
         for (j, &(version, dictionary)) in layouts.iter().enumerate() {
             let files: Vec<PathBuf> = (0..2)
@@ -453,7 +439,7 @@ fn every_codec_reads_like_arrow() {
             }
             let what = format!("{codec} {version:?} dictionary {dictionary}");
             let side = ParquetSide::open(&files, &columns).unwrap_or_else(|e| panic!("{what}: open: {e}"));
-            for c in numeric {
+            for c in NUMERIC {
                 let mut pages = Sample::default();
                 side.numeric(c, &mut pages, None)
                     .unwrap_or_else(|e| panic!("{what} {c}: {e}"));

@@ -219,6 +219,7 @@ fn unpack_any(data: &[u8], bit: usize, bw: u32, out: &mut [u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pq_pages::transcode::uleb;
 
     /// Bit-pack `values` LSB first with width `bw`, in groups of 8 (zero-padded).
     fn pack(values: &[u32], bw: u32) -> Vec<u8> {
@@ -233,18 +234,6 @@ mod tests {
             }
         }
         out
-    }
-
-    fn uleb(mut v: u64, out: &mut Vec<u8>) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
     }
 
     fn decode_all(data: &[u8], bw: u32, n: usize) -> Result<Vec<u32>, String> {

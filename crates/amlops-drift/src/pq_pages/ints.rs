@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 
-use arrow_schema::DataType;
 use parquet::arrow::parquet_to_arrow_schema;
 use parquet::basic::Encoding;
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -20,6 +19,8 @@ use super::plain::Phys;
 use super::{FileMask, Kind, PageScratch, Read, data_page};
 use crate::DriftError;
 use crate::counting::FastMap;
+use crate::parquet_side::value_type;
+use crate::source::ValueType;
 
 /// Why [`read_int_categories`] leaves a column to another reader: it is not an integer or
 /// boolean column.
@@ -94,23 +95,8 @@ fn not_arrow_integer(path: &Path, column: &str) -> Result<Option<String>, DriftE
     let Ok(field) = schema.field_with_name(column) else {
         return Ok(Some(NOT_INT.into()));
     };
-    let integer = |t: &DataType| {
-        matches!(
-            t,
-            DataType::Int8
-                | DataType::Int16
-                | DataType::Int32
-                | DataType::Int64
-                | DataType::UInt8
-                | DataType::UInt16
-                | DataType::UInt32
-                | DataType::UInt64
-                | DataType::Boolean
-        )
-    };
-    Ok(match field.data_type() {
-        t if integer(t) => None,
-        DataType::Dictionary(_, t) if integer(t) => None,
+    Ok(match value_type(field.data_type()) {
+        ValueType::Int | ValueType::Bool => None,
         _ => Some(NOT_INT.into()),
     })
 }

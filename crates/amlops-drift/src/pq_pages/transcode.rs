@@ -437,21 +437,24 @@ pub fn fuzz_transcode(data: &[u8]) -> Option<FuzzPage<'_>> {
     })
 }
 
+/// `v` as an unsigned LEB128 integer (tests' encoders).
+#[cfg(test)]
+pub(super) fn uleb(mut v: u64, out: &mut Vec<u8>) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
 #[cfg(test)]
 /// A reference encoder written from the format's description, independent of the decoder:
 /// blocks of `block` values in `miniblocks` miniblocks, deltas wrapping in `width` bytes.
 pub(super) fn encode(values: &[i64], width: usize, block: usize, miniblocks: usize, pad: bool) -> Vec<u8> {
-    fn uleb(mut v: u64, out: &mut Vec<u8>) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
-    }
     let zz = |v: i64| ((v << 1) ^ (v >> 63)) as u64;
     let wrap = |v: i64| if width == 4 { i64::from(v as i32) } else { v };
     let mut out = Vec::new();
