@@ -50,7 +50,7 @@ mod sort;
 mod source;
 pub mod special;
 #[cfg(test)]
-mod test_parquet;
+mod test_support;
 mod thrift;
 
 pub use config::{ColumnKind, DriftConfig, Metric, ThresholdRule, Thresholds, default_threshold};

@@ -639,16 +639,7 @@ fn dense_count(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn xorshift(seed: u64) -> impl FnMut() -> f64 {
-        let mut s = seed;
-        move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::test_support::unit;
 
     /// Every route gives the ascending distinct values and counts of a reference sort.
     fn check(sample: Sample, want_route: Route) {
@@ -684,7 +675,7 @@ mod tests {
 
     #[test]
     fn decimal_values_in_a_narrow_range_are_counted_densely() {
-        let mut r = xorshift(7);
+        let mut r = unit(7);
         let values: Vec<f64> = (0..50_000)
             .map(|_| ((r() * 4.0 - 2.0) * 1e4).round() / 1e4)
             .collect();
@@ -707,7 +698,7 @@ mod tests {
 
     #[test]
     fn few_distinct_non_decimal_values_are_hashed() {
-        let mut r = xorshift(11);
+        let mut r = unit(11);
         let levels: Vec<f64> = (0..500).map(|_| r() * 3.0).collect();
         let values: Vec<f64> = (0..30_000).map(|i| levels[(i * 7919) % 500]).collect();
         let pairs = vec![(levels[3], 10), (0.1f64.sqrt(), 4)];
@@ -733,7 +724,7 @@ mod tests {
 
     #[test]
     fn many_distinct_values_are_sorted_on_decimal_keys_or_bits() {
-        let mut r = xorshift(13);
+        let mut r = unit(13);
         // Decimal keys over a range too wide for the dense array.
         let wide: Vec<f64> = (0..MAX_DISTINCT + 20_000)
             .map(|_| ((r() - 0.5) * 1e7 * 1e3).round() / 1e3)
@@ -761,7 +752,7 @@ mod tests {
     // not fit (more places, out of the offered range, NaN) ends it without losing anything.
     #[test]
     fn dense_counting_while_reading_and_its_fallback() {
-        let mut r = xorshift(3);
+        let mut r = unit(3);
         let page: Vec<f64> = (0..5000)
             .map(|_| ((r() * 20.0 - 5.0) * 100.0).round() / 100.0)
             .collect();
@@ -819,7 +810,7 @@ mod tests {
     // bulk is counted in a window, the tail kept aside, and the order is exact.
     #[test]
     fn long_tails_are_counted_in_a_window_and_kept_aside() {
-        let mut r = xorshift(5);
+        let mut r = unit(5);
         let n = 200_000u64;
         let values: Vec<f64> = (0..n)
             .map(|i| {

@@ -3,6 +3,8 @@
 
 use proptest::prelude::*;
 
+use crate::test_support::unit;
+
 use super::*;
 use crate::metrics::ks_and_wasserstein;
 
@@ -58,19 +60,9 @@ fn tiny() -> Params {
     }
 }
 
-fn xorshift(seed: u64) -> impl FnMut() -> f64 {
-    let mut s = seed | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Roughly normal values (sum of uniforms), scaled and shifted.
 fn normalish(n: usize, seed: u64, shift: f64, scale: f64) -> Vec<f64> {
-    let mut r = xorshift(seed);
+    let mut r = unit(seed | 1);
     (0..n)
         .map(|_| ((0..4).map(|_| r()).sum::<f64>() - 2.0) * scale + shift)
         .collect()
@@ -185,7 +177,7 @@ fn constant_and_single_value_samples() {
 
 #[test]
 fn wide_magnitudes_and_neighbouring_floats() {
-    let mut r = xorshift(99);
+    let mut r = unit(99);
     let b: Vec<f64> = (0..5_000)
         .map(|i| match i % 4 {
             0 => r() * 1e-300,
@@ -204,7 +196,7 @@ fn wide_magnitudes_and_neighbouring_floats() {
 
 #[test]
 fn sort_keys_sorts() {
-    let mut r = xorshift(5);
+    let mut r = unit(5);
     let mut v: Vec<u64> = (0..50_000).map(|_| (r() * 1e15) as u64 + 1_000_000).collect();
     let mut want = v.clone();
     want.sort_unstable();

@@ -12,16 +12,7 @@ use parquet::file::properties::{WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
 use super::*;
-
-fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    }
-}
+use crate::test_support::xorshift;
 
 /// The numeric columns of [`write`].
 const NUMERIC: [&str; 14] = [
@@ -114,7 +105,7 @@ fn write(path: &Path, props: WriterProperties, rows: usize, seed: u64) {
         ("u64", Arc::new(UInt64Array::from(u64s))),
     ];
     let batch = RecordBatch::try_from_iter(cols).unwrap_or_else(|e| panic!("batch: {e}"));
-    crate::test_parquet::write(path, &batch, props);
+    crate::test_support::write(path, &batch, props);
 }
 
 fn sorted_bits(v: &Sample) -> Vec<u64> {
@@ -288,7 +279,7 @@ fn pages_longer_than_a_rewritten_chunk_keep_every_value_in_place() {
         .set_data_page_row_count_limit(rows)
         .set_write_batch_size(rows)
         .build();
-    crate::test_parquet::write(&path, &batch, props);
+    crate::test_support::write(&path, &batch, props);
     let columns = ["lat", "split", "delta"].map(String::from);
     let side = ParquetSide::open(std::slice::from_ref(&path), &columns).unwrap_or_else(|e| panic!("{e}"));
     assert!(side.rows_valid < rows as u64 - 300, "rows dropped");
@@ -346,7 +337,7 @@ fn nan_in_a_float_column_is_an_error_naming_the_column() {
         let props = WriterProperties::builder()
             .set_dictionary_enabled(dictionary)
             .build();
-        crate::test_parquet::write(&path, &batch, props);
+        crate::test_support::write(&path, &batch, props);
         let side = ParquetSide::open(std::slice::from_ref(&path), &["x".to_string()])
             .unwrap_or_else(|e| panic!("{e}"));
         let err = side
@@ -376,7 +367,7 @@ fn a_text_value_that_is_not_utf8_is_an_error_naming_the_column() {
             .set_dictionary_enabled(dictionary)
             .set_statistics_enabled(EnabledStatistics::None)
             .build();
-        crate::test_parquet::write(&path, &batch, props);
+        crate::test_support::write(&path, &batch, props);
         let mut bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
         let at = bytes
             .windows(6)

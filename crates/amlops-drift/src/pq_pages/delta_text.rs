@@ -74,7 +74,7 @@ impl<'a> DeltaText<'a> {
         out.clear();
         let len = |v: u64, what: &str| {
             let v = v as u32 as i32;
-            usize::try_from(v).map_err(|_| format!("DELTA_BYTE_ARRAY {what} {v}"))
+            usize::try_from(v).map_err(|_| format!("delta-encoded text: {what} {v}"))
         };
         let mut n = 0usize;
         while n < k && out.len() < CHUNK_BYTES {
@@ -89,7 +89,7 @@ impl<'a> DeltaText<'a> {
             let suffix = self
                 .bytes
                 .get(self.at..self.at.saturating_add(l))
-                .ok_or("DELTA_BYTE_ARRAY values past the page end")?;
+                .ok_or("delta-encoded text: values past the page end")?;
             self.at += l;
             let value: &[u8] = match self.pres.pop() {
                 Some(p) => {
@@ -184,13 +184,7 @@ mod tests {
 
     #[test]
     fn delta_text_pages_give_their_values() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1du64);
         let words = [
             "",
             "a",

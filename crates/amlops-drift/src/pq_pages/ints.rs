@@ -306,16 +306,7 @@ mod tests {
     use super::*;
     use crate::parquet_side::ParquetSide;
     use crate::quality::Reading;
-
-    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-        let mut s = seed;
-        move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        }
-    }
+    use crate::test_support::xorshift;
 
     const COLUMNS: [&str; 12] = [
         "u16",
@@ -372,7 +363,7 @@ mod tests {
             ("date64", Arc::new(Date64Array::from(days))),
         ];
         let batch = RecordBatch::try_from_iter(cols).unwrap_or_else(|e| panic!("batch: {e}"));
-        crate::test_parquet::write(path, &batch, props);
+        crate::test_support::write(path, &batch, props);
     }
 
     // Category counts (and the values and nulls of the rows the mask drops) read page by page

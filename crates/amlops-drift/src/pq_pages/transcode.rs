@@ -142,7 +142,6 @@ pub(super) struct Delta<'a> {
 impl<'a> Delta<'a> {
     /// Parse the page's header; it must count `present` values.
     pub(super) fn new(data: &'a [u8], present: usize, width: usize) -> Result<Self, String> {
-        let mut c = Cursor { data, at: 0 };
         let mut d = Delta {
             c: Cursor { data, at: 0 },
             width,
@@ -162,10 +161,10 @@ impl<'a> Delta<'a> {
         if present == 0 {
             return Ok(d);
         }
-        let block = c.count("block size")?;
-        let miniblocks = c.count("miniblock count")?;
-        let total = c.count("value count")?;
-        let first = c.zigzag("first value")?;
+        let block = d.c.count("block size")?;
+        let miniblocks = d.c.count("miniblock count")?;
+        let total = d.c.count("value count")?;
+        let first = d.c.zigzag("first value")?;
         if block == 0 || !block.is_multiple_of(128) || miniblocks == 0 || !block.is_multiple_of(miniblocks) {
             return Err(format!(
                 "DELTA_BINARY_PACKED blocks of {block} values in {miniblocks} miniblocks (blocks hold a \
@@ -185,7 +184,6 @@ impl<'a> Delta<'a> {
             ));
         }
         d.fits(first, "first value")?;
-        d.c = c;
         d.miniblocks = miniblocks;
         d.left = present;
         d.first = Some(first as u64);
@@ -538,13 +536,7 @@ mod tests {
 
     #[test]
     fn delta_pages_decode_to_their_values_at_every_width_and_layout() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for width in [4usize, 8] {
             for (block, miniblocks) in [(128, 4), (128, 1), (256, 8), (1024, 2)] {
                 for n in [1usize, 2, 31, 33, 128, 129, 1000, 4097] {

@@ -15,17 +15,8 @@ use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
 use crate::engine::{Computed, QualityWay, compute};
+use crate::test_support::xorshift;
 use crate::{DataSource, DriftConfig, Metric};
-
-fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    }
-}
 
 /// A value of a text data set.
 #[derive(Clone)]
@@ -306,7 +297,7 @@ fn write_parquet(path: &Path, rows: usize, seed: u64, target: bool) {
         .set_column_encoding(ColumnPath::from("z"), Encoding::BYTE_STREAM_SPLIT)
         .set_column_encoding(ColumnPath::from("n"), Encoding::DELTA_BINARY_PACKED)
         .build();
-    crate::test_parquet::write(path, &batch, props);
+    crate::test_support::write(path, &batch, props);
 }
 
 #[test]
